@@ -1,0 +1,48 @@
+// What a name under a cluster zone refers to. Shared by cluster and srv.
+//
+//   <zone>                               apex
+//   <ns>.<zone>, <ns>.svc.<zone>         namespace
+//   <svc>.<ns>[.svc].<zone>              service
+//   <ep>.<svc>.<ns>[.svc].<zone>         one endpoint
+//   _<port>._<proto>.<svc>.<ns>[.svc].<zone>  a named port (SRV)
+//
+// A trailing `svc` label is the Kubernetes form; a namespace called "svc"
+// is therefore not addressable in the short form.
+
+export type ClusterName =
+  | { kind: 'apex' }
+  | { kind: 'namespace'; ns: string }
+  | { kind: 'service'; ns: string; svc: string }
+  | { kind: 'endpoint'; ns: string; svc: string; endpoint: string }
+  | { kind: 'port'; ns: string; svc: string; port: string; proto: string }
+  | { kind: 'none' };
+
+/** Classifies `qname` (lowercased FQDN) under `zone` (lowercased FQDN, qname inside it). */
+export function parseClusterName(qname: string, zone: string): ClusterName {
+  if (qname === zone) return { kind: 'apex' };
+  const rel = zone === '.' ? qname.slice(0, -1) : qname.slice(0, qname.length - zone.length - 1);
+  const labels = rel.split('.');
+  if (labels[labels.length - 1] === 'svc') labels.pop();
+  switch (labels.length) {
+    case 0:
+      return { kind: 'apex' };
+    case 1:
+      return { kind: 'namespace', ns: labels[0]! };
+    case 2:
+      return { kind: 'service', svc: labels[0]!, ns: labels[1]! };
+    case 3:
+      return labels[0]!.startsWith('_') ? { kind: 'none' } : { kind: 'endpoint', endpoint: labels[0]!, svc: labels[1]!, ns: labels[2]! };
+    case 4: {
+      const [port, proto, svc, ns] = labels as [string, string, string, string];
+      if (port.length < 2 || proto.length < 2 || !port.startsWith('_') || !proto.startsWith('_')) return { kind: 'none' };
+      return { kind: 'port', port: port.slice(1), proto: proto.slice(1), svc, ns };
+    }
+    default:
+      return { kind: 'none' };
+  }
+}
+
+/** The canonical (Kubernetes-form) name of an endpoint, used as SRV and PTR target. */
+export function endpointFqdn(endpoint: string, svc: string, ns: string, zone: string): string {
+  return `${endpoint}.${svc}.${ns}.svc.${zone === '.' ? '' : zone}`;
+}

@@ -1,0 +1,58 @@
+// `cluster [ZONES...] { ttl N; fallthrough [ZONES...]; registry FILE }`
+
+import { dirname, resolve } from 'node:path';
+import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
+import { parseFallthrough, zoneArgs } from '../../src/chain/fallthrough.js';
+import { argCount, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { CorefileError } from '../../src/corefile/types.js';
+import { FileSource } from '../../src/registry/file-source.js';
+import { ClusterHandler, type ClusterOptions } from './handler.js';
+
+export const DEFAULT_ZONE = 'cluster.local.';
+export const DEFAULT_TTL = 60;
+
+export const plugin: PluginDef = {
+  name: 'cluster',
+  setup(c: SetupContext): void {
+    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'cluster: only one cluster directive per server block');
+    const d = c.directives[0]!;
+    const zones = d.args.length > 0 ? zoneArgs(d) : [DEFAULT_ZONE];
+    const opts: ClusterOptions = { zones, ttl: DEFAULT_TTL, fallthrough: null };
+    let registryFile: string | undefined;
+    for (const sub of subdirectives(d)) {
+      switch (sub.name.text) {
+        case 'ttl':
+          opts.ttl = parseUint(argCount(sub, 1)[0]!, 'cluster: ttl', 0, 3600);
+          break;
+        case 'fallthrough':
+          opts.fallthrough = parseFallthrough(sub);
+          break;
+        case 'registry': {
+          const file = argCount(sub, 1)[0]!;
+          registryFile = resolve(dirname(file.file), file.text);
+          break;
+        }
+        default:
+          throw unknownSubdirective(d, sub);
+      }
+    }
+    const app = c.app;
+    let loaded = registryFile === undefined;
+    if (registryFile !== undefined) {
+      const log = app.pluginLog('cluster');
+      const source = new FileSource(app.registry, registryFile, app.options.nodeName, (err) =>
+        log.error(`registry file not applied, previous contents still serving: ${err.message}`),
+      );
+      c.onStartup(() => {
+        source.start();
+        loaded = true;
+      });
+      c.onShutdown(() => source.stop());
+    }
+    c.onStartup(() => {
+      for (const z of zones) app.registryZones.add(z);
+      app.readiness.set('cluster', () => loaded);
+    });
+    c.handler((next) => new ClusterHandler(opts, app.registry, next));
+  },
+};

@@ -1,0 +1,41 @@
+// The authoritative pieces every cluster-zone answer shares: SOA, NS and
+// the negative answers (NXDOMAIN/NODATA) that carry the SOA.
+
+import { MessageBuilder, type RR } from '../../src/dns/builder.js';
+import { Rcode, Type } from '../../src/dns/constants.js';
+import type { Request } from '../../src/dns/request.js';
+import type { ResponseWriter } from '../../src/chain/plugin.js';
+
+/** The zone's SOA; `serial` follows the registry index so secondaries and caches see changes. */
+export function soaRecord(zone: string, ttl: number, serial: number): RR {
+  const z = zone === '.' ? '' : zone;
+  return {
+    name: zone,
+    ttl: Math.min(ttl, 300),
+    data: {
+      type: Type.SOA,
+      mname: `ns.dns.${z}`,
+      rname: `hostmaster.${z}`,
+      serial,
+      refresh: 7200,
+      retry: 1800,
+      expire: 86400,
+      minimum: ttl,
+    },
+  };
+}
+
+/** Writes NXDOMAIN or NODATA (NOERROR, empty answer) with the SOA in authority. */
+export function writeNegative(req: Request, w: ResponseWriter, rcode: typeof Rcode.NXDOMAIN | typeof Rcode.NOERROR, soa: RR): number {
+  w.write(new MessageBuilder(req, rcode, { aa: true }).authority(soa).finish());
+  return rcode;
+}
+
+/** Writes a positive authoritative answer: answer records, optional additional ones. */
+export function writeAnswer(req: Request, w: ResponseWriter, answers: RR[], additional: RR[] = []): number {
+  const m = new MessageBuilder(req, Rcode.NOERROR, { aa: true });
+  for (const rr of answers) m.answer(rr);
+  for (const rr of additional) m.additional(rr);
+  w.write(m.finish());
+  return Rcode.NOERROR;
+}

@@ -1,0 +1,62 @@
+// SRV answers for named ports: `_<port>._<proto>.<svc>.<ns>[.svc].<zone>`
+// gives one SRV per healthy endpoint serving that port; `<svc>.<ns>.<zone>`
+// SRV lists every named port. Targets' addresses go in the additional
+// section. Every other query goes on to the next plugin (cluster).
+
+import { isIPv4 } from 'node:net';
+import type { Handler, ResponseWriter } from '../../src/chain/plugin.js';
+import { matchZone } from '../../src/chain/plugin.js';
+import type { RR } from '../../src/dns/builder.js';
+import { Rcode, Type } from '../../src/dns/constants.js';
+import type { Request } from '../../src/dns/request.js';
+import { addressBytes } from '../../src/dns/address.js';
+import type { Registry } from '../../src/registry/registry.js';
+import type { Endpoint, ServicePort } from '../../src/registry/types.js';
+import { endpointFqdn, parseClusterName } from '../cluster/names.js';
+import { soaRecord, writeAnswer, writeNegative } from '../cluster/zone.js';
+
+export interface SrvOptions {
+  zones: string[];
+  ttl: number;
+}
+
+export class SrvHandler implements Handler {
+  readonly name = 'srv';
+
+  constructor(
+    private readonly opts: SrvOptions,
+    private readonly registry: Registry,
+    private readonly next: Handler,
+  ) {}
+
+  serveDNS(req: Request, w: ResponseWriter): number | Promise<number> {
+    if (req.qtype !== Type.SRV) return this.next.serveDNS(req, w);
+    const zone = matchZone(req.qname, this.opts.zones);
+    if (zone === undefined) return this.next.serveDNS(req, w);
+    const name = parseClusterName(req.qname, zone);
+    if (name.kind !== 'port' && name.kind !== 'service') return this.next.serveDNS(req, w);
+
+    const view = this.registry.lookup(name.ns, name.svc);
+    const wanted = (p: ServicePort): boolean => name.kind === 'service' || (p.name === name.port && p.protocol === name.proto);
+    const answers: RR[] = [];
+    const additional: RR[] = [];
+    const targets = new Set<string>();
+    const eps = view?.healthy ?? [];
+    const matches: Array<[Endpoint, ServicePort]> = [];
+    for (const e of eps) for (const p of e.ports) if (wanted(p)) matches.push([e, p]);
+    const weight = matches.length === 0 ? 0 : Math.max(1, Math.floor(100 / matches.length));
+    for (const [e, p] of matches) {
+      const target = endpointFqdn(e.name, name.svc, name.ns, zone);
+      answers.push({ name: req.qname, ttl: this.opts.ttl, data: { type: Type.SRV, priority: 0, weight, port: p.port, target } });
+      if (!targets.has(target)) {
+        targets.add(target);
+        additional.push({ name: target, ttl: this.opts.ttl, data: { type: isIPv4(e.address) ? Type.A : Type.AAAA, address: addressBytes(e.address) } });
+      }
+    }
+    if (answers.length > 0) return writeAnswer(req, w, answers, additional);
+    const soa = soaRecord(zone, this.opts.ttl, this.registry.index);
+    // A service with healthy endpoints but no named ports exists: NODATA.
+    const exists = name.kind === 'service' && eps.length > 0;
+    return writeNegative(req, w, exists ? Rcode.NOERROR : Rcode.NXDOMAIN, soa);
+  }
+}

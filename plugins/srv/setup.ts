@@ -1,0 +1,25 @@
+// `srv [ZONES...] { ttl N }`
+
+import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
+import { zoneArgs } from '../../src/chain/fallthrough.js';
+import { argCount, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { CorefileError } from '../../src/corefile/types.js';
+import { DEFAULT_TTL, DEFAULT_ZONE } from '../cluster/setup.js';
+import { SrvHandler, type SrvOptions } from './handler.js';
+
+export const plugin: PluginDef = {
+  name: 'srv',
+  setup(c: SetupContext): void {
+    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'srv: only one srv directive per server block');
+    const d = c.directives[0]!;
+    const opts: SrvOptions = { zones: d.args.length > 0 ? zoneArgs(d) : [DEFAULT_ZONE], ttl: DEFAULT_TTL };
+    for (const sub of subdirectives(d)) {
+      if (sub.name.text !== 'ttl') throw unknownSubdirective(d, sub);
+      opts.ttl = parseUint(argCount(sub, 1)[0]!, 'srv: ttl', 0, 3600);
+    }
+    c.onStartup(() => {
+      for (const z of opts.zones) c.app.registryZones.add(z);
+    });
+    c.handler((next) => new SrvHandler(opts, c.app.registry, next));
+  },
+};

@@ -1,0 +1,59 @@
+// Process-wide state that outlives a Corefile reload: the registry, the
+// logger, the metrics registry, readiness reporters and CLI options.
+
+import { hostname } from 'node:os';
+import { Registry as MetricsRegistry, type Metric } from 'prom-client';
+import type { Logger } from './log.js';
+import { Registry } from './registry/registry.js';
+
+export interface AppOptions {
+  /** Corefile path (undefined when the embedded default is used). */
+  corefile: string;
+  /** `-dns.port`: overrides every server block's port. */
+  portOverride?: number;
+  /** `--upstream-dns` or `UPSTREAM_DNS`: overrides forward targets. */
+  upstreams?: string[];
+  quiet: boolean;
+  /** This node's name in the cluster (gossip, endpoint ownership). */
+  nodeName: string;
+}
+
+export class App {
+  readonly registry = new Registry();
+  readonly metrics = new MetricsRegistry();
+  /** Plugins that report readiness (CoreDNS `ready`): name → ready now? */
+  readonly readiness = new Map<string, () => boolean>();
+  /** Zones whose answers come from the registry (cluster, srv); caches drop them on registry changes. */
+  readonly registryZones = new Set<string>();
+  /** `health { lameduck DUR }`: how long to keep serving after SIGTERM before the listeners close. */
+  lameduckMs = 0;
+  /** Set by the running instance; `reload` and SIGUSR1 call it. */
+  reload: () => Promise<void> = async () => {};
+  /** Set by the running instance: shuts the process down gracefully. */
+  shutdown: () => Promise<void> = async () => {};
+  private readonly metricCache = new Map<string, Metric>();
+
+  constructor(
+    readonly options: AppOptions,
+    readonly log: Logger,
+  ) {}
+
+  /** One metric per name for the life of the process, so reloads do not register twice. */
+  metric<M extends Metric>(name: string, create: (registers: MetricsRegistry[]) => M): M {
+    let m = this.metricCache.get(name);
+    if (!m) {
+      m = create([this.metrics]);
+      this.metricCache.set(name, m);
+    }
+    return m as M;
+  }
+
+  /** A child logger that prefixes lines with `plugin/<name>:`. */
+  pluginLog(name: string): Logger {
+    return this.log.child({ plugin: name });
+  }
+}
+
+export function defaultNodeName(): string {
+  return hostname();
+}

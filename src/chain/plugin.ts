@@ -1,0 +1,73 @@
+// The plugin contract, as in CoreDNS: a handler answers (writes a response)
+// or hands the query to the next handler. Returning one of the "client
+// error" rcodes without writing asks the server to write that error.
+
+import type { Directive, ServerBlock } from '../corefile/types.js';
+import type { Request } from '../dns/request.js';
+import { Rcode } from '../dns/constants.js';
+import type { App } from '../app.js';
+
+export interface ResponseWriter {
+  /** Sends a complete response (wire bytes). The server truncates it for UDP. */
+  write(msg: Buffer): void;
+  readonly written: boolean;
+}
+
+export type Result = number | Promise<number>;
+
+export interface Handler {
+  readonly name: string;
+  serveDNS(req: Request, w: ResponseWriter): Result;
+}
+
+/** rcodes meaning "nothing was written: the server writes this error" (CoreDNS ClientWrite). */
+export function isUnwrittenError(rcode: number): boolean {
+  return rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED || rcode === Rcode.FORMERR || rcode === Rcode.NOTIMP;
+}
+
+/** The handler that ends every chain: nothing answered, so SERVFAIL. */
+export const endOfChain: Handler = {
+  name: 'end',
+  serveDNS: () => Rcode.SERVFAIL,
+};
+
+/** Everything a plugin's setup can see and register for one server block. */
+export interface SetupContext {
+  /** Every occurrence of this plugin's directive in the block, in file order. */
+  readonly directives: Directive[];
+  readonly block: ServerBlock;
+  /** The block's zones (from its keys), fully qualified and lowercased. */
+  readonly zones: string[];
+  /** Server label as CoreDNS prints it, e.g. "dns://:1053". */
+  readonly server: string;
+  readonly app: App;
+  /** Adds this plugin's handler; the chain places it by the fixed order. */
+  handler(factory: (next: Handler) => Handler): void;
+  /** Called once the new config is about to serve; may bind ports. */
+  onStartup(fn: () => void | Promise<void>): void;
+  /** Called when this config stops serving (shutdown or replaced by reload). */
+  onShutdown(fn: () => void | Promise<void>): void;
+  /** Addresses this block listens on (set by `bind`; default all interfaces). */
+  setBind(addresses: string[]): void;
+}
+
+export interface PluginDef {
+  readonly name: string;
+  setup(c: SetupContext): void;
+}
+
+/** The zone among `zones` that `qname` falls in (longest match), or undefined. */
+export function matchZone(qname: string, zones: readonly string[]): string | undefined {
+  let best: string | undefined;
+  for (const z of zones) {
+    if (isSubdomain(qname, z) && (best === undefined || z.length > best.length)) best = z;
+  }
+  return best;
+}
+
+/** True when `name` equals `zone` or lies below it (both lowercased FQDNs). */
+export function isSubdomain(name: string, zone: string): boolean {
+  if (zone === '.') return true;
+  if (name.length === zone.length) return name === zone;
+  return name.length > zone.length && name.endsWith(zone) && name.charCodeAt(name.length - zone.length - 1) === 0x2e;
+}

@@ -1,0 +1,14 @@
+// Every compiled-in plugin, in execution order (CoreDNS plugin.cfg). The
+// order here, not the order in the Corefile, decides who sees a query first.
+// Plugins that only start services (no handler) sit where CoreDNS puts theirs.
+
+import type { PluginDef } from './plugin.js';
+import { plugin as bind } from '../../plugins/bind/setup.js';
+import { plugin as srv } from '../../plugins/srv/setup.js';
+import { plugin as cluster } from '../../plugins/cluster/setup.js';
+
+export const PLUGINS: readonly PluginDef[] = [bind, srv, cluster];
+
+export function findPlugin(name: string): PluginDef | undefined {
+  return PLUGINS.find((p) => p.name === name);
+}

@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+// podswarm-dns command line, in CoreDNS's style: `podswarm-dns -conf Corefile`.
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { App, defaultNodeName } from './app.js';
+import { PLUGINS } from './chain/plugins.js';
+import { createLogger } from './log.js';
+import { parseUpstreamList } from './config/upstreams.js';
+import { Instance } from './server/instance.js';
+import { PACKAGE_ROOT, VERSION } from './version.js';
+
+const USAGE = `Usage: podswarm-dns [options]
+  -conf FILE            Corefile to load (default: ./Corefile, else the bundled Corefile.example)
+  -dns.port N           port for every server block, overriding the Corefile (alias -p)
+  -upstream-dns LIST    upstream servers HOST[:PORT],... for forward (beats UPSTREAM_DNS and the Corefile)
+  -node NAME            this node's name in the cluster (default: hostname)
+  -log.json             log JSON lines instead of CoreDNS-style text
+  -quiet                do not print the startup banner
+  -plugins              list compiled plugins in chain order and exit
+  -version              print the version and exit
+Options may also be written with two dashes and as -name=value.`;
+
+interface Args {
+  conf?: string;
+  port?: number;
+  upstream?: string;
+  node?: string;
+  json: boolean;
+  quiet: boolean;
+  plugins: boolean;
+  version: boolean;
+}
+
+class UsageError extends Error {}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { json: false, quiet: false, plugins: false, version: false };
+  for (let i = 0; i < argv.length; i++) {
+    const raw = argv[i]!;
+    if (!raw.startsWith('-')) throw new UsageError(`unexpected argument '${raw}'`);
+    const eq = raw.indexOf('=');
+    const flag = (eq >= 0 ? raw.slice(0, eq) : raw).replace(/^--?/, '');
+    const value = (): string => {
+      if (eq >= 0) return raw.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`-${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case 'conf':
+        args.conf = value();
+        break;
+      case 'dns.port':
+      case 'p': {
+        const v = value();
+        const n = Number(v);
+        if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new UsageError(`-${flag}: '${v}' is not a port number`);
+        args.port = n;
+        break;
+      }
+      case 'upstream-dns':
+        args.upstream = value();
+        break;
+      case 'node':
+        args.node = value();
+        break;
+      case 'log.json':
+        args.json = true;
+        break;
+      case 'quiet':
+        args.quiet = true;
+        break;
+      case 'plugins':
+        args.plugins = true;
+        break;
+      case 'version':
+        args.version = true;
+        break;
+      case 'h':
+      case 'help':
+        process.stdout.write(USAGE + '\n');
+        process.exit(0);
+        break;
+      default:
+        throw new UsageError(`unknown option '${raw}'`);
+    }
+  }
+  return args;
+}
+
+function defaultCorefile(): string {
+  return existsSync('Corefile') ? 'Corefile' : fileURLToPath(new URL('Corefile.example', PACKAGE_ROOT));
+}
+
+async function main(): Promise<void> {
+  let args: Args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`podswarm-dns: ${(e as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (args.version) {
+    process.stdout.write(`podswarm-dns-${VERSION}\n`);
+    return;
+  }
+  if (args.plugins) {
+    process.stdout.write(PLUGINS.map((p) => p.name).join('\n') + '\n');
+    return;
+  }
+  const log = createLogger({ json: args.json });
+  const upstreamText = args.upstream ?? process.env.UPSTREAM_DNS;
+  let upstreams: string[] | undefined;
+  try {
+    upstreams = upstreamText === undefined || upstreamText === '' ? undefined : parseUpstreamList(upstreamText);
+  } catch (e) {
+    process.stderr.write(`podswarm-dns: ${args.upstream !== undefined ? '-upstream-dns' : 'UPSTREAM_DNS'}: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  const app = new App(
+    {
+      corefile: args.conf ?? defaultCorefile(),
+      portOverride: args.port,
+      upstreams,
+      quiet: args.quiet,
+      nodeName: args.node ?? defaultNodeName(),
+    },
+    log,
+  );
+  const instance = new Instance(app);
+  try {
+    await instance.start();
+  } catch (e) {
+    log.fatal(`${(e as Error).message}`);
+    process.exit(1);
+  }
+  if (!args.quiet) {
+    const lines = instance.addresses().map((a) => `dns://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`);
+    process.stdout.write(`${lines.join('\n')}\npodswarm-dns-${VERSION}\n`);
+  }
+
+  let stopping = false;
+  app.shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    if (app.lameduckMs > 0) {
+      app.pluginLog('health').info(`going into lameduck mode for ${app.lameduckMs / 1000}s`);
+      await new Promise((r) => setTimeout(r, app.lameduckMs));
+    }
+    await instance.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void app.shutdown());
+  process.on('SIGINT', () => void app.shutdown());
+  process.on('SIGUSR1', () => void app.reload().catch(() => {}));
+}
+
+void main();

@@ -1,0 +1,87 @@
+// Turns parsed server blocks into what the listeners serve: one chain per
+// block, built in the fixed plugin order, and the start/stop hooks the
+// plugins registered. Building has no side effects; `startup` does.
+
+import { CorefileError, type Directive, type ServerBlock } from '../corefile/types.js';
+import { endOfChain, type Handler, type SetupContext } from '../chain/plugin.js';
+import { PLUGINS, findPlugin } from '../chain/plugins.js';
+import type { App } from '../app.js';
+import type { Route } from '../server/dispatch.js';
+
+export const DEFAULT_PORT = 53;
+export const DEFAULT_BIND = ['0.0.0.0'];
+
+export interface ListenerSpec {
+  address: string;
+  port: number;
+  routes: Route[];
+}
+
+export interface Config {
+  /** Keyed by `address|port`. */
+  listeners: Map<string, ListenerSpec>;
+  startup: Array<() => void | Promise<void>>;
+  shutdown: Array<() => void | Promise<void>>;
+}
+
+export function listenerKey(address: string, port: number): string {
+  return `${address}|${port}`;
+}
+
+export function buildConfig(blocks: readonly ServerBlock[], app: App): Config {
+  const config: Config = { listeners: new Map(), startup: [], shutdown: [] };
+  for (const block of blocks) {
+    const byName = groupDirectives(block.directives);
+    const zones = block.keys.flatMap((k) => k.zones);
+    const first = block.keys[0]!;
+    const port = app.options.portOverride ?? first.port ?? DEFAULT_PORT;
+    const server = `dns://:${port}`;
+    let bind = DEFAULT_BIND;
+    const factories: Array<(next: Handler) => Handler> = [];
+    for (const def of PLUGINS) {
+      const directives = byName.get(def.name);
+      if (!directives) continue;
+      const ctx: SetupContext = {
+        directives,
+        block,
+        zones,
+        server,
+        app,
+        handler: (f) => factories.push(f),
+        onStartup: (fn) => config.startup.push(fn),
+        onShutdown: (fn) => config.shutdown.push(fn),
+        setBind: (a) => (bind = a),
+      };
+      def.setup(ctx);
+    }
+    let chain: Handler = endOfChain;
+    for (let i = factories.length - 1; i >= 0; i--) chain = factories[i]!(chain);
+
+    for (const key of block.keys) {
+      const keyPort = app.options.portOverride ?? key.port ?? DEFAULT_PORT;
+      for (const address of bind) {
+        const lk = listenerKey(address, keyPort);
+        let spec = config.listeners.get(lk);
+        if (!spec) {
+          spec = { address, port: keyPort, routes: [] };
+          config.listeners.set(lk, spec);
+        }
+        spec.routes.push({ zones: key.zones, chain, server: `dns://:${keyPort}` });
+      }
+    }
+  }
+  return config;
+}
+
+/** Groups a block's directives by name; unknown names are refused with FILE:LINE. */
+function groupDirectives(directives: readonly Directive[]): Map<string, Directive[]> {
+  const byName = new Map<string, Directive[]>();
+  for (const d of directives) {
+    const name = d.name.text;
+    if (!findPlugin(name)) throw CorefileError.at(d.name, `unknown directive '${name}'`);
+    const list = byName.get(name);
+    if (list) list.push(d);
+    else byName.set(name, [d]);
+  }
+  return byName;
+}

@@ -1,0 +1,67 @@
+// Small helpers for plugin setup code, so every plugin validates its
+// directive the same way and every error says FILE:LINE and which plugin.
+
+import { CorefileError, type Directive, type Token } from './types.js';
+
+/** The directive's arguments, or an error unless there are `min`..`max` of them. */
+export function argCount(d: Directive, min: number, max = min): Token[] {
+  const n = d.args.length;
+  if (n >= min && n <= max) return d.args;
+  throw CorefileError.at(d.name, `${d.name.text}: expected ${expectation(min, max)}, got ${n}`);
+}
+
+function expectation(min: number, max: number): string {
+  const plural = (k: number) => `${k} argument${k === 1 ? '' : 's'}`;
+  if (max === 0) return 'no arguments';
+  if (min === max) return `exactly ${plural(min)}`;
+  if (max === Infinity) return `at least ${plural(min)}`;
+  if (min === 0) return `at most ${plural(max)}`;
+  return `${min} to ${plural(max)}`;
+}
+
+/** The lines of the directive's `{ }` block; none when it has no block. */
+export function subdirectives(d: Directive): Directive[] {
+  return d.block ?? [];
+}
+
+/** For directives that take no `{ }` block. */
+export function noBlock(d: Directive): void {
+  if (d.block) throw CorefileError.at(d.name, `${d.name.text}: does not take a block`);
+}
+
+/** The error for a sub-directive the plugin does not know. */
+export function unknownSubdirective(parent: Directive, sub: Directive): CorefileError {
+  return CorefileError.at(sub.name, `${parent.name.text}: unknown property '${sub.name.text}'`);
+}
+
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION = /^(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h)/;
+
+/** A Go-style duration (`300ms`, `5s`, `1m30s`, `1.5h`, `0`) in milliseconds; negative ones are rejected. */
+export function parseDuration(tok: Token, name?: string): number {
+  let rest = tok.text;
+  let ms = 0;
+  if (rest === '0') return 0;
+  if (rest === '') return badDuration(tok, name);
+  while (rest !== '') {
+    const m = DURATION.exec(rest);
+    if (!m) return badDuration(tok, name);
+    const unit = /[a-zµμ]+$/.exec(m[0])![0];
+    ms += Number(m[0].slice(0, -unit.length)) * UNIT_MS[unit];
+    rest = rest.slice(m[0].length);
+  }
+  return ms;
+}
+
+function badDuration(tok: Token, name: string | undefined): never {
+  throw CorefileError.at(tok, `${name ? `${name}: ` : ''}invalid duration '${tok.text}' (expected e.g. 300ms, 5s, 1m30s, 2h)`);
+}
+
+/** A decimal integer in [min, max]. */
+export function parseUint(tok: Token, name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(tok.text);
+  if (!/^\d+$/.test(tok.text) || n < min || n > max) {
+    throw CorefileError.at(tok, `${name}: expected an integer from ${min} to ${max}, got '${tok.text}'`);
+  }
+  return n;
+}

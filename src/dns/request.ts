@@ -1,0 +1,143 @@
+// A parsed query as the plugin chain sees it. Only the header, the question
+// and the OPT record are decoded; the rest stays in `wire`.
+
+import { Flag, Type } from './constants.js';
+import { HEADER_LEN, WireError, readName, scanRecords, skipName, u16, type RRPos } from './wire.js';
+
+export type Proto = 'udp' | 'tcp';
+
+export interface Edns {
+  udpSize: number;
+  version: number;
+  do: boolean;
+  /** Raw option bytes (RDATA of the OPT record), echoed by nobody but readable by plugins. */
+  options: Buffer;
+}
+
+export interface Peer {
+  proto: Proto;
+  remoteAddress: string;
+  remotePort: number;
+  localAddress: string;
+  localPort: number;
+}
+
+export class Request {
+  /** Lowercased, fully qualified question name ("api.default.cluster.local."). Plugins may rewrite it. */
+  qname: string;
+  qtype: number;
+  qclass: number;
+  /** The matched server block zone and its server label ("dns://:1053"). Set by dispatch. */
+  zone = '.';
+  server = '';
+  /** Set when a plugin (rewrite) changed the question; writers restore it on the way out. */
+  originalQname: string | undefined;
+  readonly start = process.hrtime.bigint();
+
+  constructor(
+    readonly wire: Buffer,
+    readonly id: number,
+    readonly flags: number,
+    qname: string,
+    qtype: number,
+    qclass: number,
+    /** Offset just past the (single) question. */
+    readonly questionEnd: number,
+    readonly edns: Edns | null,
+    readonly peer: Peer,
+  ) {
+    this.qname = qname;
+    this.qtype = qtype;
+    this.qclass = qclass;
+  }
+
+  get opcode(): number {
+    return (this.flags >> 11) & 0xf;
+  }
+  get rd(): boolean {
+    return (this.flags & Flag.RD) !== 0;
+  }
+  get cd(): boolean {
+    return (this.flags & Flag.CD) !== 0;
+  }
+  get do(): boolean {
+    return this.edns?.do ?? false;
+  }
+  get proto(): Proto {
+    return this.peer.proto;
+  }
+
+  /** Largest response the client accepts on this transport. */
+  get maxSize(): number {
+    if (this.peer.proto === 'tcp') return 65535;
+    return this.edns ? Math.max(512, this.edns.udpSize) : 512;
+  }
+}
+
+/** Why a query could not be parsed, and whether a FORMERR may still be sent. */
+export class QueryError extends Error {
+  constructor(reason: string, readonly rcode: number) {
+    super(reason);
+    this.name = 'QueryError';
+  }
+}
+
+/**
+ * Parses header, question and OPT. Returns null for messages to drop
+ * silently (shorter than a header, or responses); throws QueryError for
+ * queries to answer with an error rcode.
+ */
+export function parseRequest(wire: Buffer, peer: Peer): Request | null {
+  if (wire.length < HEADER_LEN) return null;
+  const flags = u16(wire, 2);
+  if (flags & Flag.QR) return null;
+  const id = u16(wire, 0);
+  const qd = u16(wire, 4);
+  if (qd !== 1) throw new QueryError(qd === 0 ? 'no question' : 'more than one question', 1);
+  try {
+    const { name, end } = readName(wire, HEADER_LEN);
+    const qtype = u16(wire, end);
+    const qclass = u16(wire, end + 2);
+    const questionEnd = end + 4;
+    const edns = findOpt(wire, questionEnd);
+    return new Request(wire, id, flags, name, qtype, qclass, questionEnd, edns, peer);
+  } catch (e) {
+    if (e instanceof WireError) throw new QueryError(e.message, 1);
+    throw e;
+  }
+}
+
+const scratch: RRPos[] = [];
+
+function findOpt(wire: Buffer, off: number): Edns | null {
+  const an = u16(wire, 6);
+  const ns = u16(wire, 8);
+  const ar = u16(wire, 10);
+  if (ar === 0) return null;
+  let pos = off;
+  if (an + ns > 0) {
+    scratch.length = 0;
+    pos = scanRecords(wire, pos, an + ns, scratch);
+  }
+  let edns: Edns | null = null;
+  for (let i = 0; i < ar; i++) {
+    const nameEnd = skipName(wire, pos);
+    const type = u16(wire, nameEnd);
+    const rdlen = u16(wire, nameEnd + 8);
+    const end = nameEnd + 10 + rdlen;
+    if (end > wire.length) throw new WireError('record data runs past the end of the message');
+    if (type === Type.OPT) {
+      if (edns) throw new WireError('more than one OPT record');
+      if (nameEnd !== pos + 1) throw new WireError('OPT owner name is not the root');
+      const ttl = wire.readUInt32BE(nameEnd + 4);
+      edns = {
+        udpSize: u16(wire, nameEnd + 2),
+        version: (ttl >>> 16) & 0xff,
+        do: (ttl & 0x8000) !== 0,
+        options: wire.subarray(nameEnd + 10, end),
+      };
+    }
+    pos = end;
+  }
+  return edns;
+}

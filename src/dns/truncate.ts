@@ -1,0 +1,46 @@
+// Fits a response into the client's limit the way resolvers expect: whole
+// answer RRsets only, authority and additional dropped, OPT kept, TC set.
+
+import { Flag, Type } from './constants.js';
+import { counts, questionsEnd, scanRecords, skipName, u16, type RRPos } from './wire.js';
+
+/** Returns `msg` unchanged when it fits in `limit`, else a truncated copy with TC set. */
+export function truncate(msg: Buffer, limit: number): Buffer {
+  if (msg.length <= limit) return msg;
+  const c = counts(msg);
+  const qEnd = questionsEnd(msg);
+  const rrs: RRPos[] = [];
+  const answersEnd = scanRecords(msg, qEnd, c.an, rrs);
+  scanRecords(msg, answersEnd, c.ns + c.ar, rrs);
+  const opt = rrs.slice(c.an).find((r) => r.type === Type.OPT);
+  const optLen = opt ? opt.end - opt.start : 0;
+
+  // Keep the longest prefix of the answer section that ends on an RRset boundary.
+  let keep = 0;
+  let keepEnd = qEnd;
+  for (let i = 0; i < c.an; i++) {
+    const r = rrs[i]!;
+    if (r.end + optLen > limit) break;
+    const next = rrs[i + 1];
+    if (i + 1 === c.an || !next || !sameRRset(msg, r, next)) {
+      keep = i + 1;
+      keepEnd = r.end;
+    }
+  }
+  const out = Buffer.allocUnsafe(keepEnd + optLen);
+  msg.copy(out, 0, 0, keepEnd);
+  if (opt) msg.copy(out, keepEnd, opt.start, opt.end);
+  out.writeUInt16BE(u16(msg, 2) | Flag.TC, 2);
+  out.writeUInt16BE(keep, 6);
+  out.writeUInt16BE(0, 8);
+  out.writeUInt16BE(opt ? 1 : 0, 10);
+  return out;
+}
+
+/** Same owner name bytes (our answers compress an RRset's owners identically) and same type. */
+function sameRRset(msg: Buffer, a: RRPos, b: RRPos): boolean {
+  if (a.type !== b.type) return false;
+  const aEnd = skipName(msg, a.start);
+  const bEnd = skipName(msg, b.start);
+  return aEnd - a.start === bEnd - b.start && msg.compare(msg, b.start, bEnd, a.start, aEnd) === 0;
+}

@@ -1,0 +1,25 @@
+// Process logging through pino. By default lines read like CoreDNS's
+// ("[INFO] plugin/reload: ..."); `-log.json` keeps pino's JSON lines.
+
+import { pino, type Logger } from 'pino';
+
+const LEVELS: Record<number, string> = { 10: 'DEBUG', 20: 'DEBUG', 30: 'INFO', 40: 'WARNING', 50: 'ERROR', 60: 'FATAL' };
+
+/** A pino destination that prints CoreDNS-style text. */
+function textDestination(out: NodeJS.WritableStream): { write(line: string): void } {
+  return {
+    write(line: string): void {
+      const o = JSON.parse(line) as { level: number; msg?: string; plugin?: string };
+      const prefix = o.plugin ? `plugin/${o.plugin}: ` : '';
+      out.write(`[${LEVELS[o.level] ?? 'INFO'}] ${prefix}${o.msg ?? ''}\n`);
+    },
+  };
+}
+
+export function createLogger(opts: { json: boolean; level?: string; out?: NodeJS.WritableStream }): Logger {
+  const out = opts.out ?? process.stdout;
+  const options = { level: opts.level ?? 'info', base: undefined, timestamp: opts.json };
+  return opts.json ? pino(options, out) : pino(options, textDestination(out));
+}
+
+export type { Logger };

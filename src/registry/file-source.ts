@@ -1,0 +1,162 @@
+// A registry source read from a YAML file and re-read when the file changes.
+// A file that fails to parse or validate is reported and the last good
+// contents keep serving.
+
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { parse } from 'yaml';
+import { canonicalAddress, dashedAddress, isDnsLabel } from './names.js';
+import type { Registry } from './registry.js';
+import type { Endpoint, Protocol, Service, ServicePort, SourceSnapshot } from './types.js';
+
+export class RegistryFileError extends Error {
+  constructor(file: string, path: string, reason: string) {
+    super(`${file}: ${path ? path + ': ' : ''}${reason}`);
+    this.name = 'RegistryFileError';
+  }
+}
+
+/** Reads and validates a registry file. `defaultNode` names the node for endpoints without `node`. */
+export function loadRegistryFile(file: string, defaultNode: string): SourceSnapshot {
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new RegistryFileError(file, '', (e as Error).message.split('\n')[0]!);
+  }
+  return toSnapshot(file, doc, defaultNode);
+}
+
+function toSnapshot(file: string, doc: unknown, defaultNode: string): SourceSnapshot {
+  const fail = (path: string, reason: string): never => {
+    throw new RegistryFileError(file, path, reason);
+  };
+  if (doc === null || doc === undefined) return { services: [], endpoints: [] };
+  if (typeof doc !== 'object' || Array.isArray(doc)) fail('', 'expected a mapping with a `services` list');
+  const top = doc as Record<string, unknown>;
+  const node = top.node === undefined ? defaultNode : str(top.node, 'node', fail);
+  const list = top.services ?? [];
+  if (!Array.isArray(list)) fail('services', 'expected a list');
+  const services: Service[] = [];
+  const endpoints: Endpoint[] = [];
+  const seen = new Set<string>();
+  const now = Date.now();
+  (list as unknown[]).forEach((raw, i) => {
+    const at = `services[${i}]`;
+    if (typeof raw !== 'object' || raw === null) fail(at, 'expected a mapping');
+    const s = raw as Record<string, unknown>;
+    const name = label(s.name, `${at}.name`, fail);
+    const namespace = s.namespace === undefined ? 'default' : label(s.namespace, `${at}.namespace`, fail);
+    if (seen.has(`${namespace}/${name}`)) fail(`${at}`, `service ${name}.${namespace} is listed twice`);
+    seen.add(`${namespace}/${name}`);
+    const ports = portsOf(s.ports, `${at}.ports`, fail);
+    services.push({ namespace, name, ports });
+    const eps = s.endpoints ?? [];
+    if (!Array.isArray(eps)) fail(`${at}.endpoints`, 'expected a list');
+    const names = new Set<string>();
+    (eps as unknown[]).forEach((rawEp, j) => {
+      const eat = `${at}.endpoints[${j}]`;
+      if (typeof rawEp !== 'object' || rawEp === null) fail(eat, 'expected a mapping');
+      const e = rawEp as Record<string, unknown>;
+      const address = canonicalAddress(str(e.address, `${eat}.address`, fail)) ?? fail(`${eat}.address`, 'not an IP address');
+      const epName = e.name === undefined ? dashedAddress(address) : label(e.name, `${eat}.name`, fail);
+      if (names.has(epName)) fail(`${eat}.name`, `endpoint name ${epName} is used twice in ${name}.${namespace}`);
+      names.add(epName);
+      const healthy = e.healthy === undefined ? true : e.healthy === true ? true : e.healthy === false ? false : fail(`${eat}.healthy`, 'expected true or false');
+      endpoints.push({
+        namespace,
+        service: name,
+        name: epName,
+        nodeName: e.node === undefined ? node : str(e.node, `${eat}.node`, fail),
+        address,
+        ports: e.ports === undefined ? ports : portsOf(e.ports, `${eat}.ports`, fail),
+        healthy,
+        updatedAt: now,
+      });
+    });
+  });
+  return { services, endpoints };
+}
+
+type Fail = (path: string, reason: string) => never;
+
+function str(v: unknown, path: string, fail: Fail): string {
+  if (typeof v !== 'string' || v === '') return fail(path, 'expected a non-empty string');
+  return v;
+}
+
+function label(v: unknown, path: string, fail: Fail): string {
+  const s = str(v, path, fail);
+  if (!isDnsLabel(s)) fail(path, `${JSON.stringify(s)} is not a DNS label (lowercase letters, digits, '-', at most 63)`);
+  return s;
+}
+
+function portsOf(v: unknown, path: string, fail: Fail): ServicePort[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) return fail(path, 'expected a list');
+  return v.map((raw, i) => {
+    const at = `${path}[${i}]`;
+    if (typeof raw !== 'object' || raw === null) fail(at, 'expected a mapping');
+    const p = raw as Record<string, unknown>;
+    const port = p.port;
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) fail(`${at}.port`, 'expected a port number 1-65535');
+    const protocol = (p.protocol ?? 'tcp') as Protocol;
+    if (protocol !== 'tcp' && protocol !== 'udp') fail(`${at}.protocol`, 'expected tcp or udp');
+    return { name: label(p.name, `${at}.name`, fail), port: port as number, protocol };
+  });
+}
+
+/** Which FileSource currently feeds each source id, so a reload can hand a file over without a gap. */
+const owners = new WeakMap<Registry, Map<string, FileSource>>();
+
+/**
+ * Keeps `registry` in step with `file` under source id `file:<path>`.
+ * Watches the directory (editors replace files by rename) and debounces.
+ */
+export class FileSource {
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  readonly id: string;
+
+  constructor(
+    private readonly registry: Registry,
+    readonly file: string,
+    private readonly defaultNode: string,
+    private readonly onError: (err: Error) => void,
+  ) {
+    this.id = `file:${file}`;
+  }
+
+  /** First load: errors are thrown so startup can refuse a bad file. */
+  start(): void {
+    this.registry.setSource(this.id, loadRegistryFile(this.file, this.defaultNode));
+    let map = owners.get(this.registry);
+    if (!map) owners.set(this.registry, (map = new Map()));
+    map.set(this.id, this);
+    const name = basename(this.file);
+    this.watcher = watch(dirname(this.file), (_event, changed) => {
+      if (changed !== null && changed !== name) return;
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.reload(), 50);
+    });
+    this.watcher.on('error', (err) => this.onError(err));
+  }
+
+  reload(): void {
+    try {
+      this.registry.setSource(this.id, loadRegistryFile(this.file, this.defaultNode));
+    } catch (err) {
+      this.onError(err as Error);
+    }
+  }
+
+  /** Stops watching; the entries leave the registry unless a newer FileSource took the file over. */
+  stop(): void {
+    clearTimeout(this.timer);
+    this.watcher?.close();
+    const map = owners.get(this.registry);
+    if (map?.get(this.id) !== this) return;
+    map.delete(this.id);
+    this.registry.removeSource(this.id);
+  }
+}

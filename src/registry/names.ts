@@ -1,0 +1,33 @@
+// Naming rules shared by the registry, its sources and the API.
+
+import { isIP } from 'node:net';
+
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** True for a lowercase RFC 1123 label (namespaces, services, endpoint and port names). */
+export function isDnsLabel(s: string): boolean {
+  return LABEL.test(s);
+}
+
+/** `10.0.1.1` → `10-0-1-1`; `fd00::1` → `fd00--1` (a trailing `-` completed by `0`, as CoreDNS does). */
+export function dashedAddress(address: string): string {
+  const dashed = address.toLowerCase().replace(/[.:]/g, '-');
+  return dashed.endsWith('-') ? dashed + '0' : dashed.startsWith('-') ? '0' + dashed : dashed;
+}
+
+/** Canonical text form of an IP (lowercase, compressed v6), or undefined if not an IP. */
+export function canonicalAddress(s: string): string | undefined {
+  const v = isIP(s);
+  if (v === 4) return s.split('.').map((o) => String(Number(o))).join('.');
+  if (v === 6) return ipv6Canonical(s);
+  return undefined;
+}
+
+function ipv6Canonical(s: string): string {
+  // Let the URL parser compress and lowercase it (RFC 5952 form).
+  return new URL(`http://[${s}]/`).hostname.slice(1, -1);
+}
+
+export function serviceKey(namespace: string, service: string): string {
+  return `${namespace}/${service}`;
+}

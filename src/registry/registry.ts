@@ -1,0 +1,203 @@
+// The registry: what each source contributes, merged into one view per
+// service. Lookups are map reads; every change bumps a global index and
+// emits the changed services so caches and watchers can react.
+
+import { EventEmitter } from 'node:events';
+import { isIPv4 } from 'node:net';
+import { serviceKey } from './names.js';
+import type { Endpoint, Service, ServiceKey, ServicePort, ServiceView, SourceSnapshot } from './types.js';
+
+interface SourceState {
+  services: Map<string, Service>;
+  endpoints: Map<string, Endpoint>;
+}
+
+export interface RegistryEvents {
+  change: [changed: ServiceKey[], index: number];
+}
+
+export class Registry extends EventEmitter<RegistryEvents> {
+  private readonly sources = new Map<string, SourceState>();
+  private readonly views = new Map<string, ServiceView>();
+  private readonly namespaces = new Map<string, number>();
+  private readonly addresses = new Map<string, Endpoint[]>();
+  private _index = 1;
+
+  /** Raft-like monotonically increasing change counter. */
+  get index(): number {
+    return this._index;
+  }
+
+  /** Replaces everything `source` contributes. */
+  setSource(source: string, snap: SourceSnapshot): void {
+    const old = this.sources.get(source);
+    const next: SourceState = { services: new Map(), endpoints: new Map() };
+    for (const s of snap.services) next.services.set(serviceKey(s.namespace, s.name), s);
+    for (const e of snap.endpoints) next.endpoints.set(endpointKey(e), e);
+    const touched = new Set<string>();
+    for (const st of old ? [old, next] : [next]) {
+      for (const k of st.services.keys()) touched.add(k);
+      for (const e of st.endpoints.values()) touched.add(serviceKey(e.namespace, e.service));
+    }
+    if (snap.services.length === 0 && snap.endpoints.length === 0) this.sources.delete(source);
+    else this.sources.set(source, next);
+    this.refresh(touched);
+  }
+
+  /** Drops everything `source` contributed. */
+  removeSource(source: string): void {
+    if (this.sources.has(source)) this.setSource(source, { services: [], endpoints: [] });
+  }
+
+  /** Adds or replaces one endpoint of `source`. */
+  upsertEndpoint(source: string, e: Endpoint): void {
+    this.state(source).endpoints.set(endpointKey(e), e);
+    this.refresh(new Set([serviceKey(e.namespace, e.service)]));
+  }
+
+  removeEndpoint(source: string, namespace: string, service: string, name: string): boolean {
+    const st = this.sources.get(source);
+    if (!st?.endpoints.delete(`${namespace}/${service}/${name}`)) return false;
+    this.refresh(new Set([serviceKey(namespace, service)]));
+    return true;
+  }
+
+  upsertService(source: string, s: Service): void {
+    this.state(source).services.set(serviceKey(s.namespace, s.name), s);
+    this.refresh(new Set([serviceKey(s.namespace, s.name)]));
+  }
+
+  /** Sets an endpoint's health; returns false when it is unknown or unchanged. */
+  setHealthy(source: string, namespace: string, service: string, name: string, healthy: boolean): boolean {
+    const st = this.sources.get(source);
+    const key = `${namespace}/${service}/${name}`;
+    const e = st?.endpoints.get(key);
+    if (!st || !e || e.healthy === healthy) return false;
+    st.endpoints.set(key, { ...e, healthy, updatedAt: Date.now() });
+    this.refresh(new Set([serviceKey(namespace, service)]));
+    return true;
+  }
+
+  /** What `source` contributes now (for gossip and health checks). */
+  snapshot(source: string): SourceSnapshot {
+    const st = this.sources.get(source);
+    return st ? { services: [...st.services.values()], endpoints: [...st.endpoints.values()] } : { services: [], endpoints: [] };
+  }
+
+  sourceIds(): string[] {
+    return [...this.sources.keys()];
+  }
+
+  lookup(namespace: string, service: string): ServiceView | undefined {
+    return this.views.get(serviceKey(namespace, service));
+  }
+
+  hasNamespace(namespace: string): boolean {
+    return this.namespaces.has(namespace);
+  }
+
+  /** Endpoints (of any service) that have this address, for PTR answers. */
+  byAddress(address: string): readonly Endpoint[] {
+    return this.addresses.get(address) ?? [];
+  }
+
+  services(namespace?: string): ServiceView[] {
+    const all = [...this.views.values()];
+    return namespace === undefined ? all : all.filter((v) => v.service.namespace === namespace);
+  }
+
+  private state(source: string): SourceState {
+    let st = this.sources.get(source);
+    if (!st) {
+      st = { services: new Map(), endpoints: new Map() };
+      this.sources.set(source, st);
+    }
+    return st;
+  }
+
+  /** Rebuilds the views of the touched services and emits one change event. */
+  private refresh(touched: Set<string>): void {
+    if (touched.size === 0) return;
+    const index = ++this._index;
+    const changed: ServiceKey[] = [];
+    for (const key of touched) {
+      const old = this.views.get(key);
+      const view = this.build(key, index);
+      if (old) this.unindex(old);
+      if (view) {
+        this.views.set(key, view);
+        this.indexView(view);
+      } else {
+        this.views.delete(key);
+      }
+      if (old || view) {
+        const [namespace, service] = key.split('/') as [string, string];
+        changed.push({ namespace, service });
+      }
+    }
+    if (changed.length > 0) this.emit('change', changed, index);
+  }
+
+  private build(key: string, index: number): ServiceView | undefined {
+    const [namespace, name] = key.split('/') as [string, string];
+    const ports = new Map<string, ServicePort>();
+    const endpoints: Endpoint[] = [];
+    let defined = false;
+    for (const st of this.sources.values()) {
+      const s = st.services.get(key);
+      if (s) {
+        defined = true;
+        for (const p of s.ports) if (!ports.has(p.name)) ports.set(p.name, p);
+      }
+      for (const e of st.endpoints.values()) {
+        if (e.namespace === namespace && e.service === name) endpoints.push(e);
+      }
+    }
+    if (!defined && endpoints.length === 0) return undefined;
+    // Endpoints that bring their own named ports make those ports part of the service.
+    for (const e of endpoints) for (const p of e.ports) if (!ports.has(p.name)) ports.set(p.name, p);
+    // A stable order (v4 before v6, then by address) keeps answers and caches deterministic.
+    endpoints.sort(compareEndpoints);
+    return {
+      service: { namespace, name, ports: [...ports.values()] },
+      endpoints,
+      healthy: endpoints.filter((e) => e.healthy),
+      modifyIndex: index,
+    };
+  }
+
+  private indexView(v: ServiceView): void {
+    const ns = v.service.namespace;
+    this.namespaces.set(ns, (this.namespaces.get(ns) ?? 0) + 1);
+    for (const e of v.endpoints) {
+      const list = this.addresses.get(e.address);
+      if (list) list.push(e);
+      else this.addresses.set(e.address, [e]);
+    }
+  }
+
+  private unindex(v: ServiceView): void {
+    const ns = v.service.namespace;
+    const n = (this.namespaces.get(ns) ?? 1) - 1;
+    if (n <= 0) this.namespaces.delete(ns);
+    else this.namespaces.set(ns, n);
+    for (const e of v.endpoints) {
+      const list = this.addresses.get(e.address);
+      if (!list) continue;
+      const rest = list.filter((x) => x !== e);
+      if (rest.length === 0) this.addresses.delete(e.address);
+      else this.addresses.set(e.address, rest);
+    }
+  }
+}
+
+function endpointKey(e: Endpoint): string {
+  return `${e.namespace}/${e.service}/${e.name}`;
+}
+
+function compareEndpoints(a: Endpoint, b: Endpoint): number {
+  const fa = isIPv4(a.address) ? 0 : 1;
+  const fb = isIPv4(b.address) ? 0 : 1;
+  if (fa !== fb) return fa - fb;
+  return a.address < b.address ? -1 : a.address > b.address ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}

@@ -1,0 +1,52 @@
+// The service registry's data model (seed: "Service Discovery API").
+
+export type Protocol = 'tcp' | 'udp';
+
+export interface ServicePort {
+  /** Named port, used in SRV names: `_<name>._<protocol>.<svc>.<ns>.<zone>`. */
+  name: string;
+  port: number;
+  protocol: Protocol;
+}
+
+export interface Service {
+  namespace: string;
+  name: string;
+  ports: ServicePort[];
+}
+
+export interface Endpoint {
+  namespace: string;
+  service: string;
+  /** DNS-safe endpoint name: hostname/container name, else the dashed IP. */
+  name: string;
+  /** The node that hosts (and owns) this endpoint. */
+  nodeName: string;
+  /** IPv4 or IPv6 address, in canonical text form. */
+  address: string;
+  ports: ServicePort[];
+  healthy: boolean;
+  /** Milliseconds since the epoch of the last change. */
+  updatedAt: number;
+}
+
+/** Everything one source (a file, gossip from one node, the API, Podman) contributes. */
+export interface SourceSnapshot {
+  services: Service[];
+  endpoints: Endpoint[];
+}
+
+/** A service as the answer paths see it: merged over all sources. */
+export interface ServiceView {
+  service: Service;
+  endpoints: Endpoint[];
+  healthy: Endpoint[];
+  /** Registry index at this service's last change (Consul-style blocking queries). */
+  modifyIndex: number;
+}
+
+/** One changed service; emitted in batches as the registry's 'change' event. */
+export interface ServiceKey {
+  namespace: string;
+  service: string;
+}

@@ -1,0 +1,110 @@
+// One query from bytes to response: parse, the checks the server makes
+// before any plugin (CoreDNS dnsserver.ServeDNS), zone routing, the chain,
+// and the error reply when a plugin leaves one unwritten.
+
+import { Class, Opcode, Rcode } from '../dns/constants.js';
+import { errorResponse, headerOnlyResponse } from '../dns/builder.js';
+import { parseRequest, QueryError, type Peer, type Request } from '../dns/request.js';
+import { truncate } from '../dns/truncate.js';
+import { isUnwrittenError, matchZone, type Handler, type ResponseWriter } from '../chain/plugin.js';
+import type { Logger } from 'pino';
+
+/** A server block as a listener sees it: zones and the chain that serves them. */
+export interface Route {
+  zones: string[];
+  chain: Handler;
+  server: string;
+}
+
+export type Send = (msg: Buffer) => void;
+
+/** Writer handed to the chain: remembers that it wrote, truncates for UDP. */
+class ServerWriter implements ResponseWriter {
+  written = false;
+  constructor(
+    private readonly req: Request,
+    private readonly send: Send,
+  ) {}
+
+  write(msg: Buffer): void {
+    if (this.written) return;
+    this.written = true;
+    this.send(this.req.proto === 'udp' ? truncate(msg, this.req.maxSize) : msg);
+  }
+}
+
+export class Dispatcher {
+  constructor(
+    /** Swapped as a whole on reload; queries in flight keep the routes they started with. */
+    public routes: Route[],
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Serves one message. Returns false when it is dropped without a reply
+   * (too short for a header, or a response); otherwise `send` is called
+   * exactly once, now or later.
+   */
+  handle(wire: Buffer, peer: Peer, send: Send): boolean {
+    let req: Request | null;
+    try {
+      req = parseRequest(wire, peer);
+    } catch (e) {
+      if (!(e instanceof QueryError)) return false;
+      send(headerOnlyResponse(wire, e.rcode));
+      return true;
+    }
+    if (req === null) return false;
+    const early = this.precheck(req);
+    if (early !== undefined) {
+      send(errorResponse(req, early));
+      return true;
+    }
+    const route = this.route(req.qname);
+    if (!route) {
+      send(errorResponse(req, Rcode.REFUSED));
+      return true;
+    }
+    req.server = route.server;
+    req.zone = route.zone;
+    const w = new ServerWriter(req, send);
+    let result;
+    try {
+      result = route.chain.serveDNS(req, w);
+    } catch (err) {
+      this.failed(req, w, err);
+      return true;
+    }
+    if (typeof result === 'number') this.finish(req, w, result);
+    else result.then((rcode) => this.finish(req, w, rcode), (err: unknown) => this.failed(req, w, err));
+    return true;
+  }
+
+  /** The checks CoreDNS makes before any plugin runs. */
+  private precheck(req: Request): number | undefined {
+    if (req.opcode !== Opcode.QUERY) return Rcode.NOTIMP;
+    if (req.edns && req.edns.version > 0) return Rcode.BADVERS;
+    if (req.qclass !== Class.IN) return Rcode.REFUSED;
+    return undefined;
+  }
+
+  private route(qname: string): { chain: Handler; server: string; zone: string } | undefined {
+    let best: { chain: Handler; server: string; zone: string } | undefined;
+    for (const r of this.routes) {
+      const z = matchZone(qname, r.zones);
+      if (z !== undefined && (best === undefined || z.length > best.zone.length)) best = { chain: r.chain, server: r.server, zone: z };
+    }
+    return best;
+  }
+
+  private finish(req: Request, w: ServerWriter, rcode: number): void {
+    if (w.written) return;
+    if (!isUnwrittenError(rcode)) this.log.error({ plugin: 'server' }, `chain returned ${rcode} for ${req.qname} without writing a reply`);
+    w.write(errorResponse(req, isUnwrittenError(rcode) ? rcode : Rcode.SERVFAIL));
+  }
+
+  private failed(req: Request, w: ServerWriter, err: unknown): void {
+    this.log.error({ plugin: 'server' }, `panic serving ${req.qname}: ${(err as Error)?.stack ?? String(err)}`);
+    if (!w.written) w.write(errorResponse(req, Rcode.SERVFAIL));
+  }
+}

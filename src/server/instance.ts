@@ -1,0 +1,119 @@
+// A running server: the listeners, the active config, reload and shutdown.
+// Listeners whose address and port survive a reload stay open; only their
+// routes are swapped, so no query is lost while the config changes.
+
+import type { Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { parseCorefile } from '../corefile/index.js';
+import type { App } from '../app.js';
+import { buildConfig, DEFAULT_PORT, type Config } from '../config/build.js';
+import { Dispatcher } from './dispatch.js';
+import { listenTcp, type TcpListener } from './tcp.js';
+import { listenUdp } from './udp.js';
+
+interface Listener {
+  udp: Socket;
+  tcp: TcpListener;
+  dispatcher: Dispatcher;
+}
+
+export class Instance {
+  private readonly listeners = new Map<string, Listener>();
+  private config: Config | undefined;
+  private reloading: Promise<void> = Promise.resolve();
+
+  constructor(private readonly app: App) {
+    app.reload = () => this.reload();
+  }
+
+  /** Reads, builds and starts the Corefile; throws (CorefileError) when it is bad. */
+  async start(): Promise<void> {
+    await this.apply(this.load());
+  }
+
+  /** Applies a changed Corefile; a bad one is logged and the old config keeps serving. */
+  reload(): Promise<void> {
+    this.reloading = this.reloading.then(async () => {
+      const log = this.app.pluginLog('reload');
+      try {
+        await this.apply(this.load());
+        log.info('reloaded configuration');
+      } catch (err) {
+        log.error(`reload refused, previous configuration still serving: ${(err as Error).message}`);
+        throw err;
+      }
+    });
+    return this.reloading;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.listeners.values()].flatMap((l) => [closeUdp(l.udp), l.tcp.close()]));
+    this.listeners.clear();
+    if (this.config) await runAll(this.config.shutdown);
+    this.config = undefined;
+  }
+
+  /** Bound listener addresses, for tests and logs. */
+  addresses(): Array<{ address: string; port: number }> {
+    return [...this.listeners.values()].map((l) => {
+      const a = l.udp.address();
+      return { address: a.address, port: a.port };
+    });
+  }
+
+  private load(): Config {
+    const file = this.app.options.corefile;
+    const text = readFileSync(file, 'utf8');
+    return buildConfig(parseCorefile(text, file, { defaultPort: this.app.options.portOverride ?? DEFAULT_PORT }), this.app);
+  }
+
+  /**
+   * Starts `next` beside the running config, then swaps routes and stops the
+   * old one. Plugins that hold ports or sources across a reload (health,
+   * metrics, registry files) hand them over instead of closing and reopening.
+   */
+  private async apply(next: Config): Promise<void> {
+    const opened: string[] = [];
+    try {
+      await runAll(next.startup);
+      for (const [key, spec] of next.listeners) {
+        if (this.listeners.has(key)) continue;
+        const dispatcher = new Dispatcher(spec.routes, this.app.log);
+        const udp = await listenUdp(spec.address, spec.port, dispatcher);
+        const tcp = await listenTcp(spec.address, spec.port, dispatcher).catch(async (e: unknown) => {
+          await closeUdp(udp);
+          throw e;
+        });
+        this.listeners.set(key, { udp, tcp, dispatcher });
+        opened.push(key);
+      }
+    } catch (err) {
+      for (const key of opened) await this.closeListener(key);
+      await runAll(next.shutdown);
+      throw err;
+    }
+    for (const [key, l] of this.listeners) {
+      const spec = next.listeners.get(key);
+      if (spec) l.dispatcher.routes = spec.routes;
+      else await this.closeListener(key);
+    }
+    const old = this.config;
+    this.config = next;
+    if (old) await runAll(old.shutdown);
+  }
+
+  private async closeListener(key: string): Promise<void> {
+    const l = this.listeners.get(key);
+    if (!l) return;
+    this.listeners.delete(key);
+    await Promise.allSettled([closeUdp(l.udp), l.tcp.close()]);
+  }
+}
+
+async function runAll(fns: Array<() => void | Promise<void>>): Promise<void> {
+  for (const fn of fns) await fn();
+}
+
+function closeUdp(s: Socket): Promise<void> {
+  return new Promise((resolve) => s.close(() => resolve()));
+}

@@ -1,0 +1,31 @@
+// UDP listener: one socket, every datagram straight to the dispatcher.
+
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import type { Peer } from '../dns/request.js';
+import type { Dispatcher } from './dispatch.js';
+
+export function listenUdp(address: string, port: number, dispatcher: Dispatcher): Promise<Socket> {
+  const sock = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+  return new Promise((resolve, reject) => {
+    const fail = (e: Error): void => reject(new Error(`listen udp ${address}:${port}: ${e.message}`));
+    sock.once('error', fail);
+    sock.bind({ address, port, exclusive: false }, () => {
+      sock.off('error', fail);
+      // A send failure to one client (ICMP unreachable reported late) must not stop the listener.
+      sock.on('error', () => {});
+      const local = sock.address();
+      sock.on('message', (msg, rinfo) => {
+        const peer: Peer = {
+          proto: 'udp',
+          remoteAddress: rinfo.address,
+          remotePort: rinfo.port,
+          localAddress: local.address,
+          localPort: local.port,
+        };
+        dispatcher.handle(msg, peer, (out) => sock.send(out, rinfo.port, rinfo.address));
+      });
+      resolve(sock);
+    });
+  });
+}
