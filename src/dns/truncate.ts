@@ -1,5 +1,7 @@
-// Fits a response into the client's limit the way resolvers expect: whole
-// answer RRsets only, authority and additional dropped, OPT kept, TC set.
+// Fits a response into the client's limit: whole answer RRsets, authority
+// and additional dropped, OPT kept, TC set. When not even the first RRset
+// fits, as many of its records as fit are kept (as CoreDNS does), so clients
+// without TCP fallback (musl) still get addresses.
 
 import { Flag, Type } from './constants.js';
 import { counts, questionsEnd, scanRecords, skipName, u16, type RRPos } from './wire.js';
@@ -26,6 +28,9 @@ export function truncate(msg: Buffer, limit: number): Buffer {
       keep = i + 1;
       keepEnd = r.end;
     }
+  }
+  if (keep === 0) {
+    while (keep < c.an && rrs[keep]!.end + optLen <= limit) keepEnd = rrs[keep++]!.end;
   }
   const out = Buffer.allocUnsafe(keepEnd + optLen);
   msg.copy(out, 0, 0, keepEnd);

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what the tests need, only what is missing: Debian packages (dig,
+# kdig, serf, podman, dnsmasq, ...), the podman configuration this machine
+# needs, and the local busybox image. Run as root. Safe to run again.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+# command-to-check:package pairs
+NEED=(
+  dig:bind9-dnsutils
+  kdig:knot-dnsutils
+  serf:serf
+  podman:podman
+  runc:runc
+  busybox:busybox-static
+  dnsmasq:dnsmasq-base
+  dnsperf:dnsperf
+  ip:iproute2
+  iptables:iptables
+  tcpdump:tcpdump
+)
+missing=()
+for pair in "${NEED[@]}"; do
+  cmd=${pair%%:*}; pkg=${pair#*:}
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+done
+
+apt_install() {
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  apt-get update -qq || { sleep 5; apt-get update -qq; }
+  apt_install "${missing[@]}" || { sleep 5; apt-get update -qq; apt_install "${missing[@]}"; }
+fi
+
+bash "$(dirname "$0")/podman-image.sh"
+echo "install-deps: ok ($(dig -v 2>&1 | head -1); $(serf version | head -1); $(podman --version))"

@@ -1,0 +1,103 @@
+// Starts the real podswarm-dns process (compiled dist/) for end-to-end tests.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
+
+export interface ServerOptions {
+  /** Corefile text; `{{dir}}` is replaced by the temp directory holding `files`. */
+  corefile: string;
+  /** Extra files written beside the Corefile (e.g. a registry YAML). */
+  files?: Record<string, string>;
+  args?: string[];
+  env?: Record<string, string>;
+  /** Wait for this stdout line before resolving (default: the version banner). */
+  ready?: RegExp;
+}
+
+export interface RunningServer {
+  proc: ChildProcess;
+  dir: string;
+  corefilePath: string;
+  /** Everything printed so far (stdout + stderr). */
+  output(): string;
+  /** Resolves when the output matches `re` (bounded by `timeoutMs`). */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'podswarm-test-'));
+  for (const [name, content] of Object.entries(opts.files ?? {})) writeFileSync(join(dir, name), content);
+  const corefilePath = join(dir, 'Corefile');
+  writeFileSync(corefilePath, opts.corefile.replaceAll('{{dir}}', dir));
+  const proc = spawn(process.execPath, [CLI, '-conf', corefilePath, ...(opts.args ?? [])], {
+    env: { ...process.env, UPSTREAM_DNS: '', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const server = wrap(proc, dir, corefilePath);
+  await server.waitFor(opts.ready ?? /podswarm-dns-\d/);
+  return server;
+}
+
+/** Runs the CLI to completion (for error cases): exit code and output. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  const proc = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, UPSTREAM_DNS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const s = wrap(proc, '', '');
+  return new Promise((resolve) => proc.once('exit', (code) => resolve({ code, output: s.output() })));
+}
+
+function wrap(proc: ChildProcess, dir: string, corefilePath: string): RunningServer {
+  let out = '';
+  const waiters = new Set<() => void>();
+  const onData = (d: Buffer): void => {
+    out += d.toString();
+    for (const w of waiters) w();
+  };
+  proc.stdout!.on('data', onData);
+  proc.stderr!.on('data', onData);
+  let exited = false;
+  const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => {
+    exited = true;
+    for (const w of waiters) w();
+    resolve(code);
+  }));
+  return {
+    proc,
+    dir,
+    corefilePath,
+    output: () => out,
+    waitFor(re, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const m = re.exec(out);
+          if (m) {
+            done();
+            resolve(m[0]);
+          } else if (exited) {
+            done();
+            reject(new Error(`server exited before printing ${re}; output:\n${out}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out waiting for ${re}; output:\n${out}`));
+        }, timeoutMs);
+        const done = (): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (!exited) proc.kill(signal);
+      return exit;
+    },
+  };
+}
