@@ -1,0 +1,187 @@
+// UDP packets and TCP streams on one address and port (memberlist net_transport.go).
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { MessageType } from './messages.js';
+
+export interface Packet {
+  buf: Buffer;
+  from: { address: string; port: number };
+  at: number;
+}
+
+export class Transport {
+  private udp: dgram.Socket | null = null;
+  private tcp: net.Server | null = null;
+  private readonly conns = new Set<net.Socket>();
+  port = 0;
+
+  constructor(
+    private readonly onPacket: (p: Packet) => void,
+    private readonly onStream: (s: net.Socket) => void,
+  ) {}
+
+  /** Binds TCP first (it may pick the port), then UDP on the same port. */
+  async listen(host: string, port: number): Promise<void> {
+    const tcp = net.createServer((s) => this.track(s) && this.onStream(s));
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen({ host, port, exclusive: true }, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
+    });
+    this.tcp = tcp;
+    this.port = (tcp.address() as net.AddressInfo).port;
+    const udp = dgram.createSocket({ type: 'udp4' });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind({ address: host, port: this.port, exclusive: true }, () => {
+          udp.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      tcp.close();
+      this.tcp = null;
+      throw err;
+    }
+    // 2 MiB receive buffer like memberlist, so bursts are not dropped
+    try {
+      udp.setRecvBufferSize(2 * 1024 * 1024);
+    } catch {
+      /* the kernel may cap it; the default still works */
+    }
+    udp.on('message', (buf, rinfo) => this.onPacket({ buf, from: { address: rinfo.address, port: rinfo.port }, at: Date.now() }));
+    udp.on('error', () => {});
+    this.udp = udp;
+  }
+
+  private track(s: net.Socket): boolean {
+    this.conns.add(s);
+    s.on('close', () => this.conns.delete(s));
+    s.on('error', () => {});
+    return true;
+  }
+
+  sendPacket(buf: Buffer, host: string, port: number): Promise<void> {
+    const udp = this.udp;
+    if (!udp) return Promise.reject(new Error('transport is closed'));
+    return new Promise((resolve, reject) => udp.send(buf, port, host, (err) => (err ? reject(err) : resolve())));
+  }
+
+  dial(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ host, port });
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new Error(`dial tcp ${host}:${port}: i/o timeout`));
+      }, timeoutMs);
+      s.once('connect', () => {
+        clearTimeout(timer);
+        this.track(s);
+        resolve(s);
+      });
+      s.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.conns) s.destroy();
+    this.conns.clear();
+    const udp = this.udp;
+    const tcp = this.tcp;
+    this.udp = null;
+    this.tcp = null;
+    if (udp) await new Promise<void>((r) => udp.close(() => r()));
+    if (tcp) await new Promise<void>((r) => tcp.close(() => r()));
+  }
+}
+
+/**
+ * Buffers a TCP socket so a message can be parsed once enough bytes have
+ * arrived; the whole exchange is bounded by a deadline (memberlist TCPTimeout).
+ */
+export class StreamReader {
+  private buf = Buffer.alloc(0);
+  private ended = false;
+  private error: Error | null = null;
+  private wake: (() => void) | null = null;
+  private readonly deadline: NodeJS.Timeout;
+  private timedOut = false;
+
+  constructor(
+    socket: net.Socket,
+    timeoutMs: number,
+    private readonly maxBytes = 24 * 1024 * 1024,
+  ) {
+    socket.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      if (this.buf.length > this.maxBytes) {
+        this.error = new Error('stream exceeds size limit');
+        socket.destroy();
+      }
+      this.notify();
+    });
+    socket.on('end', () => {
+      this.ended = true;
+      this.notify();
+    });
+    socket.on('close', () => {
+      this.ended = true;
+      this.notify();
+    });
+    socket.on('error', (err) => {
+      this.error = err;
+      this.notify();
+    });
+    this.deadline = setTimeout(() => {
+      this.timedOut = true;
+      socket.destroy();
+      this.notify();
+    }, timeoutMs);
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  /** Strips a label header at the start of the stream, if any. */
+  async readLabel(): Promise<string> {
+    await this.until(() => this.buf.length >= 1);
+    if (this.buf[0] !== MessageType.hasLabel) return '';
+    await this.until(() => this.buf.length >= 2);
+    const size = this.buf[1]!;
+    if (size < 1) throw new Error('label header cannot be empty when present');
+    await this.until(() => this.buf.length >= 2 + size);
+    const label = this.buf.subarray(2, 2 + size).toString('utf8');
+    this.buf = this.buf.subarray(2 + size);
+    return label;
+  }
+
+  /** Calls parse on everything buffered after the label until it returns a value (one message per stream). */
+  async read<T>(parse: (buf: Buffer) => T | null): Promise<T> {
+    let out: T | null = null;
+    await this.until(() => (out = parse(this.buf)) !== null);
+    return out!;
+  }
+
+  private async until(ready: () => boolean): Promise<void> {
+    for (;;) {
+      if (this.buf.length > 0 && ready()) return;
+      if (this.error) throw this.error;
+      if (this.timedOut) throw new Error('i/o timeout');
+      if (this.ended) throw new Error(this.buf.length === 0 ? 'EOF' : 'unexpected EOF');
+      await new Promise<void>((r) => (this.wake = r));
+    }
+  }
+
+  done(): void {
+    clearTimeout(this.deadline);
+  }
+}
