@@ -1,19 +1,21 @@
 // Answers A/AAAA (and PTR, SOA, NS) for the cluster zone from the registry:
 // only healthy endpoints, authoritative, negative answers with the SOA.
+// Built replies are memoised until the registry changes.
 
 import { isIPv4 } from 'node:net';
 import type { Handler, ResponseWriter } from '../../src/chain/plugin.js';
 import { matchZone } from '../../src/chain/plugin.js';
 import { fallsThrough } from '../../src/chain/fallthrough.js';
 import type { RR } from '../../src/dns/builder.js';
+import { addressBytes } from '../../src/dns/address.js';
+import { AnswerMemo } from '../../src/dns/answer-memo.js';
 import { Rcode, Type } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
 import type { Registry } from '../../src/registry/registry.js';
 import type { Endpoint } from '../../src/registry/types.js';
-import { addressBytes } from '../../src/dns/address.js';
 import { endpointFqdn, parseClusterName } from './names.js';
 import { addressFromReverse, isReverseZone } from './reverse.js';
-import { soaRecord, writeAnswer, writeNegative } from './zone.js';
+import { answerReply, negativeReply, soaRecord } from './zone.js';
 
 export interface ClusterOptions {
   zones: string[];
@@ -22,8 +24,15 @@ export interface ClusterOptions {
   fallthrough: string[] | null;
 }
 
+/** What a lookup found: a built positive reply, or which negative answer to give. */
+type Outcome = Buffer | typeof NXDOMAIN | typeof NODATA;
+const NXDOMAIN = Rcode.NXDOMAIN;
+const NODATA = -1;
+
 export class ClusterHandler implements Handler {
   readonly name = 'cluster';
+  /** Replies already built; the setup clears it whenever the registry changes. */
+  readonly memo = new AnswerMemo();
   /** The first forward zone: PTR targets are named under it. */
   private readonly nameZone: string;
 
@@ -38,61 +47,64 @@ export class ClusterHandler implements Handler {
   serveDNS(req: Request, w: ResponseWriter): number | Promise<number> {
     const zone = matchZone(req.qname, this.opts.zones);
     if (zone === undefined) return this.next.serveDNS(req, w);
-    const r = isReverseZone(zone) ? this.reverse(req, w, zone) : this.forward(req, w, zone);
-    return r === Rcode.NXDOMAIN && fallsThrough(this.opts.fallthrough, req.qname) ? this.next.serveDNS(req, w) : this.write(req, w, zone, r);
+    const hit = this.memo.serve(req, w);
+    if (hit !== undefined) return hit;
+
+    const outcome = isReverseZone(zone) ? this.reverse(req, zone) : this.forward(req, zone);
+    if (outcome === NXDOMAIN && fallsThrough(this.opts.fallthrough, req.qname)) return this.next.serveDNS(req, w);
+    const rcode = outcome === NXDOMAIN ? Rcode.NXDOMAIN : Rcode.NOERROR;
+    const msg = typeof outcome === 'number' ? negativeReply(req, rcode, soaRecord(zone, this.opts.ttl, this.registry.index)) : outcome;
+    // NS answers carry the address the query arrived on, so they are not memoised.
+    if (req.qtype !== Type.NS && !req.qname.startsWith('ns.dns.')) this.memo.store(req, msg, rcode);
+    w.write(msg);
+    return rcode;
   }
 
-  /**
-   * Decides the answer. Returns NOERROR when it wrote records, NXDOMAIN or
-   * -1 (NODATA) when the caller writes the negative answer.
-   */
-  private forward(req: Request, w: ResponseWriter, zone: string): number {
+  private forward(req: Request, zone: string): Outcome {
     const name = parseClusterName(req.qname, zone);
     const ttl = this.opts.ttl;
     switch (name.kind) {
       case 'apex':
-        if (req.qtype === Type.SOA) return writeAnswer(req, w, [soaRecord(zone, ttl, this.registry.index)]);
-        if (req.qtype === Type.NS) return this.nsAnswer(req, w, zone);
+        if (req.qtype === Type.SOA) return answerReply(req, [soaRecord(zone, ttl, this.registry.index)]);
+        if (req.qtype === Type.NS) return this.nsAnswer(req, zone);
         return NODATA;
       case 'namespace':
-        if (req.qname === `ns.dns.${zone}`) return this.nsAddress(req, w);
-        return this.registry.hasNamespace(name.ns) ? NODATA : Rcode.NXDOMAIN;
+        if (req.qname === `ns.dns.${zone}`) return this.nsAddress(req);
+        return this.registry.hasNamespace(name.ns) ? NODATA : NXDOMAIN;
       case 'service': {
         const view = this.registry.lookup(name.ns, name.svc);
-        if (!view || view.healthy.length === 0) return Rcode.NXDOMAIN;
-        return this.addresses(req, w, view.healthy, ttl);
+        if (!view || view.healthy.length === 0) return NXDOMAIN;
+        return this.addresses(req, view.healthy, ttl);
       }
       case 'endpoint': {
         const ep = this.registry.lookup(name.ns, name.svc)?.healthy.find((e) => e.name === name.endpoint);
-        return ep ? this.addresses(req, w, [ep], ttl) : Rcode.NXDOMAIN;
+        return ep ? this.addresses(req, [ep], ttl) : NXDOMAIN;
       }
       case 'port': {
-        // The name exists when the service has healthy endpoints serving that port;
-        // SRV itself is the srv plugin's answer, every other type is NODATA here.
+        // The name exists when healthy endpoints serve that port; SRV itself is
+        // the srv plugin's answer, every other type is NODATA here.
         const view = this.registry.lookup(name.ns, name.svc);
         const has = view?.healthy.some((e) => e.ports.some((p) => p.name === name.port && p.protocol === name.proto));
-        return has ? NODATA : Rcode.NXDOMAIN;
+        return has ? NODATA : NXDOMAIN;
       }
       case 'none':
-        return Rcode.NXDOMAIN;
+        return NXDOMAIN;
     }
   }
 
-  private reverse(req: Request, w: ResponseWriter, zone: string): number {
+  private reverse(req: Request, zone: string): Outcome {
     const address = addressFromReverse(req.qname);
     const eps = address === undefined ? [] : this.registry.byAddress(address).filter((e) => e.healthy);
-    if (eps.length === 0) return req.qname === zone ? NODATA : Rcode.NXDOMAIN;
+    if (eps.length === 0) return req.qname === zone ? NODATA : NXDOMAIN;
     if (req.qtype !== Type.PTR) return NODATA;
-    const answers: RR[] = eps.map((e) => ({
-      name: req.qname,
-      ttl: this.opts.ttl,
-      data: { type: Type.PTR, target: endpointFqdn(e.name, e.service, e.namespace, this.nameZone) },
-    }));
-    return writeAnswer(req, w, answers);
+    return answerReply(
+      req,
+      eps.map((e) => ({ name: req.qname, ttl: this.opts.ttl, data: { type: Type.PTR, target: endpointFqdn(e.name, e.service, e.namespace, this.nameZone) } })),
+    );
   }
 
   /** A/AAAA for the endpoints of the asked family; NODATA when the name has none of it. */
-  private addresses(req: Request, w: ResponseWriter, eps: readonly Endpoint[], ttl: number): number {
+  private addresses(req: Request, eps: readonly Endpoint[], ttl: number): Outcome {
     const want = req.qtype === Type.A ? 4 : req.qtype === Type.AAAA ? 6 : 0;
     if (want === 0) return NODATA;
     const answers: RR[] = [];
@@ -100,20 +112,18 @@ export class ClusterHandler implements Handler {
       if ((want === 4) !== isIPv4(e.address)) continue;
       answers.push({ name: req.qname, ttl, data: { type: want === 4 ? Type.A : Type.AAAA, address: addressBytes(e.address) } });
     }
-    return answers.length === 0 ? NODATA : writeAnswer(req, w, answers);
+    return answers.length === 0 ? NODATA : answerReply(req, answers);
   }
 
-  private nsAnswer(req: Request, w: ResponseWriter, zone: string): number {
+  private nsAnswer(req: Request, zone: string): Outcome {
     const target = `ns.dns.${zone}`;
-    const glue = this.localGlue(req, target);
-    return writeAnswer(req, w, [{ name: req.qname, ttl: this.opts.ttl, data: { type: Type.NS, target } }], glue);
+    return answerReply(req, [{ name: req.qname, ttl: this.opts.ttl, data: { type: Type.NS, target } }], this.localGlue(req, target));
   }
 
   /** `ns.dns.<zone>` resolves to the address the query arrived on. */
-  private nsAddress(req: Request, w: ResponseWriter): number {
-    const glue = this.localGlue(req, req.qname);
-    const wanted = glue.filter((rr) => rr.data.type === req.qtype);
-    return wanted.length > 0 ? writeAnswer(req, w, wanted) : NODATA;
+  private nsAddress(req: Request): Outcome {
+    const wanted = this.localGlue(req, req.qname).filter((rr) => rr.data.type === req.qtype);
+    return wanted.length > 0 ? answerReply(req, wanted) : NODATA;
   }
 
   private localGlue(req: Request, name: string): RR[] {
@@ -121,13 +131,4 @@ export class ClusterHandler implements Handler {
     if (a === '' || a === '0.0.0.0' || a === '::') return [];
     return [{ name, ttl: this.opts.ttl, data: { type: isIPv4(a) ? Type.A : Type.AAAA, address: addressBytes(a) } }];
   }
-
-  private write(req: Request, w: ResponseWriter, zone: string, r: number): number {
-    if (w.written) return r;
-    const soa = soaRecord(zone, this.opts.ttl, this.registry.index);
-    return writeNegative(req, w, r === Rcode.NXDOMAIN ? Rcode.NXDOMAIN : Rcode.NOERROR, soa);
-  }
 }
-
-/** Marker for "the name exists but has no records of this type". */
-const NODATA = -1;

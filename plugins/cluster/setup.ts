@@ -7,6 +7,7 @@ import { argCount, parseUint, subdirectives, unknownSubdirective } from '../../s
 import { CorefileError } from '../../src/corefile/types.js';
 import { FileSource } from '../../src/registry/file-source.js';
 import { ClusterHandler, type ClusterOptions } from './handler.js';
+import { followRegistry } from './memo.js';
 
 export const DEFAULT_ZONE = 'cluster.local.';
 export const DEFAULT_TTL = 60;
@@ -53,6 +54,6 @@ export const plugin: PluginDef = {
       for (const z of zones) app.registryZones.add(z);
       app.readiness.set('cluster', () => loaded);
     });
-    c.handler((next) => new ClusterHandler(opts, app.registry, next));
+    c.handler((next) => followRegistry(c, new ClusterHandler(opts, app.registry, next)));
   },
 };

@@ -1,10 +1,10 @@
 // The authoritative pieces every cluster-zone answer shares: SOA, NS and
-// the negative answers (NXDOMAIN/NODATA) that carry the SOA.
+// the negative answers (NXDOMAIN/NODATA) that carry the SOA. Builders
+// return the reply so the handlers can memoise it before writing.
 
 import { MessageBuilder, type RR } from '../../src/dns/builder.js';
 import { Rcode, Type } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
-import type { ResponseWriter } from '../../src/chain/plugin.js';
 
 /** The zone's SOA; `serial` follows the registry index so secondaries and caches see changes. */
 export function soaRecord(zone: string, ttl: number, serial: number): RR {
@@ -25,17 +25,15 @@ export function soaRecord(zone: string, ttl: number, serial: number): RR {
   };
 }
 
-/** Writes NXDOMAIN or NODATA (NOERROR, empty answer) with the SOA in authority. */
-export function writeNegative(req: Request, w: ResponseWriter, rcode: typeof Rcode.NXDOMAIN | typeof Rcode.NOERROR, soa: RR): number {
-  w.write(new MessageBuilder(req, rcode, { aa: true }).authority(soa).finish());
-  return rcode;
+/** NXDOMAIN or NODATA (NOERROR, empty answer) with the SOA in authority. */
+export function negativeReply(req: Request, rcode: typeof Rcode.NXDOMAIN | typeof Rcode.NOERROR, soa: RR): Buffer {
+  return new MessageBuilder(req, rcode, { aa: true }).authority(soa).finish();
 }
 
-/** Writes a positive authoritative answer: answer records, optional additional ones. */
-export function writeAnswer(req: Request, w: ResponseWriter, answers: RR[], additional: RR[] = []): number {
+/** A positive authoritative answer: answer records, optional additional ones. */
+export function answerReply(req: Request, answers: RR[], additional: RR[] = []): Buffer {
   const m = new MessageBuilder(req, Rcode.NOERROR, { aa: true });
   for (const rr of answers) m.answer(rr);
   for (const rr of additional) m.additional(rr);
-  w.write(m.finish());
-  return Rcode.NOERROR;
+  return m.finish();
 }

@@ -13,7 +13,8 @@ import { addressBytes } from '../../src/dns/address.js';
 import type { Registry } from '../../src/registry/registry.js';
 import type { Endpoint, ServicePort } from '../../src/registry/types.js';
 import { endpointFqdn, parseClusterName } from '../cluster/names.js';
-import { soaRecord, writeAnswer, writeNegative } from '../cluster/zone.js';
+import { answerReply, negativeReply, soaRecord } from '../cluster/zone.js';
+import { AnswerMemo } from '../../src/dns/answer-memo.js';
 
 export interface SrvOptions {
   zones: string[];
@@ -22,6 +23,8 @@ export interface SrvOptions {
 
 export class SrvHandler implements Handler {
   readonly name = 'srv';
+  /** Replies already built; the setup clears it whenever the registry changes. */
+  readonly memo = new AnswerMemo();
 
   constructor(
     private readonly opts: SrvOptions,
@@ -35,6 +38,8 @@ export class SrvHandler implements Handler {
     if (zone === undefined) return this.next.serveDNS(req, w);
     const name = parseClusterName(req.qname, zone);
     if (name.kind !== 'port' && name.kind !== 'service') return this.next.serveDNS(req, w);
+    const hit = this.memo.serve(req, w);
+    if (hit !== undefined) return hit;
 
     const view = this.registry.lookup(name.ns, name.svc);
     const wanted = (p: ServicePort): boolean => name.kind === 'service' || (p.name === name.port && p.protocol === name.proto);
@@ -53,10 +58,12 @@ export class SrvHandler implements Handler {
         additional.push({ name: target, ttl: this.opts.ttl, data: { type: isIPv4(e.address) ? Type.A : Type.AAAA, address: addressBytes(e.address) } });
       }
     }
-    if (answers.length > 0) return writeAnswer(req, w, answers, additional);
-    const soa = soaRecord(zone, this.opts.ttl, this.registry.index);
     // A service with healthy endpoints but no named ports exists: NODATA.
-    const exists = name.kind === 'service' && eps.length > 0;
-    return writeNegative(req, w, exists ? Rcode.NOERROR : Rcode.NXDOMAIN, soa);
+    const rcode = answers.length > 0 || (name.kind === 'service' && eps.length > 0) ? Rcode.NOERROR : Rcode.NXDOMAIN;
+    const msg =
+      answers.length > 0 ? answerReply(req, answers, additional) : negativeReply(req, rcode, soaRecord(zone, this.opts.ttl, this.registry.index));
+    this.memo.store(req, msg, rcode);
+    w.write(msg);
+    return rcode;
   }
 }

@@ -6,6 +6,7 @@ import { argCount, parseUint, subdirectives, unknownSubdirective } from '../../s
 import { CorefileError } from '../../src/corefile/types.js';
 import { DEFAULT_TTL, DEFAULT_ZONE } from '../cluster/setup.js';
 import { SrvHandler, type SrvOptions } from './handler.js';
+import { followRegistry } from '../cluster/memo.js';
 
 export const plugin: PluginDef = {
   name: 'srv',
@@ -20,6 +21,6 @@ export const plugin: PluginDef = {
     c.onStartup(() => {
       for (const z of opts.zones) c.app.registryZones.add(z);
     });
-    c.handler((next) => new SrvHandler(opts, c.app.registry, next));
+    c.handler((next) => followRegistry(c, new SrvHandler(opts, c.app.registry, next)));
   },
 };

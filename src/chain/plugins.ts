@@ -5,10 +5,11 @@
 import type { PluginDef } from './plugin.js';
 import { plugin as bind } from '../../plugins/bind/setup.js';
 import { plugin as log } from '../../plugins/log/setup.js';
+import { plugin as cache } from '../../plugins/cache/setup.js';
 import { plugin as srv } from '../../plugins/srv/setup.js';
 import { plugin as cluster } from '../../plugins/cluster/setup.js';
 
-export const PLUGINS: readonly PluginDef[] = [bind, log, srv, cluster];
+export const PLUGINS: readonly PluginDef[] = [bind, log, cache, srv, cluster];
 
 export function findPlugin(name: string): PluginDef | undefined {
   return PLUGINS.find((p) => p.name === name);

@@ -23,6 +23,9 @@ export function u32(buf: Buffer, off: number): number {
   return buf.readUInt32BE(off);
 }
 
+/** Presentation bytes of the name being read; a name is at most 255 octets, escapes at most 4× that. */
+const NAME_SCRATCH = Buffer.allocUnsafe(1024);
+
 /**
  * Reads a possibly compressed name at `off`. Returns the presentation form,
  * lowercased when `lower` is set, always with a trailing dot, and the offset
@@ -30,7 +33,8 @@ export function u32(buf: Buffer, off: number): number {
  * also rules out loops; a jump cap guards the rest.
  */
 export function readName(buf: Buffer, off: number, lower = true): { name: string; end: number } {
-  let name = '';
+  const out = NAME_SCRATCH;
+  let n = 0;
   let end = -1;
   let pos = off;
   let jumps = 0;
@@ -57,15 +61,23 @@ export function readName(buf: Buffer, off: number, lower = true): { name: string
     if (pos + 1 + len > buf.length) throw new WireError('label runs past the end of the message');
     for (let i = pos + 1; i <= pos + len; i++) {
       let c = buf[i]!;
-      if (lower && c >= 0x41 && c <= 0x5a) c |= 0x20;
-      if (c === 0x2e || c === 0x5c) name += '\\' + String.fromCharCode(c);
-      else if (c < 0x21 || c > 0x7e) name += '\\' + String(c).padStart(3, '0');
-      else name += String.fromCharCode(c);
+      if (c >= 0x41 && c <= 0x5a) {
+        if (lower) c |= 0x20;
+      } else if (c === 0x2e || c === 0x5c) {
+        out[n++] = 0x5c;
+      } else if (c < 0x21 || c > 0x7e) {
+        // \DDD for bytes without a printable form
+        out[n++] = 0x5c;
+        out[n++] = 0x30 + ((c / 100) | 0);
+        out[n++] = 0x30 + (((c / 10) | 0) % 10);
+        c = 0x30 + (c % 10);
+      }
+      out[n++] = c;
     }
-    name += '.';
+    out[n++] = 0x2e;
     pos += len + 1;
   }
-  return { name: name === '' ? '.' : name, end };
+  return { name: n === 0 ? '.' : out.toString('latin1', 0, n), end };
 }
 
 /** Offset just past the name at `off`, without decoding it. */

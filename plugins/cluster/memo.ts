@@ -1,0 +1,12 @@
+// Keeps a registry-backed handler's answer memo honest: cleared on every
+// registry change while its configuration serves.
+
+import type { Handler, SetupContext } from '../../src/chain/plugin.js';
+import type { AnswerMemo } from '../../src/dns/answer-memo.js';
+
+export function followRegistry<H extends Handler & { memo: AnswerMemo }>(c: SetupContext, handler: H): H {
+  const clear = (): void => handler.memo.clear();
+  c.onStartup(() => void c.app.registry.on('change', clear));
+  c.onShutdown(() => void c.app.registry.off('change', clear));
+  return handler;
+}
