@@ -27,6 +27,8 @@ export class App {
   readonly registryZones = new Set<string>();
   /** `health { lameduck DUR }`: how long to keep serving after SIGTERM before the listeners close. */
   lameduckMs = 0;
+  /** Refused reloads since start (coredns_reload_failed_total); counted by the instance. */
+  reloadFailures = 0;
   /** Set by the running instance; `reload` and SIGUSR1 call it. */
   reload: () => Promise<void> = async () => {};
   /** Set by the running instance: shuts the process down gracefully. */

@@ -1,7 +1,17 @@
-// The package version, read once from package.json beside dist/.
+// The package root and version, found by walking up from this file (it runs
+// from dist/src when built and from src under tsx in tests).
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
-export const PACKAGE_ROOT = new URL('../../', import.meta.url);
+function findRoot(): URL {
+  let dir = new URL('./', import.meta.url);
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(new URL('package.json', dir))) return dir;
+    dir = new URL('../', dir);
+  }
+  throw new Error('package.json not found above ' + import.meta.url);
+}
+
+export const PACKAGE_ROOT = findRoot();
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('package.json', PACKAGE_ROOT), 'utf8')) as { version: string }).version;

@@ -25,6 +25,9 @@ export function isUnwrittenError(rcode: number): boolean {
   return rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED || rcode === Rcode.FORMERR || rcode === Rcode.NOTIMP;
 }
 
+/** Returned by a handler that sends no reply at all (acl `drop`): the server writes nothing. */
+export const NO_REPLY = -1;
+
 /** The handler that ends every chain: nothing answered, so SERVFAIL. */
 export const endOfChain: Handler = {
   name: 'end',

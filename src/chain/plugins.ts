@@ -8,8 +8,9 @@ import { plugin as log } from '../../plugins/log/setup.js';
 import { plugin as cache } from '../../plugins/cache/setup.js';
 import { plugin as srv } from '../../plugins/srv/setup.js';
 import { plugin as cluster } from '../../plugins/cluster/setup.js';
+import { plugin as forward } from '../../plugins/forward/setup.js';
 
-export const PLUGINS: readonly PluginDef[] = [bind, log, cache, srv, cluster];
+export const PLUGINS: readonly PluginDef[] = [bind, log, cache, srv, cluster, forward];
 
 export function findPlugin(name: string): PluginDef | undefined {
   return PLUGINS.find((p) => p.name === name);

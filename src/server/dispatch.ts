@@ -6,7 +6,7 @@ import { Class, Opcode, Rcode } from '../dns/constants.js';
 import { errorResponse, headerOnlyResponse } from '../dns/builder.js';
 import { parseRequest, QueryError, type Peer, type Request } from '../dns/request.js';
 import { truncate } from '../dns/truncate.js';
-import { isUnwrittenError, matchZone, type Handler, type ResponseWriter } from '../chain/plugin.js';
+import { NO_REPLY, isUnwrittenError, matchZone, type Handler, type ResponseWriter } from '../chain/plugin.js';
 import type { Logger } from 'pino';
 
 /** A server block as a listener sees it: zones and the chain that serves them. */
@@ -16,7 +16,19 @@ export interface Route {
   server: string;
 }
 
-export type Send = (msg: Buffer) => void;
+let panics = 0;
+
+/** Counts a handler exception (coredns_panics_total); `errors` calls it for the ones it catches. */
+export function countPanic(): void {
+  panics++;
+}
+
+export function panicCount(): number {
+  return panics;
+}
+
+/** Sends the reply; null when the chain chose to send none (NO_REPLY), so listeners can settle the query. */
+export type Send = (msg: Buffer | null) => void;
 
 /** Writer handed to the chain: remembers that it wrote, truncates for UDP. */
 class ServerWriter implements ResponseWriter {
@@ -30,6 +42,13 @@ class ServerWriter implements ResponseWriter {
     if (this.written) return;
     this.written = true;
     this.send(this.req.proto === 'udp' ? truncate(msg, this.req.maxSize) : msg);
+  }
+
+  /** Settles the query without a reply. */
+  drop(): void {
+    if (this.written) return;
+    this.written = true;
+    this.send(null);
   }
 }
 
@@ -99,11 +118,13 @@ export class Dispatcher {
 
   private finish(req: Request, w: ServerWriter, rcode: number): void {
     if (w.written) return;
+    if (rcode === NO_REPLY) return w.drop();
     if (!isUnwrittenError(rcode)) this.log.error({ plugin: 'server' }, `chain returned ${rcode} for ${req.qname} without writing a reply`);
     w.write(errorResponse(req, isUnwrittenError(rcode) ? rcode : Rcode.SERVFAIL));
   }
 
   private failed(req: Request, w: ServerWriter, err: unknown): void {
+    countPanic();
     this.log.error({ plugin: 'server' }, `panic serving ${req.qname}: ${(err as Error)?.stack ?? String(err)}`);
     if (!w.written) w.write(errorResponse(req, Rcode.SERVFAIL));
   }

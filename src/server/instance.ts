@@ -33,12 +33,14 @@ export class Instance {
 
   /** Applies a changed Corefile; a bad one is logged and the old config keeps serving. */
   reload(): Promise<void> {
-    this.reloading = this.reloading.then(async () => {
+    // After the previous reload: a refused one must not refuse every later one.
+    this.reloading = this.reloading.catch(() => {}).then(async () => {
       const log = this.app.pluginLog('reload');
       try {
         await this.apply(this.load());
         log.info('reloaded configuration');
       } catch (err) {
+        this.app.reloadFailures++;
         log.error(`reload refused, previous configuration still serving: ${(err as Error).message}`);
         throw err;
       }

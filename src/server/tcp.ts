@@ -50,15 +50,18 @@ function serveConnection(sock: Socket, dispatcher: Dispatcher): void {
   sock.setTimeout(IDLE_MS, () => sock.destroy());
   sock.on('error', () => sock.destroy());
 
-  const send = (msg: Buffer): void => {
+  const send = (msg: Buffer | null): void => {
     inFlight--;
     if (sock.destroyed) return;
-    const len = Buffer.allocUnsafe(2);
-    len.writeUInt16BE(msg.length, 0);
-    sock.cork();
-    sock.write(len);
-    const drained = sock.write(msg);
-    sock.uncork();
+    let drained = true;
+    if (msg !== null) {
+      const len = Buffer.allocUnsafe(2);
+      len.writeUInt16BE(msg.length, 0);
+      sock.cork();
+      sock.write(len);
+      drained = sock.write(msg);
+      sock.uncork();
+    }
     if (!drained && !paused) {
       paused = true;
       sock.pause();

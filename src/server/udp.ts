@@ -23,7 +23,9 @@ export function listenUdp(address: string, port: number, dispatcher: Dispatcher)
           localAddress: local.address,
           localPort: local.port,
         };
-        dispatcher.handle(msg, peer, (out) => sock.send(out, rinfo.port, rinfo.address));
+        dispatcher.handle(msg, peer, (out) => {
+          if (out !== null) sock.send(out, rinfo.port, rinfo.address);
+        });
       });
       resolve(sock);
     });
