@@ -16,6 +16,12 @@ export interface AppOptions {
   quiet: boolean;
   /** This node's name in the cluster (gossip, endpoint ownership). */
   nodeName: string;
+  /**
+   * Unset: one process does everything. With `-workers N`: the 'primary'
+   * runs the control plugins and owns the registry, 'worker's serve DNS
+   * from a mirror of it.
+   */
+  role?: 'primary' | 'worker';
 }
 
 export class App {

@@ -8,6 +8,7 @@ import { PLUGINS } from './chain/plugins.js';
 import { createLogger } from './log.js';
 import { parseUpstreamList } from './config/upstreams.js';
 import { Instance } from './server/instance.js';
+import { followPrimary, isWorkerProcess, reportStarted, startWorkers } from './server/workers.js';
 import { PACKAGE_ROOT, VERSION } from './version.js';
 
 const USAGE = `Usage: podswarm-dns [options]
@@ -15,6 +16,7 @@ const USAGE = `Usage: podswarm-dns [options]
   -dns.port N           port for every server block, overriding the Corefile (alias -p)
   -upstream-dns LIST    upstream servers HOST[:PORT],... for forward (beats UPSTREAM_DNS and the Corefile)
   -node NAME            this node's name in the cluster (default: hostname)
+  -workers N            serve DNS from N worker processes sharing the sockets (default 1: one process)
   -log.json             log JSON lines instead of CoreDNS-style text
   -quiet                do not print the startup banner
   -plugins              list compiled plugins in chain order and exit
@@ -26,6 +28,7 @@ interface Args {
   port?: number;
   upstream?: string;
   node?: string;
+  workers: number;
   json: boolean;
   quiet: boolean;
   plugins: boolean;
@@ -35,7 +38,7 @@ interface Args {
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false, quiet: false, plugins: false, version: false };
+  const args: Args = { workers: 1, json: false, quiet: false, plugins: false, version: false };
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i]!;
     if (!raw.startsWith('-')) throw new UsageError(`unexpected argument '${raw}'`);
@@ -65,6 +68,13 @@ function parseArgs(argv: string[]): Args {
       case 'node':
         args.node = value();
         break;
+      case 'workers': {
+        const v = value();
+        const n = Number(v);
+        if (!/^\d+$/.test(v) || n < 1 || n > 64) throw new UsageError(`-workers: '${v}' is not a number from 1 to 64`);
+        args.workers = n;
+        break;
+      }
       case 'log.json':
         args.json = true;
         break;
@@ -125,17 +135,31 @@ async function main(): Promise<void> {
       upstreams,
       quiet: args.quiet,
       nodeName: args.node ?? defaultNodeName(),
+      role: isWorkerProcess() ? 'worker' : args.workers > 1 ? 'primary' : undefined,
     },
     log,
   );
   const instance = new Instance(app);
-  try {
-    await instance.start();
-  } catch (e) {
-    log.fatal(`${(e as Error).message}`);
-    process.exit(1);
+  let workers: { stop(): Promise<void> } | undefined;
+  if (app.options.role === 'worker') {
+    await followPrimary(app);
+    try {
+      await instance.start();
+    } catch (e) {
+      reportStarted(e as Error);
+      process.exit(1);
+    }
+    reportStarted();
+  } else {
+    try {
+      await instance.start();
+      if (app.options.role === 'primary') workers = await startWorkers(app, args.workers);
+    } catch (e) {
+      log.fatal(`${(e as Error).message}`);
+      process.exit(1);
+    }
   }
-  if (!args.quiet) {
+  if (!args.quiet && app.options.role !== 'worker') {
     const lines = instance.addresses().map((a) => `dns://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`);
     process.stdout.write(`${lines.join('\n')}\npodswarm-dns-${VERSION}\n`);
   }
@@ -148,6 +172,7 @@ async function main(): Promise<void> {
       app.pluginLog('health').info(`going into lameduck mode for ${app.lameduckMs / 1000}s`);
       await new Promise((r) => setTimeout(r, app.lameduckMs));
     }
+    await workers?.stop();
     await instance.stop();
     process.exit(0);
   };

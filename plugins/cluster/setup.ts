@@ -38,8 +38,10 @@ export const plugin: PluginDef = {
       }
     }
     const app = c.app;
-    let loaded = registryFile === undefined;
-    if (registryFile !== undefined) {
+    // DNS workers mirror the primary's registry instead of reading the file themselves.
+    const readsFile = registryFile !== undefined && app.options.role !== 'worker';
+    let loaded = !readsFile;
+    if (readsFile && registryFile !== undefined) {
       const log = app.pluginLog('cluster');
       const source = new FileSource(app.registry, registryFile, app.options.nodeName, (err) =>
         log.error(`registry file not applied, previous contents still serving: ${err.message}`),

@@ -56,6 +56,12 @@ export interface SetupContext {
 
 export interface PluginDef {
   readonly name: string;
+  /**
+   * 'control' plugins hold node-wide state or ports (gossip, API, Podman,
+   * health checks, HTTP endpoints): with `-workers N` they run once, in the
+   * primary, and the DNS workers skip them.
+   */
+  readonly scope?: 'control';
   setup(c: SetupContext): void;
 }
 

@@ -41,6 +41,8 @@ export function buildConfig(blocks: readonly ServerBlock[], app: App): Config {
     for (const def of PLUGINS) {
       const directives = byName.get(def.name);
       if (!directives) continue;
+      // Control plugins run once per node: in the primary, not in each DNS worker.
+      if (def.scope === 'control' && app.options.role === 'worker') continue;
       const ctx: SetupContext = {
         directives,
         block,

@@ -14,6 +14,8 @@ interface SourceState {
 
 export interface RegistryEvents {
   change: [changed: ServiceKey[], index: number];
+  /** What one source contributes changed (for mirroring the registry to DNS workers). */
+  source: [source: string];
 }
 
 export class Registry extends EventEmitter<RegistryEvents> {
@@ -41,7 +43,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
     }
     if (snap.services.length === 0 && snap.endpoints.length === 0) this.sources.delete(source);
     else this.sources.set(source, next);
-    this.refresh(touched);
+    this.refresh(touched, source);
   }
 
   /** Drops everything `source` contributed. */
@@ -52,19 +54,19 @@ export class Registry extends EventEmitter<RegistryEvents> {
   /** Adds or replaces one endpoint of `source`. */
   upsertEndpoint(source: string, e: Endpoint): void {
     this.state(source).endpoints.set(endpointKey(e), e);
-    this.refresh(new Set([serviceKey(e.namespace, e.service)]));
+    this.refresh(new Set([serviceKey(e.namespace, e.service)]), source);
   }
 
   removeEndpoint(source: string, namespace: string, service: string, name: string): boolean {
     const st = this.sources.get(source);
     if (!st?.endpoints.delete(`${namespace}/${service}/${name}`)) return false;
-    this.refresh(new Set([serviceKey(namespace, service)]));
+    this.refresh(new Set([serviceKey(namespace, service)]), source);
     return true;
   }
 
   upsertService(source: string, s: Service): void {
     this.state(source).services.set(serviceKey(s.namespace, s.name), s);
-    this.refresh(new Set([serviceKey(s.namespace, s.name)]));
+    this.refresh(new Set([serviceKey(s.namespace, s.name)]), source);
   }
 
   /** Sets an endpoint's health; returns false when it is unknown or unchanged. */
@@ -74,7 +76,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
     const e = st?.endpoints.get(key);
     if (!st || !e || e.healthy === healthy) return false;
     st.endpoints.set(key, { ...e, healthy, updatedAt: Date.now() });
-    this.refresh(new Set([serviceKey(namespace, service)]));
+    this.refresh(new Set([serviceKey(namespace, service)]), source);
     return true;
   }
 
@@ -116,7 +118,8 @@ export class Registry extends EventEmitter<RegistryEvents> {
   }
 
   /** Rebuilds the views of the touched services and emits one change event. */
-  private refresh(touched: Set<string>): void {
+  private refresh(touched: Set<string>, source: string): void {
+    this.emit('source', source);
     if (touched.size === 0) return;
     const index = ++this._index;
     const changed: ServiceKey[] = [];

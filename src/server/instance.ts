@@ -55,8 +55,9 @@ export class Instance {
     this.config = undefined;
   }
 
-  /** Bound listener addresses, for tests and logs. */
+  /** Listener addresses (bound ones; the configured ones in a primary, whose workers bind them). */
   addresses(): Array<{ address: string; port: number }> {
+    if (this.listeners.size === 0) return [...(this.config?.listeners.values() ?? [])].map(({ address, port }) => ({ address, port }));
     return [...this.listeners.values()].map((l) => {
       const a = l.udp.address();
       return { address: a.address, port: a.port };
@@ -78,7 +79,9 @@ export class Instance {
     const opened: string[] = [];
     try {
       await runAll(next.startup);
-      for (const [key, spec] of next.listeners) {
+      // A primary with workers serves no DNS itself: the workers bind these.
+      const listeners = this.app.options.role === 'primary' ? new Map() : next.listeners;
+      for (const [key, spec] of listeners) {
         if (this.listeners.has(key)) continue;
         const dispatcher = new Dispatcher(spec.routes, this.app.log);
         const udp = await listenUdp(spec.address, spec.port, dispatcher);

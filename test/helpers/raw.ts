@@ -67,6 +67,18 @@ export function query(name: string, type: packet.RecordType = 'A', opts: { id?: 
   });
 }
 
-export function decode(buf: Buffer): packet.Packet {
-  return packet.decode(buf);
+/** dns-packet's decoded form, with the fields its typings leave out. */
+export interface Decoded {
+  id: number;
+  rcode: string;
+  flag_tc: boolean;
+  flag_aa: boolean;
+  questions: Array<{ name: string; type: string }>;
+  answers: Array<{ name: string; type: string; ttl: number; data: unknown }>;
+  additionals: Array<{ name: string; type: string; udpPayloadSize?: number; data?: unknown }>;
+}
+
+export function decode(buf: Buffer): Decoded {
+  const m = packet.decode(buf) as unknown as Partial<Decoded>;
+  return { ...m, answers: m.answers ?? [], additionals: m.additionals ?? [], questions: m.questions ?? [] } as Decoded;
 }

@@ -1,0 +1,113 @@
+// `-workers N`: DNS served by N node:cluster workers sharing the listening
+// sockets (the kernel spreads datagrams over them), while the primary runs
+// the control plugins and owns the registry. Workers keep a mirror of the
+// registry, fed source by source over IPC.
+
+import cluster, { type Worker } from 'node:cluster';
+import type { App } from '../app.js';
+import type { SourceSnapshot } from '../registry/types.js';
+
+type ToWorker =
+  | { t: 'source'; id: string; snap: SourceSnapshot }
+  | { t: 'synced' }
+  | { t: 'reload' }
+  | { t: 'stop' };
+
+type ToPrimary = { t: 'hello' } | { t: 'listening' } | { t: 'failed'; message: string };
+
+export function isWorkerProcess(): boolean {
+  return cluster.isWorker;
+}
+
+/**
+ * Forks the workers and mirrors the registry to them. Resolves once every
+ * worker listens; rejects with a worker's startup error.
+ */
+export async function startWorkers(app: App, count: number): Promise<{ stop(): Promise<void> }> {
+  const log = app.pluginLog('workers');
+  const workers = new Set<Worker>();
+  let stopping = false;
+  const sendAll = (w: Worker): void => {
+    for (const id of app.registry.sourceIds()) send(w, { t: 'source', id, snap: app.registry.snapshot(id) });
+    send(w, { t: 'synced' });
+  };
+
+  // Batch source changes per tick: a file reload touches one source many times.
+  const pending = new Set<string>();
+  app.registry.on('source', (id) => {
+    if (pending.size === 0) setImmediate(flush);
+    pending.add(id);
+  });
+  const flush = (): void => {
+    for (const id of pending) {
+      const msg: ToWorker = { t: 'source', id, snap: app.registry.snapshot(id) };
+      for (const w of workers) send(w, msg);
+    }
+    pending.clear();
+  };
+
+  const fork = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const w = cluster.fork({ PODSWARM_ROLE: 'worker' });
+      workers.add(w);
+      w.on('message', (m: ToPrimary) => {
+        // The worker says hello once it listens for messages (earlier ones would be lost).
+        if (m.t === 'hello') sendAll(w);
+        else if (m.t === 'listening') resolve();
+        else reject(new Error(m.message));
+      });
+      w.on('exit', (code, signal) => {
+        workers.delete(w);
+        if (stopping) return;
+        log.error(`worker ${w.process.pid} exited (${signal ?? code}); starting another`);
+        fork().catch((e: Error) => log.error(`worker restart failed: ${e.message}`));
+      });
+    });
+
+  await Promise.all(Array.from({ length: count }, fork));
+  const reload = app.reload;
+  app.reload = async () => {
+    await reload();
+    for (const w of workers) send(w, { t: 'reload' });
+  };
+  return {
+    async stop() {
+      stopping = true;
+      await Promise.all(
+        [...workers].map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              w.once('exit', () => resolve());
+              send(w, { t: 'stop' });
+            }),
+        ),
+      );
+    },
+  };
+}
+
+/**
+ * Inside a worker: applies the primary's messages from now on. Resolves once
+ * the registry mirror holds everything the primary had, so the worker never
+ * serves from an empty registry.
+ */
+export function followPrimary(app: App): Promise<void> {
+  return new Promise((synced) => {
+    process.on('message', (m: ToWorker) => {
+      if (m.t === 'source') app.registry.setSource(m.id, m.snap);
+      else if (m.t === 'synced') synced();
+      else if (m.t === 'reload') void app.reload().catch(() => {});
+      else if (m.t === 'stop') void app.shutdown();
+    });
+    process.send!({ t: 'hello' } satisfies ToPrimary);
+  });
+}
+
+/** Inside a worker: tells the primary how startup went. */
+export function reportStarted(err?: Error): void {
+  process.send!(err ? ({ t: 'failed', message: err.message } satisfies ToPrimary) : ({ t: 'listening' } satisfies ToPrimary));
+}
+
+function send(w: Worker, msg: ToWorker): void {
+  if (w.isConnected()) w.send(msg);
+}
