@@ -37,6 +37,11 @@ export class App {
   reloadFailures = 0;
   /** Set by the running instance; `reload` and SIGUSR1 call it. */
   reload: () => Promise<void> = async () => {};
+  /** Stops the node for good (a forwarding loop, say): logged, exit status 1. Workers ask the primary. */
+  fatal: (message: string) => void = (message) => {
+    this.log.fatal(message);
+    process.exit(1);
+  };
   /** Set by the running instance: shuts the process down gracefully. */
   shutdown: () => Promise<void> = async () => {};
   private readonly metricCache = new Map<string, Metric>();

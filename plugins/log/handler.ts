@@ -4,7 +4,7 @@
 import { errorResponse } from '../../src/dns/builder.js';
 import { Rcode } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
-import { isSubdomain, isUnwrittenError, type Handler, type ResponseWriter, type Result } from '../../src/chain/plugin.js';
+import { NO_REPLY, isSubdomain, isUnwrittenError, type Handler, type ResponseWriter, type Result } from '../../src/chain/plugin.js';
 import type { Logger } from '../../src/log.js';
 import { classify, type ResponseClass } from './classify.js';
 import { render, responseType, type Entry, type Format } from './format.js';
@@ -59,7 +59,8 @@ export class LogHandler implements Handler {
   }
 
   private done(rule: Rule, req: Request, name: string, rec: Recorder, rcode: number): void {
-    if (!this.out.isLevelEnabled('info')) return;
+    // A dropped query (acl drop) gets no reply, so there is no reply to log.
+    if (!this.out.isLevelEnabled('info') || (rec.msg === undefined && rcode === NO_REPLY)) return;
     // Nothing written: the server will answer with this error (or SERVFAIL), so log that reply.
     const msg = rec.msg ?? errorResponse(req, isUnwrittenError(rcode) ? rcode : Rcode.SERVFAIL);
     const e: Entry = { req, name, msg, end: process.hrtime.bigint() };

@@ -3,14 +3,22 @@
 // Plugins that only start services (no handler) sit where CoreDNS puts theirs.
 
 import type { PluginDef } from './plugin.js';
+import { plugin as bufsize } from '../../plugins/bufsize/setup.js';
 import { plugin as bind } from '../../plugins/bind/setup.js';
 import { plugin as log } from '../../plugins/log/setup.js';
+import { plugin as any } from '../../plugins/any/setup.js';
+import { plugin as loadbalance } from '../../plugins/loadbalance/setup.js';
+import { plugin as rewrite } from '../../plugins/rewrite/setup.js';
+import { plugin as acl } from '../../plugins/acl/setup.js';
 import { plugin as cache } from '../../plugins/cache/setup.js';
+import { plugin as hosts } from '../../plugins/hosts/setup.js';
 import { plugin as srv } from '../../plugins/srv/setup.js';
 import { plugin as cluster } from '../../plugins/cluster/setup.js';
+import { plugin as loop } from '../../plugins/loop/setup.js';
 import { plugin as forward } from '../../plugins/forward/setup.js';
+import { plugin as whoami } from '../../plugins/whoami/setup.js';
 
-export const PLUGINS: readonly PluginDef[] = [bind, log, cache, srv, cluster, forward];
+export const PLUGINS: readonly PluginDef[] = [bufsize, bind, log, any, loadbalance, rewrite, acl, cache, hosts, srv, cluster, loop, forward, whoami];
 
 export function findPlugin(name: string): PluginDef | undefined {
   return PLUGINS.find((p) => p.name === name);

@@ -13,7 +13,7 @@ type ToWorker =
   | { t: 'reload' }
   | { t: 'stop' };
 
-type ToPrimary = { t: 'hello' } | { t: 'listening' } | { t: 'failed'; message: string };
+type ToPrimary = { t: 'hello' } | { t: 'listening' } | { t: 'failed'; message: string } | { t: 'fatal'; message: string };
 
 export function isWorkerProcess(): boolean {
   return cluster.isWorker;
@@ -54,6 +54,7 @@ export async function startWorkers(app: App, count: number): Promise<{ stop(): P
         // The worker says hello once it listens for messages (earlier ones would be lost).
         if (m.t === 'hello') sendAll(w);
         else if (m.t === 'listening') resolve();
+        else if (m.t === 'fatal') app.fatal(m.message);
         else reject(new Error(m.message));
       });
       w.on('exit', (code, signal) => {
@@ -65,6 +66,12 @@ export async function startWorkers(app: App, count: number): Promise<{ stop(): P
     });
 
   await Promise.all(Array.from({ length: count }, fork));
+  const fatal = app.fatal;
+  app.fatal = (message) => {
+    stopping = true;
+    for (const w of workers) w.kill();
+    fatal(message);
+  };
   const reload = app.reload;
   app.reload = async () => {
     await reload();
@@ -92,6 +99,8 @@ export async function startWorkers(app: App, count: number): Promise<{ stop(): P
  * serves from an empty registry.
  */
 export function followPrimary(app: App): Promise<void> {
+  // A fatal condition stops the whole node, not just this worker (which the primary would restart).
+  app.fatal = (message) => process.send!({ t: 'fatal', message } satisfies ToPrimary);
   return new Promise((synced) => {
     process.on('message', (m: ToWorker) => {
       if (m.t === 'source') app.registry.setSource(m.id, m.snap);

@@ -1,0 +1,21 @@
+// `bufsize [SIZE]` (CoreDNS plugin/bufsize): caps the EDNS UDP size a request
+// advertises, so replies are truncated at SIZE and never fragment.
+
+import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
+import { argCount, noBlock, parseUint } from '../../src/corefile/args.js';
+import { CorefileError } from '../../src/corefile/types.js';
+import { BufsizeHandler } from './handler.js';
+
+export const DEFAULT_SIZE = 1232;
+
+export const plugin: PluginDef = {
+  name: 'bufsize',
+  setup(c: SetupContext): void {
+    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'bufsize: only one bufsize directive per server block');
+    const d = c.directives[0]!;
+    noBlock(d);
+    const [tok] = argCount(d, 0, 1);
+    const size = tok ? parseUint(tok, 'bufsize', 512, 4096) : DEFAULT_SIZE;
+    c.handler((next) => new BufsizeHandler(size, next));
+  },
+};

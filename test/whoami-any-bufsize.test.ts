@@ -1,0 +1,85 @@
+// whoami, any and bufsize in the real server.
+
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { dig } from './helpers/dig.js';
+import { CLI, startServer, type RunningServer } from './helpers/server.js';
+
+const skip = existsSync(CLI) ? false : 'dist/src/cli.js not built (npx tsc -p tsconfig.json)';
+const WHOAMI = 18640;
+const CLIENT_PORT = 18641;
+const BUFSIZE_DEFAULT = 18650;
+const BUFSIZE_512 = 18651;
+const NO_BUFSIZE = 18652;
+/** 100 A records: about 1.7 KB on the wire. */
+const BIG_HOSTS = Array.from({ length: 100 }, (_, i) => `    10.1.0.${i + 1} big.example.org`).join('\n');
+
+describe('whoami and any: end to end', { skip }, () => {
+  let srv: RunningServer;
+  before(async () => {
+    srv = await startServer({ corefile: `.:${WHOAMI} {\n  bind 127.0.0.1\n  any\n  whoami\n}\n` });
+  });
+  after(() => srv?.stop());
+
+  for (const proto of ['udp', 'tcp'] as const) {
+    it(`whoami over ${proto}: the client address and port in the additional section, under the name as asked`, async () => {
+      const extra = ['-b', `127.0.0.1#${CLIENT_PORT}`, ...(proto === 'tcp' ? ['+tcp'] : [])];
+      const r = await dig(WHOAMI, 'Who.Example.org', 'A', extra);
+      assert.equal(r.status, 'NOERROR');
+      assert.ok(r.flags.includes('aa'));
+      assert.deepEqual(r.answer, []);
+      assert.deepEqual(
+        r.additional.map((x) => [x.name, x.ttl, x.type, x.data]),
+        [
+          ['Who.Example.org.', 0, 'A', '127.0.0.1'],
+          [`_${proto}.Who.Example.org.`, 0, 'SRV', `0 0 ${CLIENT_PORT} .`],
+        ],
+      );
+    });
+  }
+
+  it('any: one HINFO for ANY (RFC 8482), other types pass on', async () => {
+    const r = await dig(WHOAMI, 'example.org', 'ANY');
+    assert.equal(r.status, 'NOERROR');
+    assert.deepEqual(r.answer.map((x) => [x.name, x.ttl, x.type, x.data]), [['example.org.', 8482, 'HINFO', '"RFC8482" ""']]);
+    assert.equal((await dig(WHOAMI, 'example.org', 'A')).additional[0]?.data, '127.0.0.1');
+  });
+});
+
+describe('bufsize: end to end', { skip }, () => {
+  let srv: RunningServer;
+  before(async () => {
+    const block = (port: number, directive: string) => `example.org:${port} {\n  bind 127.0.0.1\n  ${directive}\n  hosts {\n${BIG_HOSTS}\n  }\n}\n`;
+    srv = await startServer({ corefile: block(BUFSIZE_DEFAULT, 'bufsize') + block(BUFSIZE_512, 'bufsize 512') + block(NO_BUFSIZE, '') });
+  });
+  after(() => srv?.stop());
+
+  // +ignore: look at the truncated UDP reply instead of retrying over TCP.
+  const big = (port: number, bufsize = 4096) => dig(port, 'big.example.org', 'A', [`+bufsize=${bufsize}`, '+ignore']);
+  const size = (raw: string): number => Number(/MSG SIZE {2}rcvd: (\d+)/.exec(raw)?.[1]);
+
+  it('without bufsize the client size (4096) fits every record', async () => {
+    const r = await big(NO_BUFSIZE);
+    assert.ok(!r.flags.includes('tc'));
+    assert.equal(r.answer.length, 100);
+  });
+
+  it('the default 1232 truncates the same answer', async () => {
+    const r = await big(BUFSIZE_DEFAULT);
+    assert.ok(r.flags.includes('tc'), `flags: ${r.flags.join(' ')}`);
+    assert.ok(size(r.raw) <= 1232 && r.answer.length < 100);
+  });
+
+  it('bufsize 512 truncates at 512', async () => {
+    const r = await big(BUFSIZE_512);
+    assert.ok(r.flags.includes('tc'), `flags: ${r.flags.join(' ')}`);
+    assert.ok(size(r.raw) <= 512 && r.answer.length < 30);
+  });
+
+  it('a client asking for less than the cap keeps its own size', async () => {
+    const r = await big(BUFSIZE_DEFAULT, 600);
+    assert.ok(r.flags.includes('tc'));
+    assert.ok(size(r.raw) <= 600);
+  });
+});
