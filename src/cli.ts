@@ -176,9 +176,17 @@ async function main(): Promise<void> {
     await instance.stop();
     process.exit(0);
   };
-  process.on('SIGTERM', () => void app.shutdown());
-  process.on('SIGINT', () => void app.shutdown());
-  process.on('SIGUSR1', () => void app.reload().catch(() => {}));
+  signals.shutdown = () => void app.shutdown();
+  signals.reload = () => void app.reload().catch(() => {});
 }
+
+/**
+ * Signal handlers go in before anything else: without one, SIGUSR1 would open
+ * Node's inspector. Until the server runs, shutdown exits and reload is ignored.
+ */
+const signals = { shutdown: (): void => process.exit(0), reload: (): void => {} };
+process.on('SIGTERM', () => signals.shutdown());
+process.on('SIGINT', () => signals.shutdown());
+process.on('SIGUSR1', () => signals.reload());
 
 void main();

@@ -9,7 +9,8 @@ import type { Endpoint, Service, ServiceKey, ServicePort, ServiceView, SourceSna
 
 interface SourceState {
   services: Map<string, Service>;
-  endpoints: Map<string, Endpoint>;
+  /** Service key → endpoint name → endpoint, so rebuilding one service never scans the rest. */
+  endpoints: Map<string, Map<string, Endpoint>>;
 }
 
 export interface RegistryEvents {
@@ -35,11 +36,11 @@ export class Registry extends EventEmitter<RegistryEvents> {
     const old = this.sources.get(source);
     const next: SourceState = { services: new Map(), endpoints: new Map() };
     for (const s of snap.services) next.services.set(serviceKey(s.namespace, s.name), s);
-    for (const e of snap.endpoints) next.endpoints.set(endpointKey(e), e);
+    for (const e of snap.endpoints) endpointsOf(next, serviceKey(e.namespace, e.service)).set(e.name, e);
     const touched = new Set<string>();
     for (const st of old ? [old, next] : [next]) {
       for (const k of st.services.keys()) touched.add(k);
-      for (const e of st.endpoints.values()) touched.add(serviceKey(e.namespace, e.service));
+      for (const k of st.endpoints.keys()) touched.add(k);
     }
     if (snap.services.length === 0 && snap.endpoints.length === 0) this.sources.delete(source);
     else this.sources.set(source, next);
@@ -53,14 +54,17 @@ export class Registry extends EventEmitter<RegistryEvents> {
 
   /** Adds or replaces one endpoint of `source`. */
   upsertEndpoint(source: string, e: Endpoint): void {
-    this.state(source).endpoints.set(endpointKey(e), e);
-    this.refresh(new Set([serviceKey(e.namespace, e.service)]), source);
+    const key = serviceKey(e.namespace, e.service);
+    endpointsOf(this.state(source), key).set(e.name, e);
+    this.refresh(new Set([key]), source);
   }
 
   removeEndpoint(source: string, namespace: string, service: string, name: string): boolean {
-    const st = this.sources.get(source);
-    if (!st?.endpoints.delete(`${namespace}/${service}/${name}`)) return false;
-    this.refresh(new Set([serviceKey(namespace, service)]), source);
+    const key = serviceKey(namespace, service);
+    const eps = this.sources.get(source)?.endpoints.get(key);
+    if (!eps?.delete(name)) return false;
+    if (eps.size === 0) this.sources.get(source)!.endpoints.delete(key);
+    this.refresh(new Set([key]), source);
     return true;
   }
 
@@ -71,19 +75,20 @@ export class Registry extends EventEmitter<RegistryEvents> {
 
   /** Sets an endpoint's health; returns false when it is unknown or unchanged. */
   setHealthy(source: string, namespace: string, service: string, name: string, healthy: boolean): boolean {
-    const st = this.sources.get(source);
-    const key = `${namespace}/${service}/${name}`;
-    const e = st?.endpoints.get(key);
-    if (!st || !e || e.healthy === healthy) return false;
-    st.endpoints.set(key, { ...e, healthy, updatedAt: Date.now() });
-    this.refresh(new Set([serviceKey(namespace, service)]), source);
+    const key = serviceKey(namespace, service);
+    const eps = this.sources.get(source)?.endpoints.get(key);
+    const e = eps?.get(name);
+    if (!eps || !e || e.healthy === healthy) return false;
+    eps.set(name, { ...e, healthy, updatedAt: Date.now() });
+    this.refresh(new Set([key]), source);
     return true;
   }
 
   /** What `source` contributes now (for gossip and health checks). */
   snapshot(source: string): SourceSnapshot {
     const st = this.sources.get(source);
-    return st ? { services: [...st.services.values()], endpoints: [...st.endpoints.values()] } : { services: [], endpoints: [] };
+    if (!st) return { services: [], endpoints: [] };
+    return { services: [...st.services.values()], endpoints: [...st.endpoints.values()].flatMap((m) => [...m.values()]) };
   }
 
   sourceIds(): string[] {
@@ -152,9 +157,8 @@ export class Registry extends EventEmitter<RegistryEvents> {
         defined = true;
         for (const p of s.ports) if (!ports.has(p.name)) ports.set(p.name, p);
       }
-      for (const e of st.endpoints.values()) {
-        if (e.namespace === namespace && e.service === name) endpoints.push(e);
-      }
+      const eps = st.endpoints.get(key);
+      if (eps) for (const e of eps.values()) endpoints.push(e);
     }
     if (!defined && endpoints.length === 0) return undefined;
     // Endpoints that bring their own named ports make those ports part of the service.
@@ -194,8 +198,10 @@ export class Registry extends EventEmitter<RegistryEvents> {
   }
 }
 
-function endpointKey(e: Endpoint): string {
-  return `${e.namespace}/${e.service}/${e.name}`;
+function endpointsOf(st: SourceState, key: string): Map<string, Endpoint> {
+  let m = st.endpoints.get(key);
+  if (!m) st.endpoints.set(key, (m = new Map()));
+  return m;
 }
 
 function compareEndpoints(a: Endpoint, b: Endpoint): number {

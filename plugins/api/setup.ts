@@ -1,0 +1,64 @@
+// `api { listen ADDRESS[:PORT]; token_file FILE }`: the service discovery
+// HTTP API. No DNS handler; it serves HTTP beside the DNS listeners.
+
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
+import { argCount, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { CorefileError, type Token } from '../../src/corefile/types.js';
+import { parseHostPort, type HostPort } from '../../src/config/upstreams.js';
+import { acquireApi, type ApiLease } from '../../src/api/hub.js';
+
+export const DEFAULT_LISTEN: HostPort = { host: '127.0.0.1', port: 8080 };
+
+export const plugin: PluginDef = {
+  name: 'api',
+  scope: 'control',
+  setup(c: SetupContext): void {
+    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'api: only one api directive per server block');
+    const d = c.directives[0]!;
+    argCount(d, 0);
+    let listen = DEFAULT_LISTEN;
+    let token: string | undefined;
+    for (const sub of subdirectives(d)) {
+      switch (sub.name.text) {
+        case 'listen': {
+          const tok = argCount(sub, 1)[0]!;
+          try {
+            listen = parseHostPort(tok.text, DEFAULT_LISTEN.port);
+          } catch (e) {
+            throw CorefileError.at(tok, `api: listen ${(e as Error).message}`);
+          }
+          break;
+        }
+        case 'token_file':
+          token = readToken(argCount(sub, 1)[0]!);
+          break;
+        default:
+          throw unknownSubdirective(d, sub);
+      }
+    }
+    const app = c.app;
+    let lease: ApiLease | undefined;
+    c.onStartup(async () => {
+      lease = await acquireApi(app, listen.host, listen.port, { token, nodeName: app.options.nodeName });
+    });
+    c.onShutdown(async () => {
+      await lease?.release();
+      lease = undefined;
+    });
+  },
+};
+
+/** The token is the file's content without surrounding whitespace; read at setup so a bad file fails the Corefile. */
+function readToken(tok: Token): string {
+  const file = resolve(dirname(tok.file), tok.text);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw CorefileError.at(tok, `api: token_file: ${(e as Error).message}`);
+  }
+  if (text === '' || /\s/.test(text)) throw CorefileError.at(tok, `api: token_file ${file}: expected one token without spaces`);
+  return text;
+}

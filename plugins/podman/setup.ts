@@ -1,0 +1,44 @@
+// `podman { socket PATH; network NAME... }`: registers this node's labelled
+// Podman containers (see README.md). No DNS handler; it feeds the registry.
+
+import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
+import { argCount, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { CorefileError } from '../../src/corefile/types.js';
+import { PodmanSource } from '../../src/sources/podman/source.js';
+
+/** Where the root `podman.socket` unit (and `podman system service`) listens. */
+export const DEFAULT_SOCKET = '/run/podman/podman.sock';
+
+export const plugin: PluginDef = {
+  name: 'podman',
+  scope: 'control',
+  setup(c: SetupContext): void {
+    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'podman: only one podman directive per server block');
+    const d = c.directives[0]!;
+    argCount(d, 0);
+    let socketPath = DEFAULT_SOCKET;
+    const networks: string[] = [];
+    for (const sub of subdirectives(d)) {
+      switch (sub.name.text) {
+        case 'socket': {
+          const tok = argCount(sub, 1)[0]!;
+          socketPath = tok.text.replace(/^unix:\/\//, '');
+          if (!socketPath.startsWith('/')) throw CorefileError.at(tok, `podman: socket '${tok.text}' must be an absolute path`);
+          break;
+        }
+        case 'network':
+          for (const tok of argCount(sub, 1, Infinity)) if (!networks.includes(tok.text)) networks.push(tok.text);
+          break;
+        default:
+          throw unknownSubdirective(d, sub);
+      }
+    }
+    const app = c.app;
+    const source = new PodmanSource(app.registry, { socketPath, networks, nodeName: app.options.nodeName, log: app.pluginLog('podman') });
+    c.onStartup(() => {
+      source.start();
+      app.readiness.set('podman', () => source.synced);
+    });
+    c.onShutdown(() => source.stop());
+  },
+};

@@ -1,0 +1,233 @@
+// The discovery API's routes, as one table: fastify registers them and the
+// OpenAPI document is generated from the same entries.
+
+import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
+import { parseDuration } from '../corefile/args.js';
+import { CorefileError } from '../corefile/types.js';
+import type { Registry } from '../registry/registry.js';
+import { canonicalAddress } from '../registry/names.js';
+import type { Endpoint, ServicePort, ServiceView } from '../registry/types.js';
+import { checkBearer } from './auth.js';
+import { DEFAULT_WAIT_MS, MAX_WAIT_MS, type ChangeWaiters, type Scope } from './blocking.js';
+import { ApiError } from './errors.js';
+import { blockingQuery, endpointParam, endpointSchema, errorSchema, nsParam, registerBody, serviceSummarySchema, svcParam } from './schemas.js';
+import { endpointJson, firstPortName, healthyAddresses, summaryJson } from './views.js';
+
+/** Registry source id for endpoints registered through the API. */
+export const API_SOURCE = 'api';
+export const INDEX_HEADER = 'x-podswarm-index';
+
+/** What the routes read; swapped on reload without restarting the server. */
+export interface ApiSettings {
+  token: string | undefined;
+  nodeName: string;
+}
+
+export interface RouteContext {
+  registry: Registry;
+  waiters: ChangeWaiters;
+  settings(): ApiSettings;
+}
+
+export interface RouteDef {
+  method: 'GET' | 'PUT' | 'DELETE';
+  url: string;
+  summary: string;
+  /** Needs the bearer token. */
+  auth?: boolean;
+  /** Supports `?index=&wait=` and sets the index header. */
+  blocking?: boolean;
+  schema: FastifySchema & { response: Record<number, unknown> };
+  handler(c: RouteContext, req: FastifyRequest, reply: FastifyReply): Promise<unknown>;
+}
+
+type Params = { ns: string; svc: string; name: string };
+type BlockingQuery = { index?: number; wait?: string };
+
+const svcParams = { type: 'object', required: ['ns', 'svc'], properties: { ns: nsParam, svc: svcParam } } as const;
+const epParams = { type: 'object', required: ['ns', 'svc', 'name'], properties: { ns: nsParam, svc: svcParam, name: endpointParam } } as const;
+const errors = { 400: errorSchema, 404: errorSchema };
+
+export const ROUTES: RouteDef[] = [
+  {
+    method: 'GET',
+    url: '/api/v1/services',
+    summary: 'List all services',
+    blocking: true,
+    schema: {
+      querystring: { type: 'object', properties: blockingQuery },
+      response: { 200: { type: 'array', items: serviceSummarySchema }, 400: errorSchema },
+    },
+    async handler(c, req, reply) {
+      await block(c, req, reply, {});
+      return listServices(c.registry.services());
+    },
+  },
+  {
+    method: 'GET',
+    url: '/api/v1/services/:ns',
+    summary: 'List the services of one namespace',
+    blocking: true,
+    schema: {
+      params: { type: 'object', required: ['ns'], properties: { ns: nsParam } },
+      querystring: { type: 'object', properties: blockingQuery },
+      response: { 200: { type: 'array', items: serviceSummarySchema }, ...errors },
+    },
+    async handler(c, req, reply) {
+      const { ns } = req.params as Params;
+      await block(c, req, reply, { namespace: ns });
+      if (!c.registry.hasNamespace(ns)) throw new ApiError(404, `namespace '${ns}' not found`);
+      return listServices(c.registry.services(ns));
+    },
+  },
+  {
+    method: 'GET',
+    url: '/api/v1/services/:ns/:svc/endpoints',
+    summary: "A service's endpoints (all, or only healthy ones)",
+    blocking: true,
+    schema: {
+      params: svcParams,
+      querystring: { type: 'object', properties: { healthy: { type: 'boolean', description: 'Only healthy endpoints' }, ...blockingQuery } },
+      response: { 200: { type: 'array', items: endpointSchema }, ...errors },
+    },
+    async handler(c, req, reply) {
+      const view = await blockOnService(c, req, reply);
+      const { healthy } = req.query as { healthy?: boolean };
+      return (healthy ? view.healthy : view.endpoints).map((e) => endpointJson(view, e));
+    },
+  },
+  {
+    method: 'GET',
+    url: '/api/v1/services/:ns/:svc/addresses',
+    summary: "`ip:port` of a service's healthy endpoints",
+    blocking: true,
+    schema: {
+      params: svcParams,
+      querystring: { type: 'object', properties: { port: { ...endpointParam, description: "Port name (default: the service's first port)" }, ...blockingQuery } },
+      response: {
+        200: { type: 'object', required: ['addresses'], properties: { addresses: { type: 'array', items: { type: 'string' } } } },
+        ...errors,
+      },
+    },
+    async handler(c, req, reply) {
+      const view = await blockOnService(c, req, reply);
+      const { port } = req.query as { port?: string };
+      const name = port ?? firstPortName(view);
+      const { namespace, name: svc } = view.service;
+      if (name === undefined) throw new ApiError(404, `service '${svc}' in namespace '${namespace}' has no ports`);
+      if (!view.endpoints.some((e) => e.ports.some((p) => p.name === name)) && !view.service.ports.some((p) => p.name === name)) {
+        throw new ApiError(404, `service '${svc}' in namespace '${namespace}' has no port named '${name}'`);
+      }
+      return { addresses: healthyAddresses(view, name) };
+    },
+  },
+  {
+    method: 'PUT',
+    url: '/api/v1/services/:ns/:svc/endpoints/:name',
+    summary: 'Register (or replace) an endpoint that is not a Podman container',
+    auth: true,
+    schema: {
+      params: epParams,
+      body: registerBody,
+      response: { 200: endpointSchema, 201: endpointSchema, 401: errorSchema, 403: errorSchema, 409: errorSchema, 413: errorSchema, ...errors },
+    },
+    async handler(c, req, reply) {
+      const { ns, svc, name } = req.params as Params;
+      const body = req.body as { address: string; ports?: ServicePort[]; nodeName?: string; healthy?: boolean };
+      const address = canonicalAddress(body.address);
+      if (address === undefined) throw new ApiError(400, `body.address '${body.address}' is not an IP address`);
+      const dup = duplicate((body.ports ?? []).map((p) => p.name));
+      if (dup !== undefined) throw new ApiError(400, `body.ports: port name '${dup}' is used twice`);
+      const view = c.registry.lookup(ns, svc);
+      const existed = ownEndpoint(c.registry, ns, svc, name) !== undefined;
+      if (!existed && view?.endpoints.some((e) => e.name === name)) throw foreign(ns, svc, name);
+      const endpoint: Endpoint = {
+        namespace: ns,
+        service: svc,
+        name,
+        nodeName: body.nodeName ?? c.settings().nodeName,
+        address,
+        ports: body.ports ?? view?.service.ports ?? [],
+        healthy: body.healthy ?? true,
+        updatedAt: Date.now(),
+      };
+      c.registry.upsertEndpoint(API_SOURCE, endpoint);
+      const stored = c.registry.lookup(ns, svc)!;
+      void reply.code(existed ? 200 : 201).header(INDEX_HEADER, String(stored.modifyIndex));
+      return endpointJson(stored, endpoint);
+    },
+  },
+  {
+    method: 'DELETE',
+    url: '/api/v1/services/:ns/:svc/endpoints/:name',
+    summary: 'Deregister an endpoint registered through this API',
+    auth: true,
+    schema: { params: epParams, response: { 204: { type: 'null' }, 401: errorSchema, 403: errorSchema, 409: errorSchema, ...errors } },
+    async handler(c, req, reply) {
+      const { ns, svc, name } = req.params as Params;
+      if (!c.registry.removeEndpoint(API_SOURCE, ns, svc, name)) {
+        if (c.registry.lookup(ns, svc)?.endpoints.some((e) => e.name === name)) throw foreign(ns, svc, name);
+        throw new ApiError(404, `endpoint '${name}' of service '${svc}' in namespace '${ns}' not found`);
+      }
+      return reply.code(204).send();
+    },
+  },
+];
+
+/** Checks the bearer token before the body is even read. */
+export function authorize(c: RouteContext, req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
+  const r = checkBearer(c.settings().token, req.headers.authorization);
+  if (r.ok) return undefined;
+  if (r.status === 401) void reply.header('www-authenticate', 'Bearer realm="podswarm-dns"');
+  return reply.code(r.status).send({ error: r.error });
+}
+
+function listServices(views: ServiceView[]) {
+  return views.map(summaryJson).sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+}
+
+/** Parks a blocking query until its scope changes, then sets the index header. */
+async function block(c: RouteContext, req: FastifyRequest, reply: FastifyReply, scope: Scope): Promise<void> {
+  const { index, wait } = req.query as BlockingQuery;
+  if (index !== undefined) {
+    const ms = wait === undefined ? DEFAULT_WAIT_MS : Math.min(waitMs(wait), MAX_WAIT_MS);
+    const gone = new AbortController();
+    const onClose = (): void => gone.abort();
+    // The response closing before we answer means the client went away.
+    reply.raw.once('close', onClose);
+    try {
+      await c.waiters.wait(scope, index, ms, gone.signal);
+    } finally {
+      reply.raw.off('close', onClose);
+    }
+  }
+  void reply.header(INDEX_HEADER, String(c.waiters.indexOf(scope)));
+}
+
+async function blockOnService(c: RouteContext, req: FastifyRequest, reply: FastifyReply): Promise<ServiceView> {
+  const { ns, svc } = req.params as Params;
+  await block(c, req, reply, { namespace: ns, service: svc });
+  const view = c.registry.lookup(ns, svc);
+  if (!view) throw new ApiError(404, `service '${svc}' not found in namespace '${ns}'`);
+  return view;
+}
+
+function waitMs(text: string): number {
+  try {
+    return parseDuration({ text, file: 'query', line: 0 }, 'wait');
+  } catch (e) {
+    throw new ApiError(400, e instanceof CorefileError ? e.reason : String(e));
+  }
+}
+
+function ownEndpoint(registry: Registry, ns: string, svc: string, name: string): Endpoint | undefined {
+  return registry.snapshot(API_SOURCE).endpoints.find((e) => e.namespace === ns && e.service === svc && e.name === name);
+}
+
+function foreign(ns: string, svc: string, name: string): ApiError {
+  return new ApiError(409, `endpoint '${name}' of service '${svc}' in namespace '${ns}' was not registered through the API (it comes from Podman, a registry file or another node)`);
+}
+
+function duplicate(names: string[]): string | undefined {
+  return names.find((n, i) => names.indexOf(n) !== i);
+}

@@ -1,0 +1,72 @@
+// JSON schemas for the discovery API: fastify validates requests and
+// serializes responses with them, and the OpenAPI document is built from them.
+
+/** Custom ajv format backed by names.ts, so the API and the registry agree on names. */
+export const DNS_LABEL_FORMAT = 'dns-label';
+
+const label = (description: string) => ({ type: 'string', format: DNS_LABEL_FORMAT, maxLength: 63, description }) as const;
+
+export const nsParam = label('Namespace (DNS label)');
+export const svcParam = label('Service name (DNS label)');
+export const endpointParam = label('Endpoint name (DNS label)');
+
+export const portSchema = {
+  type: 'object',
+  required: ['name', 'port', 'protocol'],
+  additionalProperties: false,
+  properties: {
+    name: label('Port name, used in SRV names'),
+    port: { type: 'integer', minimum: 1, maximum: 65535 },
+    protocol: { type: 'string', enum: ['tcp', 'udp'], default: 'tcp' },
+  },
+} as const;
+
+export const endpointSchema = {
+  type: 'object',
+  required: ['name', 'nodeName', 'address', 'port', 'ports', 'healthy'],
+  properties: {
+    name: { type: 'string' },
+    nodeName: { type: 'string', description: 'Node that hosts the endpoint' },
+    address: { type: 'string', description: 'IPv4 or IPv6 address' },
+    port: { type: ['integer', 'null'], description: "The service's first port on this endpoint (null when it has none)" },
+    ports: { type: 'array', items: portSchema },
+    healthy: { type: 'boolean' },
+  },
+} as const;
+
+export const serviceSummarySchema = {
+  type: 'object',
+  required: ['namespace', 'name', 'ports', 'endpoints', 'healthyEndpoints', 'modifyIndex'],
+  properties: {
+    namespace: { type: 'string' },
+    name: { type: 'string' },
+    ports: { type: 'array', items: portSchema },
+    endpoints: { type: 'integer', description: 'Number of endpoints' },
+    healthyEndpoints: { type: 'integer', description: 'Number of healthy endpoints' },
+    modifyIndex: { type: 'integer' },
+  },
+} as const;
+
+export const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: { error: { type: 'string' } },
+} as const;
+
+/** Consul-style blocking query parameters. */
+export const blockingQuery = {
+  index: { type: 'integer', minimum: 0, description: 'Block until the result changes past this index (from X-Podswarm-Index)' },
+  wait: { type: 'string', description: 'Longest time to block, e.g. 30s or 5m (default 5m, at most 10m)' },
+} as const;
+
+export const registerBody = {
+  type: 'object',
+  required: ['address'],
+  additionalProperties: false,
+  properties: {
+    address: { type: 'string', description: 'IPv4 or IPv6 address' },
+    ports: { type: 'array', items: portSchema, maxItems: 64, description: "Defaults to the service's ports" },
+    nodeName: { type: 'string', minLength: 1, maxLength: 253, description: 'Defaults to this node' },
+    healthy: { type: 'boolean', default: true },
+  },
+} as const;

@@ -1,0 +1,3 @@
+// The package entry: the service discovery client library and its types.
+
+export * from './client/index.js';

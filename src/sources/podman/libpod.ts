@@ -1,0 +1,92 @@
+// The few libpod REST calls the source needs, over Podman's unix socket.
+
+import { Pool } from 'undici';
+
+const BASE = '/v4.0.0/libpod';
+
+/** The fields of `GET /containers/{id}/json` the source reads. */
+export interface ContainerInspect {
+  Id: string;
+  Name: string;
+  State: { Running: boolean };
+  Config: { Labels: Record<string, string> | null };
+  NetworkSettings: { Networks: Record<string, { IPAddress: string; GlobalIPv6Address: string }> | null };
+}
+
+/** One line of the events stream (type container). */
+export interface ContainerEvent {
+  Type: string;
+  Action: string;
+  Actor: { ID: string; Attributes?: Record<string, string> };
+}
+
+export class Libpod {
+  // A pool: the events stream holds one connection for as long as it runs.
+  private readonly client: Pool;
+
+  constructor(readonly socketPath: string) {
+    this.client = new Pool('http://podman', { socketPath, connections: 4 });
+  }
+
+  /** Ids of running containers that carry `label`. */
+  async runningWithLabel(label: string, signal: AbortSignal): Promise<string[]> {
+    const list = await this.json<Array<{ Id: string }>>(`${BASE}/containers/json?filters=${filters({ label: [label] })}`, signal);
+    return list.map((c) => c.Id);
+  }
+
+  /** The container, or undefined when it no longer exists. */
+  async inspect(id: string, signal: AbortSignal): Promise<ContainerInspect | undefined> {
+    const res = await this.client.request({ method: 'GET', path: `${BASE}/containers/${encodeURIComponent(id)}/json`, signal });
+    if (res.statusCode === 404) {
+      await res.body.dump();
+      return undefined;
+    }
+    return (await checked(res)).body.json() as Promise<ContainerInspect>;
+  }
+
+  /**
+   * Opens the container events stream. Resolves once Podman has accepted it
+   * (so nothing after this point is missed); iterate the result for events.
+   */
+  async events(signal: AbortSignal): Promise<AsyncIterable<ContainerEvent>> {
+    const res = await checked(
+      // bodyTimeout 0: the stream may stay quiet for hours.
+      await this.client.request({ method: 'GET', path: `${BASE}/events?stream=true&filters=${filters({ type: ['container'] })}`, signal, bodyTimeout: 0 }),
+    );
+    // Until it is iterated, an abort must not surface as an unhandled 'error'; iterating rethrows it.
+    res.body.on('error', () => {});
+    const body = res.body;
+    return (async function* () {
+      let buf = '';
+      for await (const chunk of body) {
+        buf += (chunk as Buffer).toString('utf8');
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl).trim();
+          buf = buf.slice(nl + 1);
+          if (line !== '') yield JSON.parse(line) as ContainerEvent;
+        }
+      }
+    })();
+  }
+
+  close(): Promise<void> {
+    return this.client.destroy();
+  }
+
+  private async json<T>(path: string, signal: AbortSignal): Promise<T> {
+    return (await checked(await this.client.request({ method: 'GET', path, signal }))).body.json() as Promise<T>;
+  }
+}
+
+type Response = Awaited<ReturnType<Pool['request']>>;
+
+async function checked(res: Response): Promise<Response> {
+  if (res.statusCode === 200) return res;
+  const text = (await res.body.text()).slice(0, 300);
+  throw new Error(`podman API answered ${res.statusCode}: ${text}`);
+}
+
+function filters(f: Record<string, string[]>): string {
+  return encodeURIComponent(JSON.stringify(f));
+}

@@ -1,0 +1,58 @@
+// Podman labels and inspect output → registry endpoints (no podman needed).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseLabels } from '../src/sources/podman/labels.js';
+import { containerEndpoints } from '../src/sources/podman/endpoints.js';
+import type { ContainerInspect } from '../src/sources/podman/libpod.js';
+
+test('labels: service, namespace default, named ports with protocol default tcp', () => {
+  assert.equal(parseLabels({ app: 'x' }), undefined);
+  assert.equal(parseLabels(null), undefined);
+  assert.deepEqual(parseLabels({ 'podswarm.service': 'api', 'podswarm.ports': 'http:8080/tcp, grpc:50051,dns:53/udp' }), {
+    service: 'api',
+    namespace: 'default',
+    ports: [
+      { name: 'http', port: 8080, protocol: 'tcp' },
+      { name: 'grpc', port: 50051, protocol: 'tcp' },
+      { name: 'dns', port: 53, protocol: 'udp' },
+    ],
+  });
+  assert.deepEqual(parseLabels({ 'podswarm.service': 'db', 'podswarm.namespace': 'prod' })?.ports, []);
+});
+
+test('labels: bad values are refused naming the label', () => {
+  assert.throws(() => parseLabels({ 'podswarm.service': 'My_Api' }), /podswarm.service=My_Api: not a DNS label/);
+  assert.throws(() => parseLabels({ 'podswarm.service': 'api', 'podswarm.namespace': '' }), /podswarm.namespace=: not a DNS label/);
+  assert.throws(() => parseLabels({ 'podswarm.service': 'api', 'podswarm.ports': 'http:99999' }), /podswarm.ports: 'http:99999' is not name:port/);
+  assert.throws(() => parseLabels({ 'podswarm.service': 'api', 'podswarm.ports': '8080' }), /'8080' is not name:port/);
+  assert.throws(() => parseLabels({ 'podswarm.service': 'api', 'podswarm.ports': 'http:80/sctp' }), /'http:80\/sctp'/);
+  assert.throws(() => parseLabels({ 'podswarm.service': 'api', 'podswarm.ports': 'a:1,a:2' }), /port name 'a' is used twice/);
+});
+
+const inspect = (name: string, networks: Record<string, [string, string?]>): ContainerInspect => ({
+  Id: 'id',
+  Name: name,
+  State: { Running: true },
+  Config: { Labels: null },
+  NetworkSettings: { Networks: Object.fromEntries(Object.entries(networks).map(([n, [v4, v6]]) => [n, { IPAddress: v4, GlobalIPv6Address: v6 ?? '' }])) },
+});
+
+test('endpoints: one per address on the selected networks, named after the container', () => {
+  const labels = { service: 'web', namespace: 'shop', ports: [{ name: 'http', port: 80, protocol: 'tcp' as const }] };
+  const one = containerEndpoints(inspect('Web_1', { n1: ['10.89.0.5'] }), labels, [], 'node-a');
+  assert.deepEqual(
+    one.map((e) => [e.name, e.address, e.nodeName, e.namespace, e.service, e.healthy]),
+    [['web-1', '10.89.0.5', 'node-a', 'shop', 'web', true]],
+  );
+  const two = containerEndpoints(inspect('web1', { n2: ['10.89.1.5'], n1: ['10.89.0.5', 'fd00::5'] }), labels, [], 'node-a');
+  assert.deepEqual(
+    two.map((e) => e.name),
+    ['10-89-0-5', 'fd00--5', '10-89-1-5'],
+  );
+  assert.deepEqual(
+    containerEndpoints(inspect('web1', { n2: ['10.89.1.5'], n1: ['10.89.0.5'] }), labels, ['n2'], 'node-a').map((e) => [e.name, e.address]),
+    [['web1', '10.89.1.5']],
+  );
+  assert.deepEqual(containerEndpoints(inspect('web1', { host: [''] }), labels, [], 'node-a'), []);
+});
