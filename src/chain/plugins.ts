@@ -3,10 +3,15 @@
 // Plugins that only start services (no handler) sit where CoreDNS puts theirs.
 
 import type { PluginDef } from './plugin.js';
+import { plugin as reload } from '../../plugins/reload/setup.js';
 import { plugin as bufsize } from '../../plugins/bufsize/setup.js';
 import { plugin as bind } from '../../plugins/bind/setup.js';
 import { plugin as api } from '../../plugins/api/setup.js';
 import { plugin as podman } from '../../plugins/podman/setup.js';
+import { plugin as ready } from '../../plugins/ready/setup.js';
+import { plugin as health } from '../../plugins/health/setup.js';
+import { plugin as prometheus } from '../../plugins/prometheus/setup.js';
+import { plugin as errors } from '../../plugins/errors/setup.js';
 import { plugin as log } from '../../plugins/log/setup.js';
 import { plugin as any } from '../../plugins/any/setup.js';
 import { plugin as loadbalance } from '../../plugins/loadbalance/setup.js';
@@ -20,7 +25,7 @@ import { plugin as loop } from '../../plugins/loop/setup.js';
 import { plugin as forward } from '../../plugins/forward/setup.js';
 import { plugin as whoami } from '../../plugins/whoami/setup.js';
 
-export const PLUGINS: readonly PluginDef[] = [bufsize, bind, api, podman, log, any, loadbalance, rewrite, acl, cache, hosts, srv, cluster, loop, forward, whoami];
+export const PLUGINS: readonly PluginDef[] = [reload, bufsize, bind, api, podman, ready, health, prometheus, errors, log, any, loadbalance, rewrite, acl, cache, hosts, srv, cluster, loop, forward, whoami];
 
 export function findPlugin(name: string): PluginDef | undefined {
   return PLUGINS.find((p) => p.name === name);

@@ -1,0 +1,45 @@
+// `health [ADDRESS] { lameduck DURATION }`: GET /health → 200 OK while the
+// process runs (default :8080), a self-check once a second for the health
+// metrics, and the lameduck delay SIGTERM waits before the listeners close.
+
+import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
+import { argCount, parseDuration, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { CorefileError } from '../../src/corefile/types.js';
+import { httpListeners, parseHttpAddress, type HttpAddress } from '../../src/server/http.js';
+import { claimLameduck } from './lameduck.js';
+import { SelfCheck } from './self-check.js';
+
+const DEFAULT_ADDRESS: HttpAddress = { host: '', port: 8080 };
+const PATH = '/health';
+
+export const plugin: PluginDef = {
+  name: 'health',
+  scope: 'control',
+  setup(c: SetupContext): void {
+    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'health: only one health directive per server block');
+    const d = c.directives[0]!;
+    const [addr] = argCount(d, 0, 1);
+    const address = addr ? parseHttpAddress(addr, 'health') : DEFAULT_ADDRESS;
+    let lameduckMs = 0;
+    for (const sub of subdirectives(d)) {
+      if (sub.name.text !== 'lameduck') throw unknownSubdirective(d, sub);
+      lameduckMs = parseDuration(argCount(sub, 1)[0]!, 'health: lameduck');
+    }
+    const app = c.app;
+    const check = new SelfCheck(app, address, PATH);
+    let release: (() => Promise<void>) | undefined;
+    let unclaim: (() => void) | undefined;
+    c.onStartup(async () => {
+      release = await httpListeners(app).register(address, PATH, (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('OK');
+      });
+      unclaim = claimLameduck(app, lameduckMs);
+      check.start();
+    });
+    c.onShutdown(async () => {
+      check.stop();
+      unclaim?.();
+      await release?.();
+    });
+  },
+};

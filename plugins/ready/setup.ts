@@ -1,0 +1,44 @@
+// `ready [ADDRESS] { monitor until-ready|continuously }`: GET /ready → 200 OK
+// once every plugin that reports readiness is ready, else 503 and their
+// names (default :8181).
+
+import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
+import { argCount, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { CorefileError } from '../../src/corefile/types.js';
+import { httpListeners, parseHttpAddress, type HttpAddress } from '../../src/server/http.js';
+import { Readiness } from './readiness.js';
+
+const DEFAULT_ADDRESS: HttpAddress = { host: '', port: 8181 };
+
+export const plugin: PluginDef = {
+  name: 'ready',
+  scope: 'control',
+  setup(c: SetupContext): void {
+    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'ready: only one ready directive per server block');
+    const d = c.directives[0]!;
+    const [addr] = argCount(d, 0, 1);
+    const address = addr ? parseHttpAddress(addr, 'ready') : DEFAULT_ADDRESS;
+    let continuously = false;
+    for (const sub of subdirectives(d)) {
+      if (sub.name.text !== 'monitor') throw unknownSubdirective(d, sub);
+      const mode = argCount(sub, 1)[0]!;
+      if (mode.text !== 'until-ready' && mode.text !== 'continuously') {
+        throw CorefileError.at(mode, `ready: monitor must be until-ready or continuously, got '${mode.text}'`);
+      }
+      continuously = mode.text === 'continuously';
+    }
+    const readiness = new Readiness(c.app.readiness, continuously);
+    let release: (() => Promise<void>) | undefined;
+    c.onStartup(async () => {
+      release = await httpListeners(c.app).register(address, '/ready', (_req, res) => {
+        const notReady = readiness.notReady();
+        const headers = { 'content-type': 'text/plain; charset=utf-8' };
+        if (notReady.length === 0) res.writeHead(200, headers).end('OK');
+        else res.writeHead(503, headers).end(notReady.join(','));
+      });
+    });
+    c.onShutdown(async () => {
+      await release?.();
+    });
+  },
+};
