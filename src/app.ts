@@ -2,7 +2,7 @@
 // logger, the metrics registry, readiness reporters and CLI options.
 
 import { hostname } from 'node:os';
-import { Registry as MetricsRegistry, type Metric } from 'prom-client';
+import { Registry as MetricsRegistry, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Logger } from './log.js';
 import { Registry } from './registry/registry.js';
 
@@ -42,6 +42,8 @@ export class App {
     this.log.fatal(message);
     process.exit(1);
   };
+  /** In a primary with workers: every worker's metrics, for /metrics to merge. */
+  workerMetrics: (() => Promise<MetricObjectWithValues<MetricValue<string>>[][]>) | undefined;
   /** Set by the running instance: shuts the process down gracefully. */
   shutdown: () => Promise<void> = async () => {};
   private readonly metricCache = new Map<string, Metric>();

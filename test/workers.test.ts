@@ -10,6 +10,16 @@ import { dig } from './helpers/dig.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 const PORT = 18020;
+const METRICS = 18021;
+
+/** Sum of coredns_dns_requests_total over all series, from the primary's /metrics. */
+async function requestsCounted(): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${METRICS}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('coredns_dns_requests_total{'))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
 const registry = (addrs: string[]): string => `services:\n  - name: web\n    endpoints:\n${addrs.map((a) => `      - { address: ${a} }`).join('\n')}\n`;
 
 /** Processes whose command line mentions this server's Corefile (the primary and its workers). */
@@ -25,7 +35,7 @@ describe('-workers', () => {
   let srv: RunningServer;
   before(async () => {
     srv = await startServer({
-      corefile: `.:${PORT} {\n bind 127.0.0.1\n cluster {\n  registry {{dir}}/r.yaml\n }\n}\n`,
+      corefile: `.:${PORT} {\n bind 127.0.0.1\n prometheus 127.0.0.1:${METRICS}\n cluster {\n  registry {{dir}}/r.yaml\n }\n}\n`,
       files: { 'r.yaml': registry(['10.2.0.1']) },
       args: ['-workers', '2'],
     });
@@ -50,6 +60,15 @@ describe('-workers', () => {
       if (answers.every((a) => a.length === 2)) break;
     }
     for (const a of answers) assert.deepEqual(a, ['10.2.0.1', '10.2.0.2']);
+  });
+
+  it('serves /metrics from the primary, counting the queries every worker answered', async () => {
+    const before = await requestsCounted();
+    for (let i = 0; i < 30; i++) await dig(PORT, 'web.default.cluster.local');
+    assert.equal((await requestsCounted()) - before, 30);
+    const text = await (await fetch(`http://127.0.0.1:${METRICS}/metrics`)).text();
+    assert.match(text, /^coredns_build_info\{version="[^"]+",revision="",goversion="node[^"]+"\} 1$/m);
+    assert.match(text, /^podswarm_registry_endpoints\{healthy="true"\} 2$/m);
   });
 
   it('stops every process on SIGTERM', async () => {

@@ -101,7 +101,7 @@ export class DnsMetrics {
     this.responses = new CounterVec('coredns_dns_responses_total', 'Counter of response status codes.', ['server', 'zone', 'view', 'rcode', 'plugin']).registerIn(r);
     this.doRequests = new CounterVec('coredns_dns_do_requests_total', 'Counter of DNS requests with DO bit set per zone.', ['server', 'zone', 'view']).registerIn(r);
     this.pluginEnabled = app.metric('coredns_plugin_enabled', (registers) =>
-      new Gauge({ name: 'coredns_plugin_enabled', help: 'A metric that indicates whether a plugin is enabled on per server and zone basis.', labelNames: ['server', 'zone', 'view', 'name'], registers }),
+      new Gauge({ name: 'coredns_plugin_enabled', help: 'A metric that indicates whether a plugin is enabled on per server and zone basis.', labelNames: ['server', 'zone', 'view', 'name'], registers, aggregator: 'max' }),
     );
     processMetrics(app);
   }
@@ -146,16 +146,18 @@ export class DnsMetrics {
 function processMetrics(app: App): void {
   const registers = [app.metrics];
   collectDefaultMetrics({ register: app.metrics });
-  new Gauge({ name: 'coredns_build_info', help: 'A metric with a constant \'1\' value labeled by version, revision, and goversion from which CoreDNS was built.', labelNames: ['version', 'revision', 'goversion'], registers })
+  // With -workers every process reports these; 'max' keeps the merged value right (see workers.ts).
+  new Gauge({ name: 'coredns_build_info', help: 'A metric with a constant \'1\' value labeled by version, revision, and goversion from which CoreDNS was built.', labelNames: ['version', 'revision', 'goversion'], registers, aggregator: 'max' })
     .labels(VERSION, '', `node${process.versions.node}`)
     .set(1);
   new Counter({ name: 'coredns_panics_total', help: 'A metrics that counts the number of panics.', registers, collect() { this.reset(); this.inc(panicCount()); } });
-  new Counter({ name: 'coredns_reload_failed_total', help: 'Counter of the number of failed reload attempts.', registers, collect() { this.reset(); this.inc(app.reloadFailures); } });
+  new Counter({ name: 'coredns_reload_failed_total', help: 'Counter of the number of failed reload attempts.', registers, aggregator: 'max', collect() { this.reset(); this.inc(app.reloadFailures); } });
   new Gauge({
     name: 'podswarm_registry_endpoints',
     help: 'Endpoints in the service registry, by health.',
     labelNames: ['healthy'],
     registers,
+    aggregator: 'max',
     collect() {
       let healthy = 0;
       let total = 0;

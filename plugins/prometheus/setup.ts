@@ -5,15 +5,22 @@ import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { argCount, unknownSubdirective, subdirectives } from '../../src/corefile/args.js';
 import { CorefileError } from '../../src/corefile/types.js';
 import { httpListeners, parseHttpAddress, type HttpAddress } from '../../src/server/http.js';
+import { AggregatorRegistry } from 'prom-client';
+import type { App } from '../../src/app.js';
 import { MetricsHandler } from './handler.js';
 import { dnsMetrics } from './metrics.js';
 
 const DEFAULT_ADDRESS: HttpAddress = { host: 'localhost', port: 9153 };
 
+/** This process's metrics, merged with every worker's when there are workers. */
+async function scrape(app: App): Promise<string> {
+  if (!app.workerMetrics) return app.metrics.metrics();
+  const all = [await app.metrics.getMetricsAsJSON(), ...(await app.workerMetrics())];
+  return AggregatorRegistry.aggregate(all).metrics();
+}
+
 export const plugin: PluginDef = {
   name: 'prometheus',
-  // Owns the /metrics port: with -workers only the primary runs it (see README).
-  scope: 'control',
   setup(c: SetupContext): void {
     if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'prometheus: only one prometheus directive per server block');
     const d = c.directives[0]!;
@@ -26,13 +33,15 @@ export const plugin: PluginDef = {
     let release: (() => Promise<void>) | undefined;
     let disable: (() => void) | undefined;
     c.onStartup(async () => {
+      disable = metrics.enable(c.server, c.zones, names);
+      // With -workers the workers count queries and the primary serves /metrics for all of them.
+      if (app.options.role === 'worker') return;
       release = await httpListeners(app).register(address, '/metrics', (_req, res) => {
-        app.metrics.metrics().then(
+        scrape(app).then(
           (text) => res.writeHead(200, { 'content-type': app.metrics.contentType }).end(text),
           (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`${(err as Error).message}\n`),
         );
       });
-      disable = metrics.enable(c.server, c.zones, names);
     });
     c.onShutdown(async () => {
       disable?.();

@@ -5,15 +5,24 @@
 
 import cluster, { type Worker } from 'node:cluster';
 import type { App } from '../app.js';
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { SourceSnapshot } from '../registry/types.js';
 
 type ToWorker =
   | { t: 'source'; id: string; snap: SourceSnapshot }
   | { t: 'synced' }
   | { t: 'reload' }
+  | { t: 'metrics'; id: number }
   | { t: 'stop' };
 
-type ToPrimary = { t: 'hello' } | { t: 'listening' } | { t: 'failed'; message: string } | { t: 'fatal'; message: string };
+type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
+
+type ToPrimary =
+  | { t: 'hello' }
+  | { t: 'listening' }
+  | { t: 'failed'; message: string }
+  | { t: 'fatal'; message: string }
+  | { t: 'metrics'; id: number; metrics: WorkerMetrics };
 
 export function isWorkerProcess(): boolean {
   return cluster.isWorker;
@@ -46,6 +55,29 @@ export async function startWorkers(app: App, count: number): Promise<{ stop(): P
     pending.clear();
   };
 
+  // Metrics scrapes in flight: id → one callback per worker reply.
+  const scrapes = new Map<number, (metrics: WorkerMetrics) => void>();
+  let scrapeId = 0;
+  app.workerMetrics = () =>
+    new Promise((resolve) => {
+      const id = ++scrapeId;
+      const replies: WorkerMetrics[] = [];
+      const expected = [...workers].filter((w) => w.isConnected()).length;
+      const finish = (): void => {
+        scrapes.delete(id);
+        clearTimeout(timer);
+        resolve(replies);
+      };
+      // A worker that does not answer in time (restarting, say) is left out of this scrape.
+      const timer = setTimeout(finish, 2000);
+      scrapes.set(id, (metrics) => {
+        replies.push(metrics);
+        if (replies.length >= expected) finish();
+      });
+      if (expected === 0) finish();
+      for (const w of workers) send(w, { t: 'metrics', id });
+    });
+
   const fork = (): Promise<void> =>
     new Promise((resolve, reject) => {
       const w = cluster.fork({ PODSWARM_ROLE: 'worker' });
@@ -55,6 +87,7 @@ export async function startWorkers(app: App, count: number): Promise<{ stop(): P
         if (m.t === 'hello') sendAll(w);
         else if (m.t === 'listening') resolve();
         else if (m.t === 'fatal') app.fatal(m.message);
+        else if (m.t === 'metrics') scrapes.get(m.id)?.(m.metrics);
         else reject(new Error(m.message));
       });
       w.on('exit', (code, signal) => {
@@ -106,6 +139,7 @@ export function followPrimary(app: App): Promise<void> {
       if (m.t === 'source') app.registry.setSource(m.id, m.snap);
       else if (m.t === 'synced') synced();
       else if (m.t === 'reload') void app.reload().catch(() => {});
+      else if (m.t === 'metrics') void app.metrics.getMetricsAsJSON().then((metrics) => process.send!({ t: 'metrics', id: m.id, metrics } satisfies ToPrimary));
       else if (m.t === 'stop') void app.shutdown();
     });
     process.send!({ t: 'hello' } satisfies ToPrimary);
