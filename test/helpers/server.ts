@@ -15,6 +15,8 @@ export interface ServerOptions {
   files?: Record<string, string>;
   args?: string[];
   env?: Record<string, string>;
+  /** Runs the server under this command, e.g. `['ip', 'netns', 'exec', NS]`. */
+  prefix?: string[];
   /** Wait for this stdout line before resolving (default: the version banner). */
   ready?: RegExp;
 }
@@ -35,7 +37,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   for (const [name, content] of Object.entries(opts.files ?? {})) writeFileSync(join(dir, name), content);
   const corefilePath = join(dir, 'Corefile');
   writeFileSync(corefilePath, opts.corefile.replaceAll('{{dir}}', dir));
-  const proc = spawn(process.execPath, [CLI, '-conf', corefilePath, ...(opts.args ?? [])], {
+  return startCli(['-conf', corefilePath, ...(opts.args ?? [])], opts, dir, corefilePath);
+}
+
+/** Starts the CLI with exactly `args` (e.g. the repository's own Corefile.example) and waits until it serves. */
+export async function startCli(
+  args: string[],
+  opts: Pick<ServerOptions, 'env' | 'prefix' | 'ready'> = {},
+  dir = '',
+  corefilePath = '',
+): Promise<RunningServer> {
+  const argv = [...(opts.prefix ?? []), process.execPath, CLI, ...args];
+  const proc = spawn(argv[0]!, argv.slice(1), {
     env: { ...process.env, UPSTREAM_DNS: '', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
