@@ -3,10 +3,12 @@
 import { joinHostPort } from '../client/hostport.js';
 import type { Endpoint, ServicePort, ServiceView } from '../registry/types.js';
 
+/** One endpoint as the API sends it (seed: ServiceEndpoint with NodeName, Address, Port, Healthy). */
 export interface EndpointJson {
   name: string;
   nodeName: string;
   address: string;
+  /** The service's first port on this endpoint; null when the service has no ports. */
   port: number | null;
   ports: ServicePort[];
   healthy: boolean;

@@ -1,30 +1,8 @@
 // What the discovery API returns, as the client library sees it.
 
-export interface ServicePort {
-  name: string;
-  port: number;
-  protocol: 'tcp' | 'udp';
-}
-
-/** One endpoint of a service (seed: ServiceEndpoint with NodeName, Address, Port, Healthy). */
-export interface ServiceEndpoint {
-  name: string;
-  nodeName: string;
-  address: string;
-  /** The service's first port on this endpoint; null when the service has no ports. */
-  port: number | null;
-  ports: ServicePort[];
-  healthy: boolean;
-}
-
-export interface ServiceSummary {
-  namespace: string;
-  name: string;
-  ports: ServicePort[];
-  endpoints: number;
-  healthyEndpoints: number;
-  modifyIndex: number;
-}
+// The wire shapes are the API's own, so client and server cannot drift apart.
+export type { ServicePort } from '../registry/types.js';
+export type { EndpointJson as ServiceEndpoint, ServiceSummaryJson as ServiceSummary } from '../api/views.js';
 
 /** An error answer from the API (status and its `{error}` message), or a transport failure (status 0). */
 export class DiscoveryError extends Error {
