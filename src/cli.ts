@@ -169,6 +169,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     if (app.lameduckMs > 0) {
+      // Still answering, but load balancers should move away: /ready says so.
+      app.readiness.set('lameduck', () => false);
       app.pluginLog('health').info(`going into lameduck mode for ${app.lameduckMs / 1000}s`);
       await new Promise((r) => setTimeout(r, app.lameduckMs));
     }

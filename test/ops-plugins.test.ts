@@ -98,8 +98,8 @@ describe('health', () => {
     assert.equal(await stop(s), 0);
   });
 
-  it('after SIGTERM, keeps answering DNS and /health during lameduck, then exits', async () => {
-    const s = await start(corefile(18502, '    health 127.0.0.1:18503 {\n        lameduck 3s\n    }'));
+  it('after SIGTERM, keeps answering DNS and /health during lameduck (while /ready says 503), then exits', async () => {
+    const s = await start(corefile(18502, '    health 127.0.0.1:18503 {\n        lameduck 3s\n    }\n    ready 127.0.0.1:18506'));
     await signalsReady(18502);
     const exited = once(s.proc, 'exit');
     s.proc.kill('SIGTERM');
@@ -108,6 +108,7 @@ describe('health', () => {
     assert.equal(r.status, 'NOERROR');
     assert.equal(r.answer.length, 2);
     assert.equal((await get(18503, '/health')).status, 200);
+    assert.deepEqual(await get(18506, '/ready'), { status: 503, body: 'lameduck' });
     const [code] = (await exited) as [number | null];
     assert.equal(code, 0);
     running.delete(s);
