@@ -4,7 +4,7 @@
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { argCount, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { CorefileError } from '../../src/corefile/types.js';
-import { PodmanSource } from '../../src/sources/podman/source.js';
+import type { PodmanSource } from '../../src/sources/podman/source.js';
 
 /** Where the root `podman.socket` unit (and `podman system service`) listens. */
 export const DEFAULT_SOCKET = '/run/podman/podman.sock';
@@ -34,11 +34,15 @@ export const plugin: PluginDef = {
       }
     }
     const app = c.app;
-    const source = new PodmanSource(app.registry, { socketPath, networks, nodeName: app.options.nodeName, log: app.pluginLog('podman') });
-    c.onStartup(() => {
-      source.start();
-      app.readiness.set('podman', () => source.synced);
+    let source: PodmanSource | undefined;
+    c.onStartup(async () => {
+      // Loaded on use: the HTTP client it needs costs memory a node without Podman should not pay.
+      const { PodmanSource } = await import('../../src/sources/podman/source.js');
+      const s = new PodmanSource(app.registry, { socketPath, networks, nodeName: app.options.nodeName, log: app.pluginLog('podman') });
+      source = s;
+      s.start();
+      app.readiness.set('podman', () => s.synced);
     });
-    c.onShutdown(() => source.stop());
+    c.onShutdown(() => source?.stop());
   },
 };

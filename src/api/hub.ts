@@ -7,7 +7,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../app.js';
 import type { ApiSettings } from './routes.js';
-import { createApiServer } from './server.js';
 
 interface Shared {
   server: FastifyInstance;
@@ -29,6 +28,8 @@ export async function acquireApi(app: App, host: string, port: number, settings:
   let shared = byListen.get(key);
   if (!shared) {
     const leases: ApiSettings[] = [];
+    // Loaded on use: fastify costs memory a node without the API should not pay.
+    const { createApiServer } = await import('./server.js');
     const server = createApiServer(app.registry, () => leases[leases.length - 1]!, app.pluginLog('api'));
     try {
       await server.listen({ host, port });

@@ -4,10 +4,10 @@
 
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { parse } from 'yaml';
+import { load } from 'js-yaml';
 import { canonicalAddress, dashedAddress, isDnsLabel } from './names.js';
 import type { Registry } from './registry.js';
-import type { Endpoint, Protocol, Service, ServicePort, SourceSnapshot } from './types.js';
+import type { Endpoint, HealthCheck, Protocol, Service, ServicePort, SourceSnapshot } from './types.js';
 
 export class RegistryFileError extends Error {
   constructor(file: string, path: string, reason: string) {
@@ -20,7 +20,7 @@ export class RegistryFileError extends Error {
 export function loadRegistryFile(file: string, defaultNode: string): SourceSnapshot {
   let doc: unknown;
   try {
-    doc = parse(readFileSync(file, 'utf8'));
+    doc = load(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new RegistryFileError(file, '', (e as Error).message.split('\n')[0]!);
   }
@@ -63,14 +63,23 @@ function toSnapshot(file: string, doc: unknown, defaultNode: string): SourceSnap
       if (names.has(epName)) fail(`${eat}.name`, `endpoint name ${epName} is used twice in ${name}.${namespace}`);
       names.add(epName);
       const healthy = e.healthy === undefined ? true : e.healthy === true ? true : e.healthy === false ? false : fail(`${eat}.healthy`, 'expected true or false');
+      const epPorts = e.ports === undefined ? ports : portsOf(e.ports, `${eat}.ports`, fail);
+      // an endpoint's own health_check replaces the service's
+      const check =
+        e.health_check !== undefined
+          ? healthCheckOf(e.health_check, `${eat}.health_check`, epPorts, fail)
+          : s.health_check !== undefined
+            ? healthCheckOf(s.health_check, `${at}.health_check`, epPorts, fail)
+            : undefined;
       endpoints.push({
         namespace,
         service: name,
         name: epName,
         nodeName: e.node === undefined ? node : str(e.node, `${eat}.node`, fail),
         address,
-        ports: e.ports === undefined ? ports : portsOf(e.ports, `${eat}.ports`, fail),
+        ports: epPorts,
         healthy,
+        ...(check && { healthCheck: check }),
         updatedAt: now,
       });
     });
@@ -104,6 +113,25 @@ function portsOf(v: unknown, path: string, fail: Fail): ServicePort[] {
     if (protocol !== 'tcp' && protocol !== 'udp') fail(`${at}.protocol`, 'expected tcp or udp');
     return { name: label(p.name, `${at}.name`, fail), port: port as number, protocol };
   });
+}
+
+const CHECK_SHAPE = 'expected { tcp: PORT } or { http: /PATH, port: PORT }';
+
+/** `{ tcp: PORT }` or `{ http: /PATH, port: PORT }`; PORT is one of the endpoint's tcp port names, or a number. */
+function healthCheckOf(v: unknown, path: string, ports: ServicePort[], fail: Fail): HealthCheck {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(path, CHECK_SHAPE);
+  const c = v as Record<string, unknown>;
+  const keys = Object.keys(c).sort().join(',');
+  if (keys === 'tcp') return { port: checkPort(c.tcp, `${path}.tcp`, ports, fail) };
+  if (keys !== 'http,port') return fail(path, CHECK_SHAPE);
+  if (typeof c.http !== 'string' || !c.http.startsWith('/')) return fail(`${path}.http`, 'expected a path starting with /');
+  return { port: checkPort(c.port, `${path}.port`, ports, fail), httpPath: c.http };
+}
+
+function checkPort(v: unknown, path: string, ports: ServicePort[], fail: Fail): number {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535) return v;
+  if (typeof v !== 'string') return fail(path, 'expected a port name or a port number 1-65535');
+  return ports.find((p) => p.name === v && p.protocol === 'tcp')?.port ?? fail(path, `no tcp port named ${JSON.stringify(v)}`);
 }
 
 /** Which FileSource currently feeds each source id, so a reload can hand a file over without a gap. */
