@@ -15,6 +15,17 @@ export interface Service {
   ports: ServicePort[];
 }
 
+/**
+ * How the owning node probes an endpoint (plugins/healthcheck). Endpoints
+ * without one are never contacted: addresses in a registry may be examples.
+ */
+export interface HealthCheck {
+  /** Port on the endpoint's address. */
+  port: number;
+  /** HTTP GET this path (2xx/3xx is healthy); without it a TCP connect is the check. */
+  httpPath?: string;
+}
+
 export interface Endpoint {
   namespace: string;
   service: string;
@@ -26,6 +37,8 @@ export interface Endpoint {
   address: string;
   ports: ServicePort[];
   healthy: boolean;
+  /** Set when the owning node should check this endpoint. */
+  healthCheck?: HealthCheck;
   /** Milliseconds since the epoch of the last change. */
   updatedAt: number;
 }
