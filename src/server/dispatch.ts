@@ -79,13 +79,11 @@ export class Dispatcher {
       send(errorResponse(req, early));
       return true;
     }
-    const route = this.route(req.qname);
+    const route = this.route(req);
     if (!route) {
       send(errorResponse(req, Rcode.REFUSED));
       return true;
     }
-    req.server = route.server;
-    req.zone = route.zone;
     const w = new ServerWriter(req, send);
     let result;
     try {
@@ -107,11 +105,20 @@ export class Dispatcher {
     return undefined;
   }
 
-  private route(qname: string): { chain: Handler; server: string; zone: string } | undefined {
-    let best: { chain: Handler; server: string; zone: string } | undefined;
+  /** The route whose zone matches the name longest; sets the request's server and zone. */
+  private route(req: Request): Route | undefined {
+    let best: Route | undefined;
+    let bestZone = '';
     for (const r of this.routes) {
-      const z = matchZone(qname, r.zones);
-      if (z !== undefined && (best === undefined || z.length > best.zone.length)) best = { chain: r.chain, server: r.server, zone: z };
+      const z = matchZone(req.qname, r.zones);
+      if (z !== undefined && (best === undefined || z.length > bestZone.length)) {
+        best = r;
+        bestZone = z;
+      }
+    }
+    if (best) {
+      req.server = best.server;
+      req.zone = bestZone;
     }
     return best;
   }
