@@ -106,7 +106,8 @@ function minimalTtl(msg: Buffer, opt: RRPos | undefined, soa: RRPos | undefined)
 /** A copy of `msg` without its OPT record and with ID 0, plus the TTL offsets in both. */
 function stripOpt(msg: Buffer, opt: RRPos | undefined): Pick<Prepared, 'stored' | 'storedTtlOffsets' | 'originalTtlOffsets'> {
   const optLen = opt ? opt.end - opt.start : 0;
-  const stored = Buffer.allocUnsafe(msg.length - optLen);
+  // Its own memory, not a slice of a pooled slab that the entry would keep alive (src/util/buffers.ts).
+  const stored = Buffer.allocUnsafeSlow(msg.length - optLen);
   if (opt) {
     msg.copy(stored, 0, 0, opt.start);
     msg.copy(stored, opt.start, opt.end);

@@ -2,6 +2,7 @@
 // and answers are built from them on every cache miss.
 
 import { ipBytes } from '../corefile/reverse.js';
+import { ownCopy } from '../util/buffers.js';
 
 const cache = new Map<string, Buffer>();
 
@@ -10,7 +11,7 @@ export function addressBytes(address: string): Buffer {
   if (!b) {
     const bytes = ipBytes(address);
     if (!bytes) throw new Error(`not an IP address: ${address}`);
-    b = Buffer.from(bytes);
+    b = ownCopy(Uint8Array.from(bytes));
     if (cache.size > 100_000) cache.clear();
     cache.set(address, b);
   }

@@ -6,6 +6,7 @@
 import type { ResponseWriter } from '../chain/plugin.js';
 import type { Request } from './request.js';
 import { restamp } from './restamp.js';
+import { ownCopy } from '../util/buffers.js';
 
 const MAX_ENTRIES = 50_000;
 
@@ -25,7 +26,7 @@ export class AnswerMemo {
   store(req: Request, msg: Buffer, rcode: number): void {
     if (req.originalQname !== undefined) return;
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-    this.entries.set(keyOf(req), { msg, rcode });
+    this.entries.set(keyOf(req), { msg: ownCopy(msg), rcode });
   }
 
   clear(): void {
