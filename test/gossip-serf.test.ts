@@ -1,97 +1,18 @@
 // Stage 2: our SWIM node against real `serf agent` processes on loopback
 // (ports 17920-17999). Missing serf makes these tests fail, never skip.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, afterEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { type GossipConfig, type Logger, defaultLANConfig } from '../src/gossip/config.js';
 import { type GossipEvents, Memberlist, type NodeInfo } from '../src/gossip/memberlist.js';
 import { Keyring } from '../src/gossip/security.js';
+import { serfMembers, startSerf, stopAllSerf, stopSerf, waitSerf } from './helpers/serf.js';
 
 const run = promisify(execFile);
 
-interface Agent {
-  proc: ChildProcess;
-  rpc: string;
-  log: () => string;
-}
-
-const agents = new Set<Agent>();
 const nodes = new Set<Memberlist>();
-
-async function startSerf(name: string, bind: string, rpcPort: number, extra: string[] = []): Promise<Agent> {
-  const rpc = `127.0.0.1:${rpcPort}`;
-  const proc = spawn('serf', ['agent', `-node=${name}`, `-bind=${bind}`, `-rpc-addr=${rpc}`, '-profile=local', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const agent: Agent = { proc, rpc, log: () => out };
-  agents.add(agent);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serf ${name} did not start:\n${out}`)), 5000);
-    proc.once('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run serf: ${err.message}`));
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serf ${name} exited with ${code}:\n${out}`));
-    });
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      if (out.includes('Serf agent running!')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
-  });
-  return agent;
-}
-
-async function stopSerf(a: Agent, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-  agents.delete(a);
-  if (a.proc.exitCode !== null || a.proc.signalCode !== null) return;
-  const exited = new Promise((r) => a.proc.once('exit', r));
-  a.proc.kill(signal);
-  await exited;
-}
-
-interface SerfMember {
-  addr: string;
-  status: string;
-  tags: Record<string, string>;
-}
-
-async function serfMembers(a: Agent): Promise<Map<string, SerfMember>> {
-  const { stdout } = await run('serf', ['members', `-rpc-addr=${a.rpc}`]);
-  const out = new Map<string, SerfMember>();
-  for (const line of stdout.split('\n')) {
-    const [name, addr, status, tags] = line.trim().split(/\s+/);
-    if (!name || !status) continue;
-    const t: Record<string, string> = {};
-    for (const kv of (tags ?? '').split(',').filter(Boolean)) {
-      const [k, v] = kv.split('=');
-      t[k!] = v ?? '';
-    }
-    out.set(name, { addr: addr!, status, tags: t });
-  }
-  return out;
-}
-
-/** Polls `serf members` until `ok` holds; bounded by a deadline. */
-async function waitSerf(a: Agent, ok: (m: Map<string, SerfMember>) => boolean, what: string, timeoutMs = 15000): Promise<Map<string, SerfMember>> {
-  const deadline = Date.now() + timeoutMs;
-  let last = new Map<string, SerfMember>();
-  while (Date.now() < deadline) {
-    last = await serfMembers(a);
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`timed out waiting for serf: ${what}; last members: ${JSON.stringify([...last])}\n${a.log()}`);
-}
 
 /** Resolves on the first `event` for node `name`; bounded by a deadline. */
 function nextEvent(ml: Memberlist, event: keyof GossipEvents, name: string, timeoutMs = 15000): Promise<NodeInfo> {
@@ -139,12 +60,10 @@ function fastNode(name: string, bindAddr: string, bindPort: number, extra: Parti
 afterEach(async () => {
   for (const ml of nodes) await ml.shutdown();
   nodes.clear();
-  for (const a of [...agents]) await stopSerf(a);
+  await stopAllSerf();
 });
 
-after(async () => {
-  for (const a of [...agents]) await stopSerf(a);
-});
+after(stopAllSerf);
 
 describe('gossip interop with serf agents', () => {
   it('joins a serf agent: serf lists our node alive with tags, we see serf with its tags', async () => {

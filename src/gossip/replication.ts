@@ -11,6 +11,11 @@ import type { Memberlist, NodeInfo } from './memberlist.js';
 const FORMAT_V1 = 1;
 /** Registry source id prefix for what remote owners contribute. */
 export const GOSSIP_SOURCE_PREFIX = 'gossip:';
+/**
+ * Each owner's first entry after it starts (no value). Its entries older than
+ * this are from before a restart: gone, unless it announces them again.
+ */
+const START_KEY = '@start';
 
 type Value = { kind: 'endpoint'; endpoint: Endpoint } | { kind: 'service'; service: Service };
 /** [version, value or null for a tombstone] */
@@ -54,15 +59,16 @@ export class RegistryReplicator {
   /** Hooks the registry and the memberlist delegate; call before ml.start()/join(). */
   start(): void {
     this.ml.setDelegate({
-      onUserMessage: (msg) => this.merge(msg),
+      onUserMessage: (msg) => this.merge(msg, true),
       localState: () => encodeReplication(this.state),
-      mergeRemoteState: (buf) => this.merge(buf),
+      mergeRemoteState: (buf) => this.merge(buf, false),
     });
     this.registry.on('change', this.onChange);
     this.ml.on('join', this.onUp);
     this.ml.on('alive', this.onUp);
     this.ml.on('dead', this.onDown);
     this.ml.on('leave', this.onDown);
+    this.announce((this.state[this.ml.config.name] ??= {}), START_KEY, null);
     this.publishLocal();
   }
 
@@ -108,8 +114,13 @@ export class RegistryReplicator {
     this.ml.sendUserBroadcast(encodeReplication({ [self]: { [key]: entry } }), `${self}/${key}`);
   }
 
-  /** Applies newer entries; our own entries are only ever written by us. */
-  private merge(buf: Buffer): void {
+  /**
+   * Applies newer entries; our own entries are only ever written by us.
+   * Entries that were news to us are broadcast on (as serf does with user
+   * events): the owner's own broadcast reaches only a few nodes, and waiting
+   * for push/pull would take minutes in a large cluster.
+   */
+  private merge(buf: Buffer, rebroadcast: boolean): void {
     let incoming: State;
     try {
       incoming = decodeReplication(buf);
@@ -123,8 +134,15 @@ export class RegistryReplicator {
       let changed = false;
       for (const [key, entry] of Object.entries(entries)) {
         if (!Array.isArray(entry) || typeof entry[0] !== 'number') continue;
-        if ((known[key]?.[0] ?? -1) >= entry[0]) continue;
+        if ((known[key]?.[0] ?? -1) >= entry[0] || entry[0] < (known[START_KEY]?.[0] ?? -1)) continue;
         known[key] = entry;
+        changed = true;
+        if (rebroadcast) this.ml.sendUserBroadcast(encodeReplication({ [owner]: { [key]: entry } }), `${owner}/${key}`);
+      }
+      const started = known[START_KEY]?.[0] ?? -1;
+      for (const [key, entry] of Object.entries(known)) {
+        if (entry[0] >= started) continue;
+        delete known[key];
         changed = true;
       }
       if (changed) this.refreshOwner(owner);

@@ -1,0 +1,220 @@
+// The `gossip { ... }` block → settings for the memberlist node. Every
+// DefaultLANConfig value can be set; a `profile` picks the starting values
+// and the explicit settings win whatever their order in the block.
+
+import { readFileSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { argCount, parseDuration, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { CorefileError, type Directive, type Token } from '../../src/corefile/types.js';
+import { type GossipConfig, type Logger, defaultLANConfig, defaultLocalConfig, defaultWANConfig } from '../../src/gossip/config.js';
+import { Keyring } from '../../src/gossip/security.js';
+import { encodeTags } from '../../src/gossip/serf.js';
+
+const DEFAULT_PORT = 7946;
+/** Always in our node meta, so `serf members` tells podswarm-dns nodes apart. */
+const ROLE_TAG = { role: 'podswarm-dns' };
+/** memberlist's limit for node meta. */
+const META_MAX = 512;
+
+const PROFILES = { lan: defaultLANConfig, wan: defaultWANConfig, local: defaultLocalConfig };
+type Profile = keyof typeof PROFILES;
+
+/** Settings that are plain values of GossipConfig. */
+type Overrides = Partial<Omit<GossipConfig, 'name' | 'logger' | 'keyring' | 'tags'>>;
+
+export interface GossipSettings {
+  profile: Profile;
+  overrides: Overrides;
+  /** Base64 keys; the first one encrypts. */
+  keys: string[];
+  /** Seeds `host:port` to join at start, retried until one answers. */
+  join: string[];
+  tags: Record<string, string>;
+  /** serf's reconnect: how often to try one failed member again, and for how long. */
+  reconnectIntervalMs: number;
+  reconnectTimeoutMs: number;
+}
+
+const DURATIONS = {
+  probe_interval: 'probeIntervalMs',
+  probe_timeout: 'probeTimeoutMs',
+  gossip_interval: 'gossipIntervalMs',
+  push_pull_interval: 'pushPullIntervalMs',
+  gossip_to_the_dead: 'gossipToTheDeadTimeMs',
+  tcp_timeout: 'tcpTimeoutMs',
+} as const;
+
+const COUNTS = {
+  suspicion_mult: ['suspicionMult', 1, 100],
+  suspicion_max_timeout_mult: ['suspicionMaxTimeoutMult', 1, 100],
+  awareness_max_multiplier: ['awarenessMaxMultiplier', 1, 100],
+  indirect_checks: ['indirectChecks', 0, 64],
+  gossip_nodes: ['gossipNodes', 0, 64],
+  retransmit_mult: ['retransmitMult', 1, 100],
+  udp_buffer_size: ['udpBufferSize', 512, 65_000],
+  protocol_version: ['protocolVersion', 1, 5],
+} as const;
+
+const SWITCHES = {
+  compression: 'enableCompression',
+  verify_incoming: 'gossipVerifyIncoming',
+  verify_outgoing: 'gossipVerifyOutgoing',
+} as const;
+
+export function parseGossip(d: Directive): GossipSettings {
+  argCount(d, 0);
+  const s: GossipSettings = { profile: 'lan', overrides: {}, keys: [], join: [], tags: {}, reconnectIntervalMs: 30_000, reconnectTimeoutMs: 24 * 3_600_000 };
+  const o = s.overrides;
+  for (const sub of subdirectives(d)) {
+    const name = sub.name.text;
+    const what = `gossip: ${name}`;
+    if (name in DURATIONS) {
+      const tok = argCount(sub, 1)[0]!;
+      // 0 turns periodic push/pull off, and forgets dead nodes at once; the others need time
+      const zeroOk = name === 'push_pull_interval' || name === 'gossip_to_the_dead';
+      o[DURATIONS[name as keyof typeof DURATIONS]] = zeroOk ? parseDuration(tok, what) : positive(tok, what);
+      continue;
+    }
+    if (name in COUNTS) {
+      const [key, min, max] = COUNTS[name as keyof typeof COUNTS];
+      o[key] = parseUint(argCount(sub, 1)[0]!, what, min, max);
+      continue;
+    }
+    if (name in SWITCHES) {
+      o[SWITCHES[name as keyof typeof SWITCHES]] = onOff(argCount(sub, 1)[0]!, what);
+      continue;
+    }
+    switch (name) {
+      case 'bind': {
+        const [host, port] = ipv4Port(argCount(sub, 1)[0]!, what);
+        o.bindAddr = host;
+        o.bindPort = port;
+        break;
+      }
+      case 'advertise': {
+        const [host, port] = ipv4Port(argCount(sub, 1)[0]!, what);
+        o.advertiseAddr = host;
+        o.advertisePort = port;
+        break;
+      }
+      case 'join':
+        for (const tok of argCount(sub, 1, Infinity)) {
+          const m = /^([^\s:[\]]+)(?::(\d{1,5}))?$/.exec(tok.text);
+          if (!m || Number(m[2] ?? DEFAULT_PORT) > 65535) throw CorefileError.at(tok, `${what}: '${tok.text}' is not HOST[:PORT]`);
+          s.join.push(`${m[1]}:${m[2] ?? DEFAULT_PORT}`);
+        }
+        break;
+      case 'encrypt':
+        s.keys.push(...argCount(sub, 1, Infinity).map((tok) => checkKey(tok, tok.text, what)));
+        break;
+      case 'keyring_file': {
+        const tok = argCount(sub, 1)[0]!;
+        s.keys.push(...readKeyring(tok, what));
+        break;
+      }
+      case 'label': {
+        const tok = argCount(sub, 1)[0]!;
+        if (Buffer.byteLength(tok.text) > 255) throw CorefileError.at(tok, `${what}: at most 255 bytes`);
+        o.label = tok.text;
+        break;
+      }
+      case 'profile': {
+        const tok = argCount(sub, 1)[0]!;
+        if (!(tok.text in PROFILES)) throw CorefileError.at(tok, `${what}: expected lan, wan or local, got '${tok.text}'`);
+        s.profile = tok.text as Profile;
+        break;
+      }
+      case 'disable_tcp_pings':
+        argCount(sub, 0);
+        o.disableTcpPings = true;
+        break;
+      case 'tags':
+        for (const tok of argCount(sub, 1, Infinity)) {
+          const i = tok.text.indexOf('=');
+          if (i <= 0) throw CorefileError.at(tok, `${what}: expected KEY=VALUE, got '${tok.text}'`);
+          const key = tok.text.slice(0, i);
+          if (key in ROLE_TAG) throw CorefileError.at(tok, `${what}: '${key}' is reserved (always ${key}=${ROLE_TAG.role})`);
+          s.tags[key] = tok.text.slice(i + 1);
+        }
+        if (encodeTags({ ...s.tags, ...ROLE_TAG }).length > META_MAX) throw CorefileError.at(sub.name, `${what}: the tags take more than ${META_MAX} bytes`);
+        break;
+      case 'reconnect_interval':
+        s.reconnectIntervalMs = positive(argCount(sub, 1)[0]!, what);
+        break;
+      case 'reconnect_timeout':
+        s.reconnectTimeoutMs = parseDuration(argCount(sub, 1)[0]!, what);
+        break;
+      default:
+        throw unknownSubdirective(d, sub);
+    }
+  }
+  return s;
+}
+
+/** The memberlist config for these settings; the advertise address defaults like memberlist's (a private IPv4). */
+export function memberlistConfig(s: GossipSettings, name: string, logger: Logger): Partial<GossipConfig> & { name: string } {
+  const c: Partial<GossipConfig> & { name: string } = {
+    ...PROFILES[s.profile](name),
+    ...s.overrides,
+    name,
+    logger,
+    tags: { ...s.tags, ...ROLE_TAG },
+    keyring: s.keys.length > 0 ? Keyring.fromBase64(...s.keys) : null,
+  };
+  if (c.bindAddr === '0.0.0.0' && c.advertiseAddr === undefined) {
+    c.advertiseAddr = privateIPv4();
+    if (c.advertiseAddr === undefined) throw new Error('gossip: bound to 0.0.0.0 and no private IPv4 address found; set advertise');
+  }
+  return c;
+}
+
+function privateIPv4(): string | undefined {
+  const priv = /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/;
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal && priv.test(a.address)) return a.address;
+  }
+  return undefined;
+}
+
+function ipv4Port(tok: Token, what: string): [string, number] {
+  const m = /^([\d.]+)(?::(\d{1,5}))?$/.exec(tok.text);
+  const port = Number(m?.[2] ?? DEFAULT_PORT);
+  if (!m || !isIPv4(m[1]!) || port > 65535) throw CorefileError.at(tok, `${what}: '${tok.text}' is not IPV4[:PORT]`);
+  return [m[1]!, port];
+}
+
+function onOff(tok: Token, what: string): boolean {
+  if (tok.text !== 'on' && tok.text !== 'off') throw CorefileError.at(tok, `${what}: expected on or off, got '${tok.text}'`);
+  return tok.text === 'on';
+}
+
+function positive(tok: Token, what: string): number {
+  const ms = parseDuration(tok, what);
+  if (ms === 0) throw CorefileError.at(tok, `${what}: must be more than 0`);
+  return ms;
+}
+
+function checkKey(tok: Token, key: string, what: string): string {
+  const bytes = Buffer.from(key, 'base64');
+  if (bytes.toString('base64') !== key || ![16, 24, 32].includes(bytes.length)) {
+    throw CorefileError.at(tok, `${what}: a key must be base64 of 16, 24 or 32 bytes (serf keygen)`);
+  }
+  return key;
+}
+
+/** serf's keyring file: a JSON list of base64 keys, the primary first. */
+function readKeyring(tok: Token, what: string): string[] {
+  const file = resolve(dirname(tok.file), tok.text);
+  let keys: unknown;
+  try {
+    keys = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw CorefileError.at(tok, `${what}: ${file}: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'string')) {
+    throw CorefileError.at(tok, `${what}: ${file}: expected a JSON list of base64 keys`);
+  }
+  return keys.map((k: string) => checkKey(tok, k, `${what}: ${file}`));
+}

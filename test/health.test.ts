@@ -1,0 +1,177 @@
+// Health checks end to end: the owning node (n1) checks endpoints that
+// declare a check on loopback ports this test opens and closes; DNS on n1
+// and on a gossip peer (n2) follows. Shortened interval/threshold. Ports
+// 17870-17879.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { dig } from './helpers/dig.js';
+import { eventually } from './helpers/eventually.js';
+import { runCli, startServer, type RunningServer } from './helpers/server.js';
+
+const TCP_PORT = 17875;
+const HTTP_PORT = 17876;
+const METRICS = 17877;
+
+const REGISTRY = `services:
+  - name: web
+    ports:
+      - { name: http, port: ${TCP_PORT} }
+    health_check: { tcp: http }
+    endpoints:
+      - { name: web-0, address: 127.0.0.1 }
+  - name: api
+    ports:
+      - { name: http, port: ${HTTP_PORT} }
+    health_check: { http: /healthz, port: http }
+    endpoints:
+      - { name: api-0, address: 127.0.0.1 }
+  # no health_check: never contacted, stays healthy
+  - name: plain
+    endpoints:
+      - { address: 192.0.2.10 }
+`;
+
+function corefile(dnsPort: number, gossipPort: number, extra: string): string {
+  return `cluster.local:${dnsPort} {
+    bind 127.0.0.1
+    gossip {
+        bind 127.0.0.1:${gossipPort}
+        join 127.0.0.1:17870 127.0.0.1:17872
+        profile local
+        probe_interval 200ms
+        gossip_interval 50ms
+    }
+    ${extra}
+    cluster cluster.local {
+        registry {{dir}}/services.yaml
+    }
+}
+`;
+}
+
+const servers: RunningServer[] = [];
+let n1: RunningServer;
+let n2: RunningServer;
+let tcp: Server | undefined;
+let http: HttpServer | undefined;
+let httpStatus = 200;
+
+function listenTcp(): Promise<void> {
+  tcp = createServer((s) => s.destroy());
+  return new Promise((resolve) => tcp!.listen(TCP_PORT, '127.0.0.1', resolve));
+}
+
+function close(s: Server | HttpServer | undefined): Promise<void> {
+  return new Promise((resolve) => (s ? s.close(() => resolve()) : resolve()));
+}
+
+async function addresses(port: number, name: string): Promise<string[]> {
+  return (await dig(port, name)).answer.filter((r) => r.type === 'A').map((r) => r.data);
+}
+
+/** Until `name` answers `want` on both nodes. */
+async function bothAnswer(name: string, want: string[]): Promise<void> {
+  for (const [port, node] of [
+    [17871, 'n1'],
+    [17873, 'n2'],
+  ] as const) {
+    await eventually(() => addresses(port, name), (a) => JSON.stringify(a) === JSON.stringify(want), `${name} → ${JSON.stringify(want)} on ${node}`, 20_000);
+  }
+}
+
+before(async () => {
+  await listenTcp();
+  http = createHttpServer((req, res) => res.writeHead(req.url === '/healthz' ? httpStatus : 404).end());
+  await new Promise<void>((resolve) => http!.listen(HTTP_PORT, '127.0.0.1', resolve));
+  const check = `healthcheck {
+        interval 100ms
+        threshold 500ms
+        timeout 300ms
+    }
+    prometheus 127.0.0.1:${METRICS}`;
+  n1 = await startServer({ corefile: corefile(17871, 17870, check), files: { 'services.yaml': REGISTRY }, args: ['-node', 'n1'] });
+  servers.push(n1);
+  // n2 owns nothing that declares a check; it only sees n1's verdicts through gossip
+  n2 = await startServer({ corefile: corefile(17873, 17872, 'healthcheck'), files: { 'services.yaml': 'services: []\n' }, args: ['-node', 'n2'] });
+  servers.push(n2);
+});
+
+after(async () => {
+  for (const s of servers) await s.stop('SIGKILL');
+  await close(tcp);
+  http?.closeAllConnections();
+  await close(http);
+});
+
+describe('health checks', () => {
+  it('serves a listening TCP endpoint on the owner and on its peer', async () => {
+    await bothAnswer('web.default.cluster.local', ['127.0.0.1']);
+    await bothAnswer('plain.default.cluster.local', ['192.0.2.10']);
+  });
+
+  it('drops an endpoint whose port stops listening, everywhere, and brings it back', async () => {
+    await bothAnswer('web.default.cluster.local', ['127.0.0.1']);
+    await close(tcp);
+    await bothAnswer('web.default.cluster.local', []);
+    await n1.waitFor(/plugin\/healthcheck: web-0\.web\.default \(127\.0\.0\.1:17875\) is unhealthy: failing for [\d.]+s: connect 127\.0\.0\.1:17875: .*ECONNREFUSED/);
+    await listenTcp();
+    await bothAnswer('web.default.cluster.local', ['127.0.0.1']);
+    await n1.waitFor(/web-0\.web\.default \(127\.0\.0\.1:17875\) is healthy: check passed/);
+    // the unchecked endpoint never moved
+    assert.deepEqual(await addresses(17873, 'plain.default.cluster.local'), ['192.0.2.10']);
+  });
+
+  it('follows an HTTP check: a 500 makes it unhealthy, a 200 healthy again', async () => {
+    await bothAnswer('api.default.cluster.local', ['127.0.0.1']);
+    httpStatus = 500;
+    await bothAnswer('api.default.cluster.local', []);
+    await n1.waitFor(/api-0\.api\.default .* is unhealthy: .*GET http:\/\/127\.0\.0\.1:17876\/healthz: status 500/);
+    httpStatus = 200;
+    await bothAnswer('api.default.cluster.local', ['127.0.0.1']);
+  });
+
+  it('counts checks by result', async () => {
+    const res = await fetch(`http://127.0.0.1:${METRICS}/metrics`);
+    const text = await res.text();
+    const count = (result: string) => Number(new RegExp(`^podswarm_health_checks_total\\{result="${result}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    assert.ok(count('success') > 0, text);
+    assert.ok(count('failure') > 0, text);
+    assert.match(text, /^podswarm_gossip_members\{state="alive"\} 2$/m);
+  });
+});
+
+describe('health check declarations', () => {
+  async function refused(yaml: string, corefileText = 'cluster.local:17878 {\n  bind 127.0.0.1\n  cluster cluster.local {\n    registry services.yaml\n  }\n}\n'): Promise<string> {
+    const dir = mkdtempSync(join(tmpdir(), 'podswarm-test-'));
+    writeFileSync(join(dir, 'services.yaml'), yaml);
+    writeFileSync(join(dir, 'Corefile'), corefileText);
+    const { code, output } = await runCli(['-conf', join(dir, 'Corefile')]);
+    assert.equal(code, 1, output);
+    return output;
+  }
+
+  it('refuses a check naming a port the endpoint does not have', async () => {
+    const out = await refused('services:\n  - name: a\n    ports: [{ name: http, port: 80 }]\n    health_check: { tcp: grpc }\n    endpoints: [{ address: 192.0.2.1 }]\n');
+    assert.match(out, /services\[0\]\.health_check\.tcp: no tcp port named "grpc"/);
+  });
+
+  it('refuses a check of the wrong shape', async () => {
+    const out = await refused('services:\n  - name: a\n    endpoints:\n      - { address: 192.0.2.1, health_check: { http: healthz, port: 80 } }\n');
+    assert.match(out, /services\[0\]\.endpoints\[0\]\.health_check\.http: expected a path starting with \//);
+    const out2 = await refused('services:\n  - name: a\n    health_check: { udp: 53 }\n    endpoints: [{ address: 192.0.2.1 }]\n');
+    assert.match(out2, /services\[0\]\.health_check: expected \{ tcp: PORT \} or \{ http: \/PATH, port: PORT \}/);
+  });
+
+  it('refuses bad healthcheck settings with FILE:LINE', async () => {
+    const out = await refused('services: []\n', 'cluster.local:17878 {\n  bind 127.0.0.1\n  healthcheck {\n    interval 0\n  }\n}\n');
+    assert.match(out, /Corefile:4: healthcheck: interval must be more than 0/);
+    const out2 = await refused('services: []\n', 'cluster.local:17878 {\n  bind 127.0.0.1\n  healthcheck {\n    every 1s\n  }\n}\n');
+    assert.match(out2, /Corefile:4: healthcheck: unknown property 'every'/);
+  });
+});

@@ -1,0 +1,95 @@
+// Real `serf agent` processes for interop tests: start, stop, and read
+// `serf members`. A missing serf binary fails the test, never skips it.
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface Agent {
+  proc: ChildProcess;
+  rpc: string;
+  log: () => string;
+}
+
+export interface SerfMember {
+  addr: string;
+  status: string;
+  tags: Record<string, string>;
+}
+
+const agents = new Set<Agent>();
+
+/** `serf agent -profile=local` on `bind`, RPC on 127.0.0.1:`rpcPort`; resolves once it runs. */
+export async function startSerf(name: string, bind: string, rpcPort: number, extra: string[] = []): Promise<Agent> {
+  const rpc = `127.0.0.1:${rpcPort}`;
+  const proc = spawn('serf', ['agent', `-node=${name}`, `-bind=${bind}`, `-rpc-addr=${rpc}`, '-profile=local', ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const agent: Agent = { proc, rpc, log: () => out };
+  agents.add(agent);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serf ${name} did not start:\n${out}`)), 5000);
+    proc.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run serf: ${err.message}`));
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serf ${name} exited with ${code}:\n${out}`));
+    });
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      if (out.includes('Serf agent running!')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+  });
+  return agent;
+}
+
+export async function stopSerf(a: Agent, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  agents.delete(a);
+  if (a.proc.exitCode !== null || a.proc.signalCode !== null) return;
+  const exited = new Promise((r) => a.proc.once('exit', r));
+  a.proc.kill(signal);
+  await exited;
+}
+
+/** Kills every agent still running (for `after`/`afterEach`). */
+export async function stopAllSerf(): Promise<void> {
+  for (const a of [...agents]) await stopSerf(a);
+}
+
+export async function serfMembers(a: Agent): Promise<Map<string, SerfMember>> {
+  const { stdout } = await run('serf', ['members', `-rpc-addr=${a.rpc}`]);
+  const out = new Map<string, SerfMember>();
+  for (const line of stdout.split('\n')) {
+    const [name, addr, status, tags] = line.trim().split(/\s+/);
+    if (!name || !status) continue;
+    const t: Record<string, string> = {};
+    for (const kv of (tags ?? '').split(',').filter(Boolean)) {
+      const [k, v] = kv.split('=');
+      t[k!] = v ?? '';
+    }
+    out.set(name, { addr: addr!, status, tags: t });
+  }
+  return out;
+}
+
+/** Polls `serf members` until `ok` holds; bounded by a deadline. */
+export async function waitSerf(a: Agent, ok: (m: Map<string, SerfMember>) => boolean, what: string, timeoutMs = 15000): Promise<Map<string, SerfMember>> {
+  const deadline = Date.now() + timeoutMs;
+  let last = new Map<string, SerfMember>();
+  while (Date.now() < deadline) {
+    last = await serfMembers(a);
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail(`timed out waiting for serf: ${what}; last members: ${JSON.stringify([...last])}\n${a.log()}`);
+}
