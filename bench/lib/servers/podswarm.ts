@@ -1,0 +1,73 @@
+// podswarm-dns as built (dist/), in production mode, from a registry file.
+
+import { existsSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { registryYaml, TTL, ZONE } from '../data.js';
+import { run } from '../procs.js';
+import { launchForeground, type Env, type Mode, type ServerSpec } from './types.js';
+
+const CLI = resolve(import.meta.dirname, '../../../dist/src/cli.js');
+
+/** What the built CLI offers: compiled plugins and whether `-workers` exists. */
+export interface Build {
+  version: string;
+  plugins: Set<string>;
+  workers: boolean;
+}
+
+/** Asks the built CLI; the bench script builds first. */
+export async function probeBuild(): Promise<Build> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
+  const [version, plugins, help] = await Promise.all([run(process.execPath, [CLI, '-version']), run(process.execPath, [CLI, '-plugins']), run(process.execPath, [CLI, '-h'], { allowFail: true })]);
+  return {
+    version: version.trim().replace(/^podswarm-dns-/, ''),
+    plugins: new Set(plugins.split(/\s+/).filter(Boolean)),
+    workers: /^\s*-workers\b/m.test(help),
+  };
+}
+
+function corefile(mode: Mode, port: number, registry: string, upstreamPort: number): string {
+  const lines = [
+    `.:${port} {`,
+    '    bind 127.0.0.1',
+    `    cluster ${ZONE} {`,
+    `        registry ${registry}`,
+    `        ttl ${TTL}`,
+    '    }',
+    `    srv ${ZONE} {`,
+    `        ttl ${TTL}`,
+    '    }',
+  ];
+  if (mode === 'forward-cached') lines.push('    cache');
+  if (mode !== 'cluster') lines.push(`    forward . 127.0.0.1:${upstreamPort}`);
+  lines.push('}');
+  return lines.join('\n') + '\n';
+}
+
+function missing(mode: Mode, build: Build): string | undefined {
+  const need = mode === 'forward-cached' ? ['cache', 'forward'] : mode === 'forward-miss' ? ['forward'] : ['cluster', 'srv'];
+  const absent = need.filter((p) => !build.plugins.has(p));
+  return absent.length > 0 ? `not available: ${absent.join(', ')} plugin not compiled in` : undefined;
+}
+
+export function podswarm(build: Build, mode: Mode, opts: { label: string; port: number; cpu: string | null; workers?: number }): ServerSpec {
+  const spec: ServerSpec = {
+    label: opts.label,
+    version: build.version,
+    role: 'podswarm',
+    port: opts.port,
+    cpu: opts.cpu,
+    note: opts.workers ? `-workers ${opts.workers}` : '',
+    unavailable: missing(mode, build),
+    async launch(env: Env) {
+      const registry = join(env.dir, 'services.yaml');
+      writeFileSync(registry, registryYaml(env.data));
+      const conf = join(env.dir, `Corefile.${opts.port}`);
+      writeFileSync(conf, corefile(env.mode, opts.port, registry, env.upstreamPort));
+      const args = [CLI, '-conf', conf, '-node', 'bench', '-quiet'];
+      if (opts.workers) args.push('-workers', String(opts.workers));
+      return launchForeground(spec, env, process.execPath, args, env.data[0]!.short, [conf, registry], { NODE_ENV: 'production' });
+    },
+  };
+  return spec;
+}

@@ -1,0 +1,155 @@
+// One workload against every server in turn: start all, warm up and measure
+// throughput, then latency at fixed load, then resperf; stop all.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkAnswers } from './check.js';
+import { cachedQueries, clusterQueries, missQueries, type ServiceData } from './data.js';
+import { CLIENT_CPU, dnsperf, percentile, resperf, type PerfResult, type ResperfResult } from './dnsperf.js';
+import type { Env, Mode, Running, ServerSpec } from './servers/types.js';
+import { rssMiB, withCpu } from './stats.js';
+
+export const FIXED_RATE = 20000;
+
+export interface Timing {
+  seconds: number;
+  warmSeconds: number;
+  fixedSeconds: number;
+  rampSeconds: number;
+}
+
+export interface Throughput {
+  perf: PerfResult;
+  cpuPercent: number;
+  rssMiB: number;
+}
+
+export interface FixedLoad {
+  rate: number;
+  perf: PerfResult;
+  p50: number;
+  p99: number;
+  p999: number;
+}
+
+export interface Row {
+  spec: ServerSpec;
+  command?: string;
+  configs: string[];
+  /** Where its answers differ from what the workload expects. */
+  mismatches: string[];
+  error?: string;
+  throughput?: Throughput;
+  fixed: FixedLoad[];
+  resperf?: ResperfResult;
+}
+
+export interface WorkloadResult {
+  mode: Mode;
+  rows: Row[];
+  /** Offered loads of the fixed-load runs. */
+  rates: number[];
+}
+
+/** Query files, one per phase: in forward-miss every phase must ask names nobody has seen. */
+interface Files {
+  warm: string;
+  main: string;
+  fixed: (i: number) => string;
+}
+
+function writeFiles(dir: string, mode: Mode, data: ServiceData[], t: Timing): Files {
+  const path = (name: string): string => join(dir, `${mode}-${name}.txt`);
+  const write = (name: string, text: string): string => (writeFileSync(path(name), text), path(name));
+  if (mode !== 'forward-miss') {
+    const f = write('queries', mode === 'cluster' ? clusterQueries(data) : cachedQueries());
+    return { warm: f, main: f, fixed: () => f };
+  }
+  // More unique names than any server here answers in the time given.
+  const perSecond = 150000;
+  const warm = write('warm', missQueries('w', t.warmSeconds * perSecond));
+  const main = write('main', missQueries('t', t.seconds * perSecond));
+  const fixed = [0, 1].map((i) => write(`fixed${i}`, missQueries(`f${i}-`, t.fixedSeconds * perSecond)));
+  return { warm, main, fixed: (i) => fixed[i]! };
+}
+
+/** A failed measurement is recorded on its row; the other servers still run. */
+async function attempt(row: Row, log: (line: string) => void, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (e) {
+    row.error ??= (e as Error).message.split('\n')[0];
+    log(`  ${row.spec.label}: ${(e as Error).message}`);
+  }
+}
+
+const client = (spec: ServerSpec): string | null => (spec.cpu === null ? null : CLIENT_CPU);
+
+/** Lowest max rate among the pinned peers: the fixed load is half of it. */
+function slowestPeer(rows: Row[]): number | undefined {
+  const qps = rows.filter((r) => r.spec.role === 'peer' && r.spec.cpu !== null && r.throughput).map((r) => r.throughput!.perf.qps);
+  return qps.length > 0 ? Math.min(...qps) : undefined;
+}
+
+export async function runWorkload(
+  env: Env,
+  specs: ServerSpec[],
+  t: Timing,
+  opts: { resperfFor: (s: ServerSpec) => boolean; log: (line: string) => void },
+): Promise<WorkloadResult> {
+  const files = writeFiles(env.dir, env.mode, env.data, t);
+  const rows: Row[] = specs.map((spec) => ({ spec, fixed: [], configs: [], mismatches: [] }));
+  const running = new Map<Row, Running>();
+  try {
+    // All at once: they idle while another is measured.
+    await Promise.all(
+      rows
+        .filter((row) => !row.spec.unavailable)
+        .map((row) =>
+          attempt(row, opts.log, async () => {
+            const r = await row.spec.launch(env);
+            running.set(row, r);
+            row.command = r.command;
+            row.configs = r.configs;
+            if (row.spec.role !== 'limit') row.mismatches = await checkAnswers(row.spec, env);
+          }),
+        ),
+    );
+    const live = rows.filter((row) => running.has(row));
+    for (const row of live) {
+      const r = running.get(row)!;
+      opts.log(`  ${row.spec.label}: ${t.seconds} s at full load`);
+      const cpu = client(row.spec);
+      await attempt(row, opts.log, async () => {
+        await dnsperf({ port: row.spec.port, file: files.warm, seconds: t.warmSeconds, cpu });
+        const { result: perf, cpuPercent } = await withCpu(r.pid, () => dnsperf({ port: row.spec.port, file: files.main, seconds: t.seconds, cpu }));
+        row.throughput = { perf, cpuPercent, rssMiB: rssMiB(r.pid) };
+      });
+    }
+    const slowest = slowestPeer(rows);
+    // Half the slowest peer's rate, to the nearest 1000 q/s.
+    const rates = [FIXED_RATE, ...(slowest === undefined ? [] : [Math.round(slowest / 2000) * 1000])];
+    for (const row of live) {
+      if (row.spec.cpu === null) continue;
+      for (const [i, rate] of rates.entries()) {
+        opts.log(`  ${row.spec.label}: ${t.fixedSeconds} s at ${rate} q/s`);
+        await attempt(row, opts.log, async () => {
+          const perf = await dnsperf({ port: row.spec.port, file: files.fixed(i), seconds: t.fixedSeconds, cpu: CLIENT_CPU, qps: rate, verbose: true });
+          const sorted = perf.latencies.sort((a, b) => a - b);
+          row.fixed.push({ rate, perf, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), p999: percentile(sorted, 0.999) });
+          perf.latencies = [];
+        });
+      }
+    }
+    for (const row of live) {
+      if (!opts.resperfFor(row.spec)) continue;
+      opts.log(`  ${row.spec.label}: resperf, ${t.rampSeconds} s ramp`);
+      await attempt(row, opts.log, async () => {
+        row.resperf = await resperf(row.spec.port, files.main, t.rampSeconds, join(env.dir, `resperf-${row.spec.port}.gnuplot`));
+      });
+    }
+    return { mode: env.mode, rows, rates };
+  } finally {
+    await Promise.all([...running.values()].map((r) => r.stop()));
+  }
+}
