@@ -69,17 +69,17 @@ interface Endpoints {
   addresses: string[];
 }
 
-async function endpoints(index = 0): Promise<Endpoints> {
-  const res = await fetch(`${API}?index=${index}&wait=20s`);
+async function endpoints(index = 0, url = API): Promise<Endpoints> {
+  const res = await fetch(`${url}?index=${index}&wait=20s`);
   const next = Number(res.headers.get('x-podswarm-index'));
   const body = (await res.json()) as Array<{ address: string }> | { error: string };
   return { index: next, addresses: Array.isArray(body) ? body.map((e) => e.address).sort() : [] };
 }
 
 /** Follows the API's blocking query until `want` holds (each round waits for a change). */
-async function until(want: (addrs: string[]) => boolean, rounds = 10): Promise<string[]> {
-  let r = await endpoints();
-  for (let i = 0; i < rounds && !want(r.addresses); i++) r = await endpoints(r.index);
+async function until(want: (addrs: string[]) => boolean, url = API, rounds = 10): Promise<string[]> {
+  let r = await endpoints(0, url);
+  for (let i = 0; i < rounds && !want(r.addresses); i++) r = await endpoints(r.index, url);
   return r.addresses;
 }
 
@@ -143,6 +143,11 @@ describe('podman end to end', { timeout: 300_000 }, () => {
           network ${NET}
         }
         api { listen 127.0.0.1:${API_PORT} }
+        healthcheck {
+          interval 300ms
+          threshold 1s
+          timeout 300ms
+        }
         cluster cluster.local
         srv cluster.local
         forward . 127.0.0.1:${UPSTREAM_PORT}
@@ -205,5 +210,30 @@ describe('podman end to end', { timeout: 300_000 }, () => {
     const ip3 = await ipOf(PREFIX + 'web3');
     service = await podmanService();
     assert.deepEqual(await until((a) => a.length === 2), [ip2, ip3].sort());
+  });
+
+  test('a container whose port stops listening turns unhealthy after the threshold, leaves the answers, and comes back', async () => {
+    // httpd without -f goes to the background, so the container keeps running when it is killed.
+    await podman(
+      'run', '-d', '--name', PREFIX + 'flaky', '--network', NET, '--dns', GATEWAY,
+      '--label', 'podswarm.service=flaky', '--label', 'podswarm.namespace=e2e', '--label', 'podswarm.ports=http:8080/tcp',
+      IMAGE, 'sh', '-c', 'httpd -p 8080 -h /etc; exec sleep 3600',
+    );
+    const ip = await ipOf(PREFIX + 'flaky');
+    const lookup = (): Promise<string> => client('nslookup -type=a flaky.e2e.cluster.local || true');
+    const flakyApi = `http://127.0.0.1:${API_PORT}/api/v1/services/e2e/flaky/endpoints`;
+    assert.deepEqual(await until((a) => a.length === 1, flakyApi), [ip]);
+    assert.match(await lookup(), new RegExp(`Address: ${ip.replaceAll('.', '\\.')}\\b`));
+
+    await podman('exec', PREFIX + 'flaky', 'killall', 'httpd');
+    await server!.waitFor(/psw-e2e-flaky\.flaky\.e2e \([^)]+\) is unhealthy: failing for/);
+    const gone = await lookup();
+    assert.doesNotMatch(gone, new RegExp(`Address: ${ip.replaceAll('.', '\\.')}\\b`), gone);
+    const api = (await (await fetch(flakyApi)).json()) as Array<{ healthy: boolean }>;
+    assert.deepEqual(api.map((e) => e.healthy), [false]);
+
+    await podman('exec', PREFIX + 'flaky', 'httpd', '-p', '8080', '-h', '/etc');
+    await server!.waitFor(/psw-e2e-flaky\.flaky\.e2e \([^)]+\) is healthy/, 15_000);
+    assert.match(await lookup(), new RegExp(`Address: ${ip.replaceAll('.', '\\.')}\\b`));
   });
 });

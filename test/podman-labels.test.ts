@@ -17,8 +17,22 @@ test('labels: service, namespace default, named ports with protocol default tcp'
       { name: 'grpc', port: 50051, protocol: 'tcp' },
       { name: 'dns', port: 53, protocol: 'udp' },
     ],
+    healthCheck: { port: 8080 },
   });
-  assert.deepEqual(parseLabels({ 'podswarm.service': 'db', 'podswarm.namespace': 'prod' })?.ports, []);
+  assert.deepEqual(parseLabels({ 'podswarm.service': 'db', 'podswarm.namespace': 'prod' }), { service: 'db', namespace: 'prod', ports: [], healthCheck: undefined });
+});
+
+test('labels: podswarm.health picks the check, by default TCP on the first tcp port', () => {
+  const ports = 'dns:53/udp,http:8080,grpc:50051';
+  const check = (health?: string) => parseLabels({ 'podswarm.service': 'api', 'podswarm.ports': ports, ...(health !== undefined && { 'podswarm.health': health }) })?.healthCheck;
+  assert.deepEqual(check(), { port: 8080 });
+  assert.deepEqual(check('tcp:grpc'), { port: 50051 });
+  assert.deepEqual(check('http:/healthz'), { port: 8080, httpPath: '/healthz' });
+  assert.deepEqual(check('http:/ready@grpc'), { port: 50051, httpPath: '/ready' });
+  assert.equal(check('none'), undefined);
+  assert.throws(() => check('tcp:dns'), /podswarm.health=tcp:dns: no tcp port named 'dns' in podswarm.ports/);
+  assert.throws(() => check('ping'), /podswarm.health=ping: expected tcp\[:PORT-NAME\], http:\/PATH\[@PORT-NAME\] or none/);
+  assert.throws(() => parseLabels({ 'podswarm.service': 'api', 'podswarm.health': 'tcp' }), /the container has no tcp port to check/);
 });
 
 test('labels: bad values are refused naming the label', () => {
@@ -39,11 +53,11 @@ const inspect = (name: string, networks: Record<string, [string, string?]>): Con
 });
 
 test('endpoints: one per address on the selected networks, named after the container', () => {
-  const labels = { service: 'web', namespace: 'shop', ports: [{ name: 'http', port: 80, protocol: 'tcp' as const }] };
+  const labels = { service: 'web', namespace: 'shop', ports: [{ name: 'http', port: 80, protocol: 'tcp' as const }], healthCheck: { port: 80 } };
   const one = containerEndpoints(inspect('Web_1', { n1: ['10.89.0.5'] }), labels, [], 'node-a');
   assert.deepEqual(
-    one.map((e) => [e.name, e.address, e.nodeName, e.namespace, e.service, e.healthy]),
-    [['web-1', '10.89.0.5', 'node-a', 'shop', 'web', true]],
+    one.map((e) => [e.name, e.address, e.nodeName, e.namespace, e.service, e.healthy, e.healthCheck]),
+    [['web-1', '10.89.0.5', 'node-a', 'shop', 'web', true, { port: 80 }]],
   );
   const two = containerEndpoints(inspect('web1', { n2: ['10.89.1.5'], n1: ['10.89.0.5', 'fd00::5'] }), labels, [], 'node-a');
   assert.deepEqual(

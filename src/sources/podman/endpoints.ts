@@ -29,6 +29,7 @@ export function containerEndpoints(c: ContainerInspect, labels: ServiceLabels, n
     address,
     ports: labels.ports,
     healthy: true,
+    ...(labels.healthCheck && { healthCheck: labels.healthCheck }),
     updatedAt: now,
   }));
 }

@@ -2,18 +2,23 @@
 //   podswarm.service=api                          (required)
 //   podswarm.namespace=default                    (default: default)
 //   podswarm.ports=http:8080/tcp,grpc:50051/tcp   (name:port[/tcp|udp], comma-separated)
+//   podswarm.health=tcp[:NAME] | http:/PATH[@NAME] | none
+//                                                 (default: tcp on the first tcp port, none without one)
 
 import { isDnsLabel } from '../../registry/names.js';
-import type { Protocol, ServicePort } from '../../registry/types.js';
+import type { HealthCheck, Protocol, ServicePort } from '../../registry/types.js';
 
 export const LABEL_SERVICE = 'podswarm.service';
 export const LABEL_NAMESPACE = 'podswarm.namespace';
 export const LABEL_PORTS = 'podswarm.ports';
+export const LABEL_HEALTH = 'podswarm.health';
 
 export interface ServiceLabels {
   service: string;
   namespace: string;
   ports: ServicePort[];
+  /** How this node checks the container (plugins/healthcheck); undefined: never. */
+  healthCheck: HealthCheck | undefined;
 }
 
 /** The labels' meaning; undefined when the container is not a service; throws with the bad label's text. */
@@ -23,7 +28,25 @@ export function parseLabels(labels: Record<string, string> | null | undefined): 
   if (!isDnsLabel(service)) throw new Error(`${LABEL_SERVICE}=${service}: not a DNS label (lowercase letters, digits, '-')`);
   const namespace = labels![LABEL_NAMESPACE] ?? 'default';
   if (!isDnsLabel(namespace)) throw new Error(`${LABEL_NAMESPACE}=${namespace}: not a DNS label (lowercase letters, digits, '-')`);
-  return { service, namespace, ports: parsePorts(labels![LABEL_PORTS] ?? '') };
+  const ports = parsePorts(labels![LABEL_PORTS] ?? '');
+  return { service, namespace, ports, healthCheck: parseHealth(labels![LABEL_HEALTH], ports) };
+}
+
+const HEALTH = /^(?:(none)|tcp(?::([^:@]+))?|http:(\/[^@\s]*)(?:@([^@\s]+))?)$/;
+
+/** `podswarm.health`; without the label, a TCP connect to the first tcp port (a container's own port is ours to probe). */
+export function parseHealth(text: string | undefined, ports: readonly ServicePort[]): HealthCheck | undefined {
+  const m = HEALTH.exec(text ?? 'tcp');
+  if (!m) throw new Error(`${LABEL_HEALTH}=${text}: expected tcp[:PORT-NAME], http:/PATH[@PORT-NAME] or none`);
+  if (m[1]) return undefined;
+  const named = m[2] ?? m[4];
+  const port = named === undefined ? ports.find((p) => p.protocol === 'tcp') : ports.find((p) => p.name === named && p.protocol === 'tcp');
+  if (named !== undefined && !port) throw new Error(`${LABEL_HEALTH}=${text}: no tcp port named '${named}' in ${LABEL_PORTS}`);
+  if (!port) {
+    if (text !== undefined) throw new Error(`${LABEL_HEALTH}=${text}: the container has no tcp port to check`);
+    return undefined;
+  }
+  return m[3] === undefined ? { port: port.port } : { port: port.port, httpPath: m[3] };
 }
 
 const PORT = /^([^:]+):(\d{1,5})(?:\/(tcp|udp))?$/;
