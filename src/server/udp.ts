@@ -1,12 +1,25 @@
 // UDP listener: one socket, every datagram straight to the dispatcher.
 
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Peer } from '../dns/request.js';
 import type { Dispatcher } from './dispatch.js';
 
+/**
+ * Replies go to the address a datagram came from, always an IP literal, so the
+ * name lookup `send` would do (dns.lookup, then a deferred callback) is skipped.
+ */
+function literalLookup(address: string, family: unknown, callback: (err: null, address: string, family: number) => void): void {
+  callback(null, address, typeof family === 'number' ? family : isIPv6(address) ? 6 : 4);
+}
+
 export function listenUdp(address: string, port: number, dispatcher: Dispatcher): Promise<Socket> {
-  const sock = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+  const sock = createSocket({
+    type: isIPv6(address) ? 'udp6' : 'udp4',
+    recvBufferSize: 4 << 20,
+    sendBufferSize: 4 << 20,
+    lookup: literalLookup as unknown as SocketOptions['lookup'],
+  });
   return new Promise((resolve, reject) => {
     const fail = (e: Error): void => reject(new Error(`listen udp ${address}:${port}: ${e.message}`));
     sock.once('error', fail);
