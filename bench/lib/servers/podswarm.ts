@@ -26,10 +26,11 @@ export async function probeBuild(): Promise<Build> {
   };
 }
 
-function corefile(mode: Mode, port: number, registry: string, upstreamPort: number): string {
+function corefile(mode: Mode, port: number, registry: string, upstreamPort: number, metricsPort: number | undefined): string {
   const lines = [
     `.:${port} {`,
     '    bind 127.0.0.1',
+    ...(metricsPort === undefined ? [] : [`    prometheus 127.0.0.1:${metricsPort}`]),
     `    cluster ${ZONE} {`,
     `        registry ${registry}`,
     `        ttl ${TTL}`,
@@ -50,20 +51,21 @@ function missing(mode: Mode, build: Build): string | undefined {
   return absent.length > 0 ? `not available: ${absent.join(', ')} plugin not compiled in` : undefined;
 }
 
-export function podswarm(build: Build, mode: Mode, opts: { label: string; port: number; cpu: string | null; workers?: number }): ServerSpec {
+/** `metricsPort`: also run the prometheus plugin (the row shows what per-query metrics cost). */
+export function podswarm(build: Build, mode: Mode, opts: { label: string; port: number; cpu: string | null; workers?: number; metricsPort?: number }): ServerSpec {
   const spec: ServerSpec = {
     label: opts.label,
     version: build.version,
     role: 'podswarm',
     port: opts.port,
     cpu: opts.cpu,
-    note: opts.workers ? `-workers ${opts.workers}` : '',
+    note: [opts.workers ? `-workers ${opts.workers}` : '', opts.metricsPort === undefined ? '' : 'with prometheus (metrics on every query)'].filter(Boolean).join('; '),
     unavailable: missing(mode, build),
     async launch(env: Env) {
       const registry = join(env.dir, 'services.yaml');
       writeFileSync(registry, registryYaml(env.data));
       const conf = join(env.dir, `Corefile.${opts.port}`);
-      writeFileSync(conf, corefile(env.mode, opts.port, registry, env.upstreamPort));
+      writeFileSync(conf, corefile(env.mode, opts.port, registry, env.upstreamPort, opts.metricsPort));
       const args = [CLI, '-conf', conf, '-node', 'bench', '-quiet'];
       if (opts.workers) args.push('-workers', String(opts.workers));
       return launchForeground(spec, env, process.execPath, args, env.data[0]!.short, [conf, registry], { NODE_ENV: 'production' });
