@@ -1,0 +1,42 @@
+// Cluster labels (memberlist's `[244][len][label]` header): nodes with the same
+// label form a cluster; a node with another label, or none, is refused. serf
+// 0.8 (the Debian package) predates labels, so this runs between our nodes.
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { defaultLANConfig } from '../src/gossip/config.js';
+import { Memberlist } from '../src/gossip/memberlist.js';
+
+const open: Memberlist[] = [];
+afterEach(async () => {
+  for (const ml of open.splice(0)) await ml.shutdown();
+});
+
+async function node(name: string, port: number, label: string, logs: string[] = []): Promise<Memberlist> {
+  const keep = (msg: string): void => void logs.push(msg);
+  const logger = { debug: keep, info: keep, warn: keep, error: keep };
+  const ml = new Memberlist({ ...defaultLANConfig(name), bindAddr: '127.0.0.1', bindPort: port, label, tcpTimeoutMs: 1000, logger });
+  open.push(ml);
+  await ml.start();
+  return ml;
+}
+
+describe('gossip labels', () => {
+  it('joins a node with the same label, both ways', async () => {
+    const a = await node('a', 17870, 'prod');
+    const b = await node('b', 17871, 'prod');
+    assert.equal(await b.join(['127.0.0.1:17870']), 1);
+    assert.deepEqual(b.liveMembers().map((m) => m.name).sort(), ['a', 'b']);
+    assert.deepEqual(a.liveMembers().map((m) => m.name).sort(), ['a', 'b']);
+  });
+
+  it('refuses a node with another label or none, and says why in the refusing node log', async () => {
+    const logs: string[] = [];
+    const a = await node('a', 17872, 'prod', logs);
+    const dev = await node('dev', 17873, 'dev');
+    await assert.rejects(dev.join(['127.0.0.1:17872']), /failed to join 127\.0\.0\.1:17872/);
+    const plain = await node('plain', 17874, '');
+    await assert.rejects(plain.join(['127.0.0.1:17872']), /failed to join 127\.0\.0\.1:17872/);
+    assert.deepEqual(a.liveMembers().map((m) => m.name), ['a']);
+    assert.ok(logs.some((l) => /label/.test(l)), logs.join('\n'));
+  });
+});
