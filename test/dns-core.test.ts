@@ -7,6 +7,15 @@ import assert from 'node:assert/strict';
 import { dig, kdig } from './helpers/dig.js';
 import { decode, query, tcpExchange, udpExchange } from './helpers/raw.js';
 import { startServer, type RunningServer } from './helpers/server.js';
+import { connect } from 'node:net';
+import { Writable } from 'node:stream';
+import type { Handler, ResponseWriter } from '../src/chain/plugin.js';
+import { MessageBuilder } from '../src/dns/builder.js';
+import { Rcode, Type } from '../src/dns/constants.js';
+import type { Request } from '../src/dns/request.js';
+import { createLogger } from '../src/log.js';
+import { Dispatcher } from '../src/server/dispatch.js';
+import { listenTcp } from '../src/server/tcp.js';
 
 const PORT = 18001;
 
@@ -133,6 +142,13 @@ describe('cluster: A/AAAA', () => {
     const ns = await dig(PORT, 'cluster.local', 'NS');
     assert.deepEqual(ns.answer.map((x) => [x.type, x.data]), [['NS', 'ns.dns.cluster.local.']]);
     assert.deepEqual(ns.additional.map((x) => [x.name, x.type, x.data]), [['ns.dns.cluster.local.', 'A', '127.0.0.1']]);
+    // The NS target itself resolves (it has two labels, like a service name).
+    const glue = await dig(PORT, 'ns.dns.cluster.local', 'A');
+    assert.equal(glue.status, 'NOERROR');
+    assert.deepEqual(glue.answer.map((x) => [x.name, x.type, x.data]), [['ns.dns.cluster.local.', 'A', '127.0.0.1']]);
+    const none = await dig(PORT, 'ns.dns.cluster.local', 'AAAA');
+    assert.equal(none.status, 'NOERROR');
+    assert.equal(none.answer.length, 0);
   });
 
   it('answers PTR for endpoint addresses, v4 and v6', async () => {
@@ -249,6 +265,8 @@ describe('malformed and unusual queries', () => {
     const cut = Buffer.concat([hdr(9, 0x0100, 1), Buffer.from([3, 0x61, 0x62])]);
     assert.equal(rcodeOf(await udpExchange(PORT, cut)), 1);
     assert.equal(rcodeOf(await udpExchange(PORT, hdr(9, 0x0100, 0))), 1);
+    // A pointer into the header (offset 4 holds 0x00: the root) would read as "abc." — still malformed.
+    assert.equal(rcodeOf(await udpExchange(PORT, q([3, 0x61, 0x62, 0x63, 0xc0, 4]))), 1);
   });
 
   it('answers NOTIMP to other opcodes and REFUSED to other classes and zones it does not serve', async () => {
@@ -271,5 +289,79 @@ describe('malformed and unusual queries', () => {
     const r = await dig(PORT, 'api.production.cluster.local', 'A');
     assert.equal(r.answer.length, 2);
     assert.equal(srv.proc.exitCode, null);
+  });
+});
+
+describe('TCP back-pressure', () => {
+  it('resumes reading once a client that stopped reading catches up after the in-flight limit was hit', async () => {
+    // Answers wait until released, so more than the in-flight limit (256) pile up; each reply is ~50 KB, more than the kernel buffers hold.
+    let held: Array<() => void> | null = [];
+    const big = (req: Request, w: ResponseWriter): void => {
+      const txt = Array.from({ length: 200 }, () => 'x'.repeat(250));
+      w.write(new MessageBuilder(req, Rcode.NOERROR).answer({ name: req.qname, ttl: 1, data: { type: Type.TXT, strings: txt } }).finish());
+    };
+    const chain: Handler = {
+      name: 'slow',
+      serveDNS(req, w) {
+        if (held === null) {
+          big(req, w);
+          return Rcode.NOERROR;
+        }
+        const list = held;
+        return new Promise<number>((resolve) => list.push(() => (big(req, w), resolve(Rcode.NOERROR))));
+      },
+    };
+    const quiet = new Writable({ write: (_c, _e, cb) => cb() });
+    const dispatcher = new Dispatcher([{ zones: ['.'], chain, server: 'dns://:18002' }], createLogger({ json: false, out: quiet }));
+    const listener = await listenTcp('127.0.0.1', 18002, dispatcher);
+    const sock = connect(18002, '127.0.0.1');
+    try {
+      await new Promise<void>((r) => sock.once('connect', () => r()));
+      sock.pause(); // the client does not read for now
+      const frames = Array.from({ length: 400 }, (_, i) => {
+        const q = query(`q${i}.example`, 'TXT', { id: i });
+        return Buffer.concat([Buffer.from([q.length >> 8, q.length & 0xff]), q]);
+      });
+      sock.write(Buffer.concat(frames));
+      for (let i = 0; i < 100 && held.length < 256; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(held.length >= 256, `queries in flight: ${held.length}`);
+      const release = held;
+      held = null;
+      for (const f of release) f();
+      await new Promise((r) => setTimeout(r, 200));
+
+      // Now read everything; then one more query must be answered.
+      let buf = Buffer.alloc(0);
+      const ids: number[] = [];
+      let onReply: (() => void) | undefined;
+      sock.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          ids.push(buf.readUInt16BE(2));
+          buf = buf.subarray(2 + buf.readUInt16BE(0));
+        }
+        onReply?.();
+      });
+      sock.resume();
+      const until = (n: number, ms: number): Promise<boolean> =>
+        new Promise((resolve) => {
+          const t = setTimeout(() => resolve(false), ms);
+          onReply = () => {
+            if (ids.length >= n) {
+              clearTimeout(t);
+              resolve(true);
+            }
+          };
+          onReply();
+        });
+      assert.ok(await until(400, 5000), `replies: ${ids.length} of 400`);
+      const q = query('late.example', 'TXT', { id: 4000 });
+      sock.write(Buffer.concat([Buffer.from([q.length >> 8, q.length & 0xff]), q]));
+      assert.ok(await until(401, 3000), 'a query sent after catching up is answered');
+      assert.equal(ids[400], 4000);
+    } finally {
+      sock.destroy();
+      await listener.close();
+    }
   });
 });

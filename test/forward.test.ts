@@ -22,6 +22,7 @@ import type { Peer } from '../src/dns/request.js';
 import { parseAddress } from '../plugins/forward/address.js';
 import { parseForward } from '../plugins/forward/config.js';
 import { resolvConfNameservers } from '../plugins/forward/resolvconf.js';
+import { UdpChannel } from '../plugins/forward/udp.js';
 import { dig } from './helpers/dig.js';
 import { query } from './helpers/raw.js';
 import { startServer } from './helpers/server.js';
@@ -330,6 +331,40 @@ describe('forward: against real upstreams', () => {
       assert.deepEqual(ips(r), ['10.2.2.2']);
     } finally {
       await f.stop();
+      await up.stop();
+    }
+  });
+
+  it('answers SERVFAIL when an upstream reply too big for the client cannot be parsed for truncation', async () => {
+    const up = await scripted(18219, (q) => {
+      const r = answer(q, Array.from({ length: 40 }, (_, i) => `10.4.0.${i + 1}`));
+      r.writeUInt16BE(41, 6); // claims a record it does not carry
+      return [r];
+    });
+    const f = await forwarder('forward . 127.0.0.1:18219');
+    try {
+      const reply = await Promise.race([f.ask(query('broken.test', 'A', { id: 99 })), sleep(3000).then(() => null)]);
+      assert.ok(reply, 'the query is settled with a reply');
+      const r = packet.decode(reply);
+      assert.equal(r.id, 99);
+      assert.equal(rcode(r), 'SERVFAIL');
+      assert.ok(reply.length <= 512);
+    } finally {
+      await f.stop();
+      await up.stop();
+    }
+  });
+
+  it('a closed UDP channel (its config reloaded away) refuses further queries instead of opening a new socket', async () => {
+    const up = await scripted(18223, (q) => [answer(q, ['10.5.0.1'])], false);
+    const ch = new UdpChannel(parseAddress('127.0.0.1:18223')!);
+    try {
+      const q = query('late.test', 'A', { id: 0 });
+      assert.deepEqual(ips(packet.decode(await ch.exchange(q, 1000))), ['10.5.0.1']);
+      ch.close();
+      await assert.rejects(ch.exchange(q, 1000), /closed/);
+    } finally {
+      ch.close();
       await up.stop();
     }
   });

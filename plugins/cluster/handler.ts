@@ -61,6 +61,8 @@ export class ClusterHandler implements Handler {
   }
 
   private forward(req: Request, zone: string): Outcome {
+    // ns.dns.<zone> has two labels, so it parses as a service: check it first.
+    if (req.qname === (zone === '.' ? 'ns.dns.' : `ns.dns.${zone}`)) return this.nsAddress(req);
     const name = parseClusterName(req.qname, zone);
     const ttl = this.opts.ttl;
     switch (name.kind) {
@@ -69,7 +71,6 @@ export class ClusterHandler implements Handler {
         if (req.qtype === Type.NS) return this.nsAnswer(req, zone);
         return NODATA;
       case 'namespace':
-        if (req.qname === `ns.dns.${zone}`) return this.nsAddress(req);
         return this.registry.hasNamespace(name.ns) ? NODATA : NXDOMAIN;
       case 'service': {
         const view = this.registry.lookup(name.ns, name.svc);
@@ -116,7 +117,7 @@ export class ClusterHandler implements Handler {
   }
 
   private nsAnswer(req: Request, zone: string): Outcome {
-    const target = `ns.dns.${zone}`;
+    const target = zone === '.' ? 'ns.dns.' : `ns.dns.${zone}`;
     return answerReply(req, [{ name: req.qname, ttl: this.opts.ttl, data: { type: Type.NS, target } }], this.localGlue(req, target));
   }
 

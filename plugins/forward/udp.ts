@@ -22,11 +22,14 @@ export class UdpChannel {
   /** Datagrams waiting for the socket's connect to finish (Node refuses to send before). */
   private queued: Buffer[] | undefined;
   private readonly pending = new Map<number, Pending>();
+  private closed = false;
 
   constructor(private readonly addr: Address) {}
 
   /** Sends `query` (copied, with a fresh random ID) and resolves with the matching reply. */
   exchange(query: Buffer, timeoutMs: number): Promise<Buffer> {
+    // A query still running in a config that was reloaded away must not open a socket nobody closes.
+    if (this.closed) return Promise.reject(new UpstreamError(`${this.addr.label}: closed`));
     if (this.pending.size >= MAX_IN_FLIGHT) return Promise.reject(new UpstreamError(`${this.addr.label}: too many queries in flight`));
     const sent = Buffer.from(query);
     let id = randomId();
@@ -45,6 +48,7 @@ export class UdpChannel {
   }
 
   close(): void {
+    this.closed = true;
     this.socket?.close();
     this.socket = undefined;
     this.queued = undefined;

@@ -96,6 +96,9 @@ export function parseRequest(wire: Buffer, peer: Peer): Request | null {
   if (qd !== 1) throw new QueryError(qd === 0 ? 'no question' : 'more than one question', 1);
   try {
     const { name, end } = readName(wire, HEADER_LEN);
+    // Nothing precedes the only question but the header, so a pointer in its name
+    // is malformed; refusing it also lets replies copy the question bytes as they are.
+    if (hasPointer(wire, HEADER_LEN, end)) throw new WireError('compression pointer in the question');
     const qtype = u16(wire, end);
     const qclass = u16(wire, end + 2);
     const questionEnd = end + 4;
@@ -105,6 +108,11 @@ export function parseRequest(wire: Buffer, peer: Peer): Request | null {
     if (e instanceof WireError) throw new QueryError(e.message, 1);
     throw e;
   }
+}
+
+function hasPointer(wire: Buffer, start: number, end: number): boolean {
+  for (let pos = start; pos < end - 1; pos += wire[pos]! + 1) if ((wire[pos]! & 0xc0) !== 0) return true;
+  return false;
 }
 
 const scratch: RRPos[] = [];

@@ -6,6 +6,7 @@ import { Class, Opcode, Rcode } from '../dns/constants.js';
 import { errorResponse, headerOnlyResponse } from '../dns/builder.js';
 import { parseRequest, QueryError, type Peer, type Request } from '../dns/request.js';
 import { truncate } from '../dns/truncate.js';
+import { WireError } from '../dns/wire.js';
 import { NO_REPLY, isUnwrittenError, matchZone, type Handler, type ResponseWriter } from '../chain/plugin.js';
 import type { Logger } from 'pino';
 
@@ -41,7 +42,17 @@ class ServerWriter implements ResponseWriter {
   write(msg: Buffer): void {
     if (this.written) return;
     this.written = true;
-    this.send(this.req.proto === 'udp' ? truncate(msg, this.req.maxSize) : msg);
+    let out = msg;
+    if (this.req.proto === 'udp') {
+      try {
+        out = truncate(msg, this.req.maxSize);
+      } catch (e) {
+        // An oversized reply we cannot parse (a broken upstream's): the query must still be settled.
+        if (!(e instanceof WireError)) throw e;
+        out = errorResponse(this.req, Rcode.SERVFAIL);
+      }
+    }
+    this.send(out);
   }
 
   /** Settles the query without a reply. */

@@ -49,6 +49,8 @@ export class Instance {
   }
 
   async stop(): Promise<void> {
+    // A reload in progress could otherwise open listeners after they were closed here.
+    await this.reloading.catch(() => {});
     await Promise.allSettled([...this.listeners.values()].flatMap((l) => [closeUdp(l.udp), l.tcp.close()]));
     this.listeners.clear();
     if (this.config) await runAll(this.config.shutdown);

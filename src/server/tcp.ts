@@ -50,6 +50,17 @@ function serveConnection(sock: Socket, dispatcher: Dispatcher): void {
   sock.setTimeout(IDLE_MS, () => sock.destroy());
   sock.on('error', () => sock.destroy());
 
+  // Reading resumes only when both reasons to pause are gone: too many
+  // queries in flight, and replies the client has not read yet. Queries
+  // already received but over the limit wait in `pending` until then.
+  const resumeIfClear = (): void => {
+    if (!paused || inFlight >= MAX_IN_FLIGHT || sock.writableNeedDrain) return;
+    paused = false;
+    dispatchPending();
+    if (!paused) sock.resume();
+  };
+  sock.on('drain', resumeIfClear);
+
   const send = (msg: Buffer | null): void => {
     inFlight--;
     if (sock.destroyed) return;
@@ -65,20 +76,14 @@ function serveConnection(sock: Socket, dispatcher: Dispatcher): void {
     if (!drained && !paused) {
       paused = true;
       sock.pause();
-      sock.once('drain', resume);
-    } else if (paused && inFlight < MAX_IN_FLIGHT && sock.writableLength === 0) {
-      resume();
+    } else {
+      resumeIfClear();
     }
   };
-  const resume = (): void => {
-    paused = false;
-    sock.resume();
-  };
 
-  sock.on('data', (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+  const dispatchPending = (): void => {
     let off = 0;
-    while (pending.length - off >= 2) {
+    while (pending.length - off >= 2 && inFlight < MAX_IN_FLIGHT) {
       const len = pending.readUInt16BE(off);
       if (pending.length - off - 2 < len) break;
       // Copy the message out: the chunk buffer is reused when we slice past it.
@@ -92,5 +97,10 @@ function serveConnection(sock: Socket, dispatcher: Dispatcher): void {
       paused = true;
       sock.pause();
     }
+  };
+
+  sock.on('data', (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    dispatchPending();
   });
 }

@@ -82,17 +82,22 @@ export async function startWorkers(app: App, count: number): Promise<{ stop(): P
     new Promise((resolve, reject) => {
       const w = cluster.fork({ PODSWARM_ROLE: 'worker' });
       workers.add(w);
+      let listening = false;
       w.on('message', (m: ToPrimary) => {
         // The worker says hello once it listens for messages (earlier ones would be lost).
         if (m.t === 'hello') sendAll(w);
-        else if (m.t === 'listening') resolve();
-        else if (m.t === 'fatal') app.fatal(m.message);
+        else if (m.t === 'listening') {
+          listening = true;
+          resolve();
+        } else if (m.t === 'fatal') app.fatal(m.message);
         else if (m.t === 'metrics') scrapes.get(m.id)?.(m.metrics);
         else reject(new Error(m.message));
       });
       w.on('exit', (code, signal) => {
         workers.delete(w);
         if (stopping) return;
+        // One that never came up would fail the same way again: report it instead of forking forever.
+        if (!listening) return reject(new Error(`worker ${w.process.pid} exited (${signal ?? code}) before it listened`));
         log.error(`worker ${w.process.pid} exited (${signal ?? code}); starting another`);
         fork().catch((e: Error) => log.error(`worker restart failed: ${e.message}`));
       });
