@@ -11,11 +11,15 @@ const CLIENT_BITS = Flag.RD | Flag.CD;
 /** `stored` must answer the same question (same name ignoring case, type, class). */
 export function restamp(stored: Buffer, req: Request): Buffer {
   const out = Buffer.allocUnsafe(stored.length);
-  stored.copy(out);
-  out[0] = req.wire[0]!;
-  out[1] = req.wire[1]!;
-  out.writeUInt16BE((out.readUInt16BE(2) & ~CLIENT_BITS) | (req.flags & CLIENT_BITS), 2);
+  // TypedArray#set and a byte loop: Buffer#copy's argument handling costs more than these ~100 bytes.
+  out.set(stored);
+  const wire = req.wire;
+  out[0] = wire[0]!;
+  out[1] = wire[1]!;
+  const flags = (((out[2]! << 8) | out[3]!) & ~CLIENT_BITS) | (req.flags & CLIENT_BITS);
+  out[2] = flags >> 8;
+  out[3] = flags & 0xff;
   // After a rewrite the stored question is the rewritten one; the rewrite plugin restores the client's.
-  if (req.originalQname === undefined) req.wire.copy(out, HEADER_LEN, HEADER_LEN, req.questionEnd);
+  if (req.originalQname === undefined) for (let i = HEADER_LEN; i < req.questionEnd; i++) out[i] = wire[i]!;
   return out;
 }

@@ -24,7 +24,7 @@ export function u32(buf: Buffer, off: number): number {
 }
 
 /** Presentation bytes of the name being read; a name is at most 255 octets, escapes at most 4× that. */
-const NAME_SCRATCH = Buffer.allocUnsafe(1024);
+const NAME_SCRATCH = Buffer.allocUnsafe(1024) as Buffer & { latin1Slice(start: number, end: number): string };
 
 /**
  * Reads a possibly compressed name at `off`. Returns the presentation form,
@@ -77,7 +77,8 @@ export function readName(buf: Buffer, off: number, lower = true): { name: string
     out[n++] = 0x2e;
     pos += len + 1;
   }
-  return { name: n === 0 ? '.' : out.toString('latin1', 0, n), end };
+  // latin1Slice is what toString('latin1') ends in, minus its argument handling: this is per query.
+  return { name: n === 0 ? '.' : out.latin1Slice(0, n), end };
 }
 
 /** Offset just past the name at `off`, without decoding it. */
