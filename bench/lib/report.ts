@@ -52,9 +52,11 @@ function throughputTable(res: WorkloadResult): string[] {
 }
 
 function fixedTable(res: WorkloadResult): string[] {
-  const out = ['| server | offered q/s | achieved q/s | p50 | p99 | p99.9 | lost |', '|---|---:|---:|---:|---:|---:|---:|'];
+  const out = ['| server | offered q/s | achieved q/s | p50 | p99 | p99.9 | lost | p99 of each run |', '|---|---:|---:|---:|---:|---:|---:|---|'];
   for (const row of res.rows) {
-    for (const f of row.fixed) out.push(`| ${row.spec.label} | ${int(f.rate)} | ${int(f.perf.qps)} | ${ms(f.p50)} | ${ms(f.p99)} | ${ms(f.p999)} | ${pct(lostPct(f.perf))} |`);
+    for (const f of row.fixed) {
+      out.push(`| ${row.spec.label} | ${int(f.rate)} | ${int(f.perf.qps)} | ${ms(f.p50)} | ${ms(f.p99)} | ${ms(f.p999)} | ${pct(lostPct(f.perf))} | ${f.p99Runs.map(ms).join(' / ')} |`);
+    }
   }
   return out;
 }
@@ -173,7 +175,7 @@ export function report(r: ReportInput): string {
     '',
     `- Machine: ${m.nproc} CPUs, ${m.cpuModel}, Linux ${m.kernel}, Node ${m.node}; load average at start: ${m.loadAvg}; started ${m.date}.`,
     `- Pinning: 1-core rows run the server on CPU 0 (\`taskset -c 0\`) and dnsperf/resperf on CPU 1 (\`taskset -c 1\`); "unpinned" rows pin neither. The forward workloads' upstream knot runs on CPU 1.`,
-    `- Load: dnsperf ${r.dnsperfVersion}, \`-c 20 -q 100 -T 1\`, ${t.warmSeconds} s warm-up then ${t.seconds} s per server; fixed load ${t.fixedSeconds} s per rate (${res.rates.map(int).join(' and ')} q/s; the second is half the slowest pinned peer's rate); p50/p99 from dnsperf \`-v\` per-query latencies. CPU is utime+stime of the server's process tree over the run (100% = one core); RSS is VmRSS after it.`,
+    `- Load: dnsperf ${r.dnsperfVersion}, \`-c 20 -q 100 -T 1\`, ${t.warmSeconds} s warm-up then ${t.seconds} s per server; fixed load ${t.fixedSeconds} s per rate (${res.rates.map(int).join(' and ')} q/s; the second is half the slowest pinned peer's rate), repeated 3 times in the cluster workload with the median-p99 run shown; p50/p99 from dnsperf \`-v\` per-query latencies. CPU is utime+stime of the server's process tree over the run (100% = one core); RSS is VmRSS after it.`,
     '- "podswarm-dns / this" divides the pinned podswarm-dns rate by the row\'s rate (above 1.00× podswarm-dns is faster).',
     '',
     tables(res),
