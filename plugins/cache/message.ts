@@ -2,6 +2,7 @@
 // and for how long (CoreDNS response.Typify + dnsutil.MinimalTTL), turning it
 // into a stored entry, and rebuilding a client's reply from that entry.
 
+import { stampClient } from '../../src/dns/restamp.js';
 import { Flag, OUR_UDP_SIZE, Rcode, Type } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
 import { HEADER_LEN, counts, readName, scanRecords, skipName, u16, u32, type RRPos } from '../../src/dns/wire.js';
@@ -139,12 +140,9 @@ export function adjustAd(flags: number, req: Request): number {
 export function render(msg: Buffer, ttlOffsets: readonly number[], req: Request, ttl: number): Buffer {
   const optLen = req.edns ? OPT_LEN : 0;
   const out = Buffer.allocUnsafe(msg.length + optLen);
-  msg.copy(out);
-  out.writeUInt16BE(req.id, 0);
-  const flags = (out.readUInt16BE(2) & ~(Flag.RD | Flag.CD)) | (req.flags & (Flag.RD | Flag.CD));
-  out.writeUInt16BE(adjustAd(flags, req), 2);
-  // After a rewrite the stored question is the rewritten one; the rewrite plugin restores the client's.
-  if (req.originalQname === undefined) req.wire.copy(out, HEADER_LEN, HEADER_LEN, req.questionEnd);
+  out.set(msg);
+  stampClient(out, req);
+  out.writeUInt16BE(adjustAd(out.readUInt16BE(2), req), 2);
   for (let i = 0; i < ttlOffsets.length; i++) out.writeUInt32BE(ttl, ttlOffsets[i]!);
   if (optLen > 0) {
     let p = msg.length;

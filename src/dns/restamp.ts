@@ -11,8 +11,14 @@ const CLIENT_BITS = Flag.RD | Flag.CD;
 /** `stored` must answer the same question (same name ignoring case, type, class). */
 export function restamp(stored: Buffer, req: Request): Buffer {
   const out = Buffer.allocUnsafe(stored.length);
-  // TypedArray#set and a byte loop: Buffer#copy's argument handling costs more than these ~100 bytes.
+  // TypedArray#set and byte loops: Buffer#copy's argument handling costs more than these ~100 bytes.
   out.set(stored);
+  stampClient(out, req);
+  return out;
+}
+
+/** Writes the client's ID, RD/CD bits and question bytes into a reply to the same question. */
+export function stampClient(out: Buffer, req: Request): void {
   const wire = req.wire;
   out[0] = wire[0]!;
   out[1] = wire[1]!;
@@ -21,5 +27,4 @@ export function restamp(stored: Buffer, req: Request): Buffer {
   out[3] = flags & 0xff;
   // After a rewrite the stored question is the rewritten one; the rewrite plugin restores the client's.
   if (req.originalQname === undefined) for (let i = HEADER_LEN; i < req.questionEnd; i++) out[i] = wire[i]!;
-  return out;
 }
