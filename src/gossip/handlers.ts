@@ -1,0 +1,178 @@
+// Incoming packets and streams (memberlist net.go): decode, then dispatch
+// pings, indirect pings, acks/nacks, alive/suspect/dead and user messages.
+import type net from 'node:net';
+import type { GossipCore } from './core.js';
+import { aliveNode, deadNode, suspectNode } from './membership.js';
+import {
+  MessageType,
+  type Ping,
+  decodeAck,
+  decodeAlive,
+  decodeDead,
+  decodeIndirectPing,
+  decodeNack,
+  decodePing,
+  decodePushPull,
+  decodeStreamUserMsg,
+  decodeSuspect,
+  encodeAck,
+  encodeErr,
+  encodeNack,
+  encodePing,
+} from './messages.js';
+import { type StreamMessage, decodePacket, encodeStreamMessage, flattenMessage, parseStreamMessage } from './net.js';
+import { localState, mergeRemoteState } from './pushpull.js';
+import { send } from './send.js';
+import { APP_MESSAGE_TYPE, intentLTime } from './serf.js';
+import { addrString } from './state.js';
+import { type Packet, StreamReader } from './transport.js';
+
+const MAX_PUSH_PULL_REQUESTS = 128;
+
+export function ingestPacket(core: GossipCore, p: Packet): void {
+  if (!core.running) return;
+  const from = `${p.from.address}:${p.from.port}`;
+  let msg: Buffer;
+  try {
+    msg = decodePacket(p.buf, core.security());
+  } catch (err) {
+    core.log.error(`memberlist: ${(err as Error).message} from=${from}`);
+    return;
+  }
+  for (const leaf of flattenMessage(msg, (err) => core.log.error(`memberlist: ${err.message} from=${from}`))) {
+    try {
+      handleCommand(core, leaf.type, leaf.body, p.from.address, p.from.port);
+    } catch (err) {
+      core.log.error(`memberlist: failed to handle message type ${leaf.type}: ${(err as Error).message} from=${from}`);
+    }
+  }
+}
+
+function handleCommand(core: GossipCore, type: number, body: Buffer, host: string, port: number): void {
+  switch (type) {
+    case MessageType.ping:
+      return handlePing(core, decodePing(body), host, port);
+    case MessageType.indirectPing:
+      return handleIndirectPing(core, body, host, port);
+    case MessageType.ackResp: {
+      const ack = decodeAck(body);
+      const h = core.ackHandlers.get(ack.seqNo);
+      if (!h) return;
+      core.ackHandlers.delete(ack.seqNo);
+      clearTimeout(h.timer);
+      return h.ack(ack.payload);
+    }
+    case MessageType.nackResp:
+      return core.ackHandlers.get(decodeNack(body).seqNo)?.nack?.();
+    case MessageType.suspect:
+      return suspectNode(core, decodeSuspect(body));
+    case MessageType.alive:
+      return aliveNode(core, decodeAlive(body), false);
+    case MessageType.dead:
+      return deadNode(core, decodeDead(body));
+    case MessageType.user:
+      return handleUser(core, body, `${host}:${port}`);
+    default:
+      core.log.error(`memberlist: msg type (${type}) not supported from=${host}:${port}`);
+  }
+}
+
+function handlePing(core: GossipCore, p: Ping, host: string, port: number): void {
+  if (p.node !== '' && p.node !== core.config.name) {
+    core.log.warn(`memberlist: got ping for unexpected node '${p.node}' from=${host}:${port}`);
+    return;
+  }
+  const to = p.sourceAddr && p.sourceAddr.length > 0 && p.sourcePort > 0 ? { host: addrString(p.sourceAddr), port: p.sourcePort } : { host, port };
+  send(core, to.host, to.port, encodeAck({ seqNo: p.seqNo, payload: null }), 'ack');
+}
+
+function handleIndirectPing(core: GossipCore, body: Buffer, host: string, port: number): void {
+  const ind = decodeIndirectPing(body);
+  const replyTo = ind.sourceAddr && ind.sourceAddr.length > 0 && ind.sourcePort > 0 ? { host: addrString(ind.sourceAddr), port: ind.sourcePort } : { host, port };
+  const ping = core.selfPing(ind.node);
+  let answered = false;
+  core.setAckHandler(
+    ping.seqNo,
+    () => {
+      answered = true;
+      send(core, replyTo.host, replyTo.port, encodeAck({ seqNo: ind.seqNo, payload: null }), 'forwarded ack');
+    },
+    undefined,
+    core.config.probeTimeoutMs,
+  );
+  send(core, addrString(ind.target), ind.port || core.config.bindPort, encodePing(ping), 'indirect ping');
+  if (ind.nack) {
+    core.later(core.config.probeTimeoutMs, () => {
+      if (!answered) send(core, replyTo.host, replyTo.port, encodeNack({ seqNo: ind.seqNo }), 'nack');
+    });
+  }
+}
+
+function handleUser(core: GossipCore, body: Buffer, from: string): void {
+  if (body.length === 0) return;
+  if (body[0] === APP_MESSAGE_TYPE) {
+    core.delegate.onUserMessage?.(body.subarray(1), from);
+    return;
+  }
+  // serf join/leave intents run the member clock our own intents use
+  const ltime = intentLTime(body);
+  if (ltime !== null) core.clock.witness(ltime);
+}
+
+export async function handleConn(core: GossipCore, socket: net.Socket): Promise<void> {
+  const reader = new StreamReader(socket, core.config.tcpTimeoutMs);
+  const from = `${socket.remoteAddress}:${socket.remotePort}`;
+  try {
+    const label = await reader.readLabel();
+    if (label !== core.config.label) {
+      core.log.error(`memberlist: discarding stream with unacceptable label "${label}" from=${from}`);
+      return;
+    }
+    let msg: StreamMessage;
+    try {
+      msg = await reader.read((b) => parseStreamMessage(b, core.security()));
+    } catch (err) {
+      const e = err as Error;
+      if (e.message === 'EOF') return;
+      core.log.error(`memberlist: failed to receive: ${e.message} from=${from}`);
+      socket.end(encodeStreamMessage(encodeErr({ error: e.message }), core.streamOpts()));
+      return;
+    }
+    switch (msg.type) {
+      case MessageType.ping: {
+        const p = decodePing(msg.body);
+        if (p.node !== '' && p.node !== core.config.name) {
+          core.log.warn(`memberlist: got ping for unexpected node ${p.node} from=${from}`);
+          return;
+        }
+        socket.end(encodeStreamMessage(encodeAck({ seqNo: p.seqNo, payload: null }), core.streamOpts()));
+        return;
+      }
+      case MessageType.pushPull: {
+        if (core.pushPullRequests >= MAX_PUSH_PULL_REQUESTS) {
+          core.log.error('memberlist: too many pending push/pull requests');
+          return;
+        }
+        core.pushPullRequests++;
+        try {
+          const remote = decodePushPull(msg.body);
+          socket.end(encodeStreamMessage(localState(core, remote.join), core.streamOpts()));
+          mergeRemoteState(core, remote.join, remote.nodes, remote.userState);
+        } finally {
+          core.pushPullRequests--;
+        }
+        return;
+      }
+      case MessageType.user:
+        handleUser(core, decodeStreamUserMsg(msg.body), from);
+        return;
+      default:
+        core.log.error(`memberlist: received invalid msgType (${msg.type}) from=${from}`);
+    }
+  } catch (err) {
+    core.log.error(`memberlist: stream from ${from}: ${(err as Error).message}`);
+  } finally {
+    reader.done();
+    socket.end();
+  }
+}

@@ -1,0 +1,171 @@
+// SWIM state transitions (memberlist state.go): alive, suspect and dead
+// messages, refuting accusations against ourselves, and merging the node list
+// a push/pull brought.
+import { type GossipCore, STATUS } from './core.js';
+import { type Alive, type Dead, NodeStateType, type PushNodeState, type Suspect, encodeAlive, encodeDead, encodeSuspect } from './messages.js';
+import { type Member, Suspicion, addrString, suspicionTimeout } from './state.js';
+
+function broadcastMsg(core: GossipCore, name: string, msg: Buffer, finished?: () => void): void {
+  core.broadcasts.queue({ name, msg, finished });
+}
+
+export function aliveNode(core: GossipCore, a: Alive, bootstrap: boolean): void {
+  const isLocal = a.node === core.config.name;
+  if (core.left && isLocal) return;
+  if (a.vsn && a.vsn.length >= 3) {
+    const [pmin, pmax] = [a.vsn[0]!, a.vsn[1]!];
+    if (pmin === 0 || pmax === 0 || pmin > pmax) {
+      core.log.warn(`memberlist: ignoring an alive message for '${a.node}' because protocol version(s) are wrong`);
+      return;
+    }
+  }
+  let state = core.byName.get(a.node);
+  let updatesNode = false;
+  if (!state) {
+    state = {
+      name: a.node,
+      addr: a.addr,
+      port: a.port,
+      meta: a.meta,
+      state: NodeStateType.dead,
+      incarnation: 0,
+      stateChange: Date.now(),
+      vsn: [0, 0, 0, 0, 0, 0],
+    };
+    if (a.vsn && a.vsn.length > 5) state.vsn = [...a.vsn.subarray(0, 6)] as Member['vsn'];
+    core.byName.set(a.node, state);
+    // random position so probes of a new node are spread out
+    const offset = Math.floor(Math.random() * (core.nodes.length + 1));
+    core.nodes.splice(offset, 0, state);
+  } else if (!state.addr.equals(a.addr) || state.port !== a.port) {
+    if (state.state === NodeStateType.left) {
+      core.log.info(`memberlist: updating address for left node ${state.name} to ${addrString(a.addr)}:${a.port}`);
+      updatesNode = true;
+    } else {
+      core.log.error(
+        `memberlist: conflicting address for ${state.name}. Mine: ${addrString(state.addr)}:${state.port} Theirs: ${addrString(a.addr)}:${a.port} Old state: ${STATUS[state.state]}`,
+      );
+      return;
+    }
+  }
+  if (a.incarnation <= state.incarnation && !isLocal && !updatesNode) return;
+  if (a.incarnation < state.incarnation && isLocal) return;
+
+  core.suspicions.get(a.node)?.cancel();
+  core.suspicions.delete(a.node);
+  const oldState = state.state;
+  const oldMeta = state.meta;
+
+  if (!bootstrap && isLocal) {
+    if (a.incarnation === state.incarnation && bufEq(a.meta, state.meta) && bufEq(a.vsn, Buffer.from(state.vsn))) return;
+    refute(core, state, a.incarnation);
+    core.log.warn(`memberlist: refuting an alive message for '${a.node}'`);
+    return;
+  }
+  broadcastMsg(core, a.node, encodeAlive(a));
+  if (a.vsn && a.vsn.length >= 6) state.vsn = [...a.vsn.subarray(0, 6)] as Member['vsn'];
+  state.incarnation = a.incarnation;
+  state.meta = a.meta;
+  state.addr = a.addr;
+  state.port = a.port;
+  if (state.state !== NodeStateType.alive) {
+    state.state = NodeStateType.alive;
+    state.stateChange = Date.now();
+  }
+  if (oldState === NodeStateType.dead || oldState === NodeStateType.left) core.events.emit('join', core.info(state));
+  else {
+    if (oldState === NodeStateType.suspect) core.events.emit('alive', core.info(state));
+    if (!bufEq(oldMeta, state.meta)) core.events.emit('update', core.info(state));
+  }
+}
+
+function refute(core: GossipCore, me: Member, accusedInc: number): void {
+  let inc = ++core.incarnation;
+  if (accusedInc >= inc) inc = core.incarnation = accusedInc + 1;
+  me.incarnation = inc;
+  core.awareness.applyDelta(1);
+  broadcastMsg(core, me.name, encodeAlive({ incarnation: inc, node: me.name, addr: me.addr, port: me.port, meta: me.meta, vsn: Buffer.from(me.vsn) }));
+  core.events.emit('alive', core.info(me));
+}
+
+export function suspectNode(core: GossipCore, s: Suspect): void {
+  const state = core.byName.get(s.node);
+  if (!state || s.incarnation < state.incarnation) return;
+  const timer = core.suspicions.get(s.node);
+  if (timer) {
+    if (timer.confirm(s.from)) broadcastMsg(core, s.node, encodeSuspect(s));
+    return;
+  }
+  if (state.state !== NodeStateType.alive) return;
+  if (state.name === core.config.name) {
+    refute(core, state, s.incarnation);
+    core.log.warn(`memberlist: refuting a suspect message (from: ${s.from})`);
+    return;
+  }
+  broadcastMsg(core, s.node, encodeSuspect(s));
+  state.incarnation = s.incarnation;
+  state.state = NodeStateType.suspect;
+  const changeTime = Date.now();
+  state.stateChange = changeTime;
+
+  const n = core.nodes.length;
+  let k = core.config.suspicionMult - 2;
+  if (n - 2 < k) k = 0;
+  const min = suspicionTimeout(core.config.suspicionMult, n, core.config.probeIntervalMs);
+  const max = core.config.suspicionMaxTimeoutMult * min;
+  core.suspicions.set(
+    s.node,
+    new Suspicion(s.from, k, min, max, (confirmations) => {
+      if (!core.running) return;
+      const cur = core.byName.get(s.node);
+      if (!cur || cur.state !== NodeStateType.suspect || cur.stateChange !== changeTime) return;
+      core.log.info(`memberlist: marking ${cur.name} as failed, suspect timeout reached (${confirmations} peer confirmations)`);
+      deadNode(core, { incarnation: cur.incarnation, node: cur.name, from: core.config.name });
+    }),
+  );
+}
+
+export function deadNode(core: GossipCore, d: Dead, finished?: () => void): void {
+  const state = core.byName.get(d.node);
+  if (!state || d.incarnation < state.incarnation) {
+    finished?.();
+    return;
+  }
+  core.suspicions.get(d.node)?.cancel();
+  core.suspicions.delete(d.node);
+  if (state.state === NodeStateType.dead || state.state === NodeStateType.left) {
+    finished?.();
+    return;
+  }
+  if (state.name === core.config.name && !core.left) {
+    refute(core, state, d.incarnation);
+    core.log.warn(`memberlist: refuting a dead message (from: ${d.from})`);
+    return;
+  }
+  broadcastMsg(core, d.node, encodeDead(d), finished);
+  state.incarnation = d.incarnation;
+  state.state = d.node === d.from ? NodeStateType.left : NodeStateType.dead;
+  state.stateChange = Date.now();
+  core.events.emit(state.state === NodeStateType.left ? 'leave' : 'dead', core.info(state));
+}
+
+export function mergeState(core: GossipCore, remote: PushNodeState[]): void {
+  for (const r of remote) {
+    switch (r.state) {
+      case NodeStateType.alive:
+        aliveNode(core, { incarnation: r.incarnation, node: r.name, addr: r.addr, port: r.port, meta: r.meta, vsn: r.vsn }, false);
+        break;
+      case NodeStateType.left:
+        deadNode(core, { incarnation: r.incarnation, node: r.name, from: r.name });
+        break;
+      case NodeStateType.dead:
+      case NodeStateType.suspect:
+        suspectNode(core, { incarnation: r.incarnation, node: r.name, from: core.config.name });
+        break;
+    }
+  }
+}
+
+function bufEq(a: Buffer | null, b: Buffer | null): boolean {
+  return (a ?? Buffer.alloc(0)).equals(b ?? Buffer.alloc(0));
+}
