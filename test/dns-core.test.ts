@@ -241,6 +241,34 @@ describe('EDNS0, truncation and TCP', () => {
   });
 });
 
+describe('stuck TCP clients', () => {
+  it('a half-open connection and one that never reads delay nobody else', async () => {
+    const { connect } = await import('node:net');
+    const open = (): Promise<import('node:net').Socket> =>
+      new Promise((resolve, reject) => {
+        const s = connect(PORT, '127.0.0.1', () => resolve(s));
+        s.once('error', reject);
+      });
+    // One sends half a length prefix and stops; one pipelines 500 queries for the 100-endpoint answer and never reads.
+    const half = await open();
+    half.write(Buffer.from([0]));
+    const deaf = await open();
+    deaf.pause();
+    const big = query('big.load.cluster.local', 'A', { id: 7 });
+    const frame = Buffer.concat([Buffer.from([big.length >> 8, big.length & 0xff]), big]);
+    deaf.write(Buffer.concat(Array.from({ length: 500 }, () => frame)));
+    try {
+      const udp = await dig(PORT, 'api.production.cluster.local');
+      assert.equal(udp.answer.length, 2);
+      const tcp = await dig(PORT, 'redis.cache.cluster.local', 'A', ['+tcp']);
+      assert.deepEqual(tcp.answer.map((a) => a.data), ['10.0.2.1']);
+    } finally {
+      half.destroy();
+      deaf.destroy();
+    }
+  });
+});
+
 describe('malformed and unusual queries', () => {
   const hdr = (id: number, flags: number, qd: number): Buffer => {
     const b = Buffer.alloc(12);
