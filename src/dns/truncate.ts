@@ -4,7 +4,7 @@
 // without TCP fallback (musl) still get addresses.
 
 import { Flag, Type } from './constants.js';
-import { counts, questionsEnd, scanRecords, skipName, u16, type RRPos } from './wire.js';
+import { counts, questionsEnd, readName, scanRecords, skipName, u16, type RRPos } from './wire.js';
 
 /** Returns `msg` unchanged when it fits in `limit`, else a truncated copy with TC set. */
 export function truncate(msg: Buffer, limit: number): Buffer {
@@ -42,10 +42,15 @@ export function truncate(msg: Buffer, limit: number): Buffer {
   return out;
 }
 
-/** Same owner name bytes (our answers compress an RRset's owners identically) and same type. */
+/**
+ * Same type and owner. Our answers compress an RRset's owners to identical
+ * bytes, so that compare settles it; an upstream's may spell one owner two
+ * ways (a pointer here, labels there), so unequal bytes fall back to names.
+ */
 function sameRRset(msg: Buffer, a: RRPos, b: RRPos): boolean {
   if (a.type !== b.type) return false;
   const aEnd = skipName(msg, a.start);
   const bEnd = skipName(msg, b.start);
-  return aEnd - a.start === bEnd - b.start && msg.compare(msg, b.start, bEnd, a.start, aEnd) === 0;
+  if (aEnd - a.start === bEnd - b.start && msg.compare(msg, b.start, bEnd, a.start, aEnd) === 0) return true;
+  return readName(msg, a.start).name === readName(msg, b.start).name;
 }
