@@ -6,7 +6,7 @@ import { MessageBuilder } from '../../src/dns/builder.js';
 import { Rcode, Type } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
 import type { AclMetrics } from './metrics.js';
-import { plainAddress } from './net.js';
+import { plainAddress } from '../../src/dns/address.js';
 import { decide, type Rule } from './policy.js';
 
 // RFC 8914 info codes.

@@ -1,15 +1,8 @@
 // Source-address matching for `net CIDR...`: CIDRs and bare addresses in a
 // node BlockList, and the client address as the socket reports it.
 
-import { BlockList, isIP, isIPv4 } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { CorefileError, type Token } from '../../src/corefile/types.js';
-
-/** The client's IP: zone index dropped, IPv4-mapped IPv6 (dual-stack sockets) as plain IPv4. */
-export function plainAddress(remote: string): string {
-  const zone = remote.indexOf('%');
-  const ip = zone >= 0 ? remote.slice(0, zone) : remote;
-  return ip.toLowerCase().startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
-}
 
 /** A set of networks; `*` (or none given) stands for every address. */
 export class NetSet {

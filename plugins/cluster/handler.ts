@@ -14,7 +14,7 @@ import type { Request } from '../../src/dns/request.js';
 import type { Registry } from '../../src/registry/registry.js';
 import type { Endpoint } from '../../src/registry/types.js';
 import { endpointFqdn, parseClusterName } from './names.js';
-import { addressFromReverse, isReverseZone } from './reverse.js';
+import { addressFromReverse, isReverseZone } from '../../src/dns/reverse-name.js';
 import { answerReply, negativeReply, soaRecord } from './zone.js';
 
 export interface ClusterOptions {

@@ -9,7 +9,7 @@ import { addressBytes } from '../../src/dns/address.js';
 import { MessageBuilder, type RR } from '../../src/dns/builder.js';
 import { Rcode, Type } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
-import { addressFromReverse } from '../cluster/reverse.js';
+import { addressFromReverse } from '../../src/dns/reverse-name.js';
 import type { HostsSource } from './source.js';
 
 export interface HostsOptions {

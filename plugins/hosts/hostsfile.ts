@@ -4,7 +4,7 @@
 import { isIPv4 } from 'node:net';
 import { matchZone } from '../../src/chain/plugin.js';
 import { canonicalAddress } from '../../src/registry/names.js';
-import { plainAddress } from '../acl/net.js';
+import { plainAddress } from '../../src/dns/address.js';
 
 export interface HostsMap {
   /** Lowercased FQDN → IPv4 / IPv6 addresses, in file order. */

@@ -8,7 +8,7 @@ import { addressBytes } from '../../src/dns/address.js';
 import { MessageBuilder } from '../../src/dns/builder.js';
 import { Rcode, Type } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
-import { plainAddress } from '../acl/net.js';
+import { plainAddress } from '../../src/dns/address.js';
 
 export class WhoamiHandler implements Handler {
   readonly name = 'whoami';

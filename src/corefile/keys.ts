@@ -2,7 +2,8 @@
 // stands for its reverse zones (CoreDNS plugin/normalize.go SplitHostPort).
 
 import { CorefileError, type ServerBlock, type ServerKey, type Token } from './types.js';
-import { ipBytes, reverseZones } from './reverse.js';
+import { ipBytes } from '../dns/address.js';
+import { reverseZones } from './reverse.js';
 import { where } from './where.js';
 
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;

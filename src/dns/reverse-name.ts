@@ -1,7 +1,7 @@
 // PTR names back to addresses: "4.3.2.1.in-addr.arpa." → "1.2.3.4",
 // 32 nibbles under ip6.arpa → the canonical IPv6 text.
 
-import { canonicalAddress } from '../../src/registry/names.js';
+import { canonicalAddress } from '../registry/names.js';
 
 /** The address a complete reverse name stands for, or undefined. */
 export function addressFromReverse(qname: string): string | undefined {
