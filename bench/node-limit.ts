@@ -1,8 +1,11 @@
 // Minimal node:dgram responder: one fixed A answer to every datagram, with
-// only the ID patched. No parsing, so it shows Node's own UDP ceiling.
+// only the ID patched. No parsing, so it shows Node's own UDP ceiling. Its
+// socket is made exactly as podswarm-dns's listener makes its own (buffer
+// sizes, no name lookup on send), so the row is the best Node does here.
 // Usage: node --import tsx bench/node-limit.ts PORT
 
 import { createSocket } from 'node:dgram';
+import { udpSocketOptions } from '../src/server/udp.js';
 
 /** svc0.bench.cluster.local. A 10.80.0.1, TTL 30, as an authoritative answer. */
 function fixedReply(): Buffer {
@@ -19,7 +22,7 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
   process.exit(2);
 }
 const reply = fixedReply();
-const sock = createSocket('udp4');
+const sock = createSocket(udpSocketOptions('127.0.0.1'));
 sock.on('message', (msg, rinfo) => {
   if (msg.length < 2) return;
   // A fresh copy: send() may still hold the buffer when the next query arrives.

@@ -42,7 +42,9 @@ function serversFor(mode: Mode, build: Build, v: Versions): ServerSpec[] {
   if (mode === 'cluster') {
     return [...podswarmRows(build, mode), knot(v.knot, PORT.knot), unbound(v.unbound, PORT.unbound), dnsmasq(v.dnsmasq, PORT.dnsmasq), aardvark(v.aardvark, PORT.aardvark), nodeLimit(PORT.nodeLimit)];
   }
-  return [...podswarmRows(build, mode), unbound(v.unbound, PORT.unbound), dnsmasq(v.dnsmasq, PORT.dnsmasq)];
+  // The limit row also in forward-cached: a cache hit is a fixed answer too, so it is that target's ceiling.
+  const limit = mode === 'forward-cached' ? [nodeLimit(PORT.nodeLimit)] : [];
+  return [...podswarmRows(build, mode), unbound(v.unbound, PORT.unbound), dnsmasq(v.dnsmasq, PORT.dnsmasq), ...limit];
 }
 
 async function dnsWorkload(mode: Mode, dir: string, data: ServiceData[], ctx: { args: Args; build: Build; v: Versions; m: Machine }): Promise<void> {

@@ -1,5 +1,5 @@
 // One workload against every server in turn: start all, warm up and measure
-// throughput, then latency at fixed load, then resperf; stop all.
+// throughput, then latency at fixed load in rounds, then resperf; stop all.
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,11 +35,15 @@ export interface FixedLoad {
 }
 
 /**
- * The cluster workload repeats each fixed-load run: on this VM one run's p99
- * swings several-fold (other tenants, timer noise), for every server alike.
- * The forward workloads do not, since a repeat would be served from caches.
+ * Fixed-load runs are repeated in rounds, each round visiting every server in
+ * turn: on this VM one run's p99 swings several-fold (other tenants, vCPU
+ * wake-ups), and a noisy moment then falls on one round of every server
+ * rather than on all runs of one. The row shows the run with the median p99.
  */
-const FIXED_REPEATS: Record<string, number> = { cluster: 3 };
+const FIXED_ROUNDS: Record<Mode, number> = { cluster: 5, 'forward-cached': 3, 'forward-miss': 3 };
+
+/** A second fixed rate within this fraction of FIXED_RATE says nothing new and is left out. */
+const SAME_RATE = 0.25;
 
 export interface Row {
   spec: ServerSpec;
@@ -58,13 +62,15 @@ export interface WorkloadResult {
   rows: Row[];
   /** Offered loads of the fixed-load runs. */
   rates: number[];
+  /** Fixed-load rounds per rate. */
+  rounds: number;
 }
 
 /** Query files, one per phase: in forward-miss every phase must ask names nobody has seen. */
 interface Files {
   warm: string;
   main: string;
-  fixed: (i: number) => string;
+  fixed: (rate: number, round: number) => string;
 }
 
 function writeFiles(dir: string, mode: Mode, data: ServiceData[], t: Timing): Files {
@@ -78,8 +84,17 @@ function writeFiles(dir: string, mode: Mode, data: ServiceData[], t: Timing): Fi
   const perSecond = 150000;
   const warm = write('warm', missQueries('w', t.warmSeconds * perSecond));
   const main = write('main', missQueries('t', t.seconds * perSecond));
-  const fixed = [0, 1].map((i) => write(`fixed${i}`, missQueries(`f${i}-`, t.fixedSeconds * perSecond)));
-  return { warm, main, fixed: (i) => fixed[i]! };
+  // Every fixed-load run asks names no earlier run asked; written when first needed.
+  const fixed = new Map<string, string>();
+  return {
+    warm,
+    main,
+    fixed: (rate, round) => {
+      const key = `f${rate}-${round}-`;
+      if (!fixed.has(key)) fixed.set(key, write(`fixed-${rate}-${round}`, missQueries(key, Math.ceil(t.fixedSeconds * rate * 1.2))));
+      return fixed.get(key)!;
+    },
+  };
 }
 
 /** A failed measurement is recorded on its row; the other servers still run. */
@@ -94,7 +109,13 @@ async function attempt(row: Row, log: (line: string) => void, work: () => Promis
 
 const client = (spec: ServerSpec): string | null => (spec.cpu === null ? null : CLIENT_CPU);
 
-/** Lowest max rate among the pinned peers: the fixed load is half of it. */
+/** FIXED_RATE, and half the slowest pinned peer's rate (to the nearest 1000 q/s) unless that is close to it. */
+function fixedRates(slowest: number | undefined): number[] {
+  const half = slowest === undefined ? undefined : Math.round(slowest / 2000) * 1000;
+  return half === undefined || Math.abs(half - FIXED_RATE) <= SAME_RATE * FIXED_RATE ? [FIXED_RATE] : [FIXED_RATE, half];
+}
+
+/** Lowest max rate among the pinned peers. */
 function slowestPeer(rows: Row[]): number | undefined {
   const qps = rows.filter((r) => r.spec.role === 'peer' && r.spec.cpu !== null && r.throughput).map((r) => r.throughput!.perf.qps);
   return qps.length > 0 ? Math.min(...qps) : undefined;
@@ -135,24 +156,25 @@ export async function runWorkload(
         row.throughput = { perf, cpuPercent, rssMiB: rssMiB(r.pid) };
       });
     }
-    const slowest = slowestPeer(rows);
-    // Half the slowest peer's rate, to the nearest 1000 q/s.
-    const rates = [FIXED_RATE, ...(slowest === undefined ? [] : [Math.round(slowest / 2000) * 1000])];
-    for (const row of live) {
-      if (row.spec.cpu === null) continue;
-      for (const [i, rate] of rates.entries()) {
-        opts.log(`  ${row.spec.label}: ${t.fixedSeconds} s at ${rate} q/s`);
-        await attempt(row, opts.log, async () => {
-          const runs: Omit<FixedLoad, 'p99Runs'>[] = [];
-          for (let k = 0; k < (FIXED_REPEATS[env.mode] ?? 1); k++) {
-            const perf = await dnsperf({ port: row.spec.port, file: files.fixed(i), seconds: t.fixedSeconds, cpu: CLIENT_CPU, qps: rate, verbose: true });
+    const rates = fixedRates(slowestPeer(rows));
+    const pinnedRows = live.filter((row) => row.spec.cpu !== null);
+    for (const rate of rates) {
+      const runs = new Map<Row, Omit<FixedLoad, 'p99Runs'>[]>(pinnedRows.map((row) => [row, []]));
+      for (let round = 0; round < FIXED_ROUNDS[env.mode]; round++) {
+        opts.log(`  ${t.fixedSeconds} s at ${rate} q/s, round ${round + 1} of ${FIXED_ROUNDS[env.mode]}`);
+        for (const row of pinnedRows) {
+          await attempt(row, opts.log, async () => {
+            const perf = await dnsperf({ port: row.spec.port, file: files.fixed(rate, round), seconds: t.fixedSeconds, cpu: CLIENT_CPU, qps: rate, verbose: true });
             const sorted = perf.latencies.sort((a, b) => a - b);
-            runs.push({ rate, perf, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), p999: percentile(sorted, 0.999) });
+            runs.get(row)!.push({ rate, perf, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), p999: percentile(sorted, 0.999) });
             perf.latencies = [];
-          }
-          const median = [...runs].sort((a, b) => a.p99 - b.p99)[Math.floor(runs.length / 2)]!;
-          row.fixed.push({ ...median, p99Runs: runs.map((r) => r.p99) });
-        });
+          });
+        }
+      }
+      for (const [row, list] of runs) {
+        if (list.length === 0) continue;
+        const median = [...list].sort((a, b) => a.p99 - b.p99)[Math.floor(list.length / 2)]!;
+        row.fixed.push({ ...median, p99Runs: list.map((r) => r.p99) });
       }
     }
     for (const row of live) {
@@ -162,7 +184,7 @@ export async function runWorkload(
         row.resperf = await resperf(row.spec.port, files.main, t.rampSeconds, join(env.dir, `resperf-${row.spec.port}.gnuplot`));
       });
     }
-    return { mode: env.mode, rows, rates };
+    return { mode: env.mode, rows, rates, rounds: FIXED_ROUNDS[env.mode] };
   } finally {
     await Promise.all([...running.values()].map((r) => r.stop()));
   }
