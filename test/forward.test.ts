@@ -3,7 +3,6 @@
 // real config builder and dispatcher; plus one end-to-end run of the CLI.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -24,6 +23,7 @@ import { parseForward } from '../plugins/forward/config.js';
 import { resolvConfNameservers } from '../plugins/forward/resolvconf.js';
 import { UdpChannel } from '../plugins/forward/udp.js';
 import { dig } from './helpers/dig.js';
+import { dnsmasq, stopAllDnsmasq } from './helpers/dnsmasq.js';
 import { query } from './helpers/raw.js';
 import { startServer } from './helpers/server.js';
 
@@ -32,46 +32,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---- upstreams ------------------------------------------------------------
 
-const children = new Set<ChildProcess>();
-after(() => {
-  for (const c of children) c.kill();
-});
-
-/** dnsmasq answering only its host records (unknown names: REFUSED); resolves once it answers. */
-async function dnsmasq(port: number, records: string[], extra: string[] = []): Promise<{ stop(): Promise<void> }> {
-  const proc = spawn('dnsmasq', [
-    '--keep-in-foreground', '--conf-file=/dev/null', '--pid-file', `--port=${port}`, `--listen-address=${HOST}`,
-    '--bind-interfaces', '--no-resolv', '--no-hosts', ...records.map((r) => `--host-record=${r}`), ...extra,
-  ], { stdio: 'ignore' });
-  children.add(proc);
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const stop = async () => {
-    proc.kill();
-    await exited;
-    children.delete(proc);
-  };
-  for (let i = 0; i < 50; i++) {
-    if (await udpAsk(port, query('ready.test', 'A', { id: 1 }), 100)) return { stop };
-  }
-  await stop();
-  throw new Error(`dnsmasq on ${port} did not start`);
-}
-
-function udpAsk(port: number, msg: Buffer, timeoutMs: number): Promise<Buffer | null> {
-  const s = createSocket('udp4');
-  return new Promise((resolve) => {
-    const t = setTimeout(() => {
-      s.close();
-      resolve(null);
-    }, timeoutMs);
-    s.once('message', (m) => {
-      clearTimeout(t);
-      s.close();
-      resolve(m);
-    });
-    s.send(msg, port, HOST);
-  });
-}
+after(stopAllDnsmasq);
 
 type Script = (q: packet.Packet, raw: Buffer, proto: 'udp' | 'tcp') => Buffer[];
 

@@ -1,12 +1,14 @@
 // rewrite in the real server: name rules (exact, suffix, regex, with answer
 // auto) change what the chain resolves while the client sees its own
 // question and owner names; ttl rules clamp TTLs; errors come back with the
-// client's question too.
+// client's question too; type rewrites are cached under the rewritten type.
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { dig, type DigResult } from './helpers/dig.js';
+import { dnsmasq, stopAllDnsmasq, type Dnsmasq } from './helpers/dnsmasq.js';
+import { sample } from './helpers/metrics.js';
 import { CLI, startServer, type RunningServer } from './helpers/server.js';
 
 const skip = existsSync(CLI) ? false : 'dist/src/cli.js not built (npx tsc -p tsconfig.json)';
@@ -19,6 +21,8 @@ function question(r: DigResult): string {
 }
 
 const rows = (r: DigResult): string[][] => r.answer.map((x) => [x.name, String(x.ttl), x.type, x.data]);
+/** As rows, without the TTL (a cache hit a second later counts it down). */
+const records = (r: DigResult): string[][] => r.answer.map((x) => [x.name, x.type, x.data]);
 
 describe('rewrite: end to end', { skip }, () => {
   let srv: RunningServer;
@@ -86,5 +90,80 @@ describe('rewrite: end to end', { skip }, () => {
     const r = await dig(PORT, 'nope.corp.test');
     assert.equal(r.status, 'SERVFAIL');
     assert.equal(question(r), 'nope.corp.test. A');
+  });
+});
+
+describe('rewrite type with cache: end to end', { skip }, () => {
+  const DNS = 18820;
+  const METRICS = 18821;
+  const UPSTREAM = 18822;
+  let srv: RunningServer | undefined;
+  let upstream: Dnsmasq | undefined;
+  before(async () => {
+    // HINFO "x86" "linux" for info.example.net (dnsmasq serves it as raw RDATA).
+    upstream = await dnsmasq(UPSTREAM, ['up.example.net,10.2.0.1'], ['--dns-rr=info.example.net,13,03783836056c696e7578']);
+    srv = await startServer({
+      corefile: `.:${DNS} {
+  bind 127.0.0.1
+  prometheus 127.0.0.1:${METRICS}
+  rewrite type AAAA A
+  rewrite type ANY HINFO
+  cache
+  hosts {
+    10.0.0.1 web.example.org
+    fallthrough
+  }
+  forward example.net 127.0.0.1:${UPSTREAM}
+}
+`,
+    });
+  });
+  after(async () => {
+    await srv?.stop();
+    await upstream?.stop();
+    stopAllDnsmasq();
+  });
+
+  /** Cache misses, hits and drops, and queries sent upstream, since `before` (when given). */
+  const counts = async (before?: Record<string, number>): Promise<Record<string, number>> => {
+    const text = await (await fetch(`http://127.0.0.1:${METRICS}/metrics`)).text();
+    const cache = { server: `dns://:${DNS}`, zones: '.', view: '' };
+    const now: Record<string, number> = {
+      misses: sample(text, 'coredns_cache_misses_total', cache) ?? 0,
+      hits: sample(text, 'coredns_cache_hits_total', { ...cache, type: 'success' }) ?? 0,
+      drops: sample(text, 'coredns_cache_drops_total', cache) ?? 0,
+      upstream: sample(text, 'coredns_forward_requests_total', { to: `127.0.0.1:${UPSTREAM}` }) ?? 0,
+    };
+    return Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - (before?.[k] ?? 0)]));
+  };
+
+  it('a plugin’s answer to the rewritten type is cached under it; the client keeps its question', async () => {
+    const start = await counts();
+    for (let i = 0; i < 2; i++) {
+      const r = await dig(DNS, 'Web.Example.org', 'AAAA');
+      assert.equal(question(r), 'Web.Example.org. AAAA');
+      assert.deepEqual(records(r), [['web.example.org.', 'A', '10.0.0.1']]);
+    }
+    assert.deepEqual(await counts(start), { misses: 1, hits: 1, drops: 0, upstream: 0 });
+    // The key is the question the cache sees (as CoreDNS's): a direct A query hits the same entry.
+    const direct = await dig(DNS, 'web.example.org', 'A');
+    assert.equal(question(direct), 'web.example.org. A');
+    assert.deepEqual(records(direct), [['web.example.org.', 'A', '10.0.0.1']]);
+    assert.deepEqual(await counts(start), { misses: 1, hits: 2, drops: 0, upstream: 0 });
+  });
+
+  it('a forwarded answer to the rewritten type is cached: the upstream is asked once', async () => {
+    const start = await counts();
+    for (let i = 0; i < 2; i++) {
+      const r = await dig(DNS, 'up.example.net', 'AAAA');
+      assert.equal(question(r), 'up.example.net. AAAA');
+      assert.deepEqual(records(r), [['up.example.net.', 'A', '10.2.0.1']]);
+    }
+    for (let i = 0; i < 2; i++) {
+      const r = await dig(DNS, 'info.example.net', 'ANY');
+      assert.equal(question(r), 'info.example.net. ANY');
+      assert.deepEqual(records(r), [['info.example.net.', 'HINFO', '"x86" "linux"']]);
+    }
+    assert.deepEqual(await counts(start), { misses: 2, hits: 2, drops: 0, upstream: 2 });
   });
 });

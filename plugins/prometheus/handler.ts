@@ -1,16 +1,19 @@
 // Counts every query that passes through, after the rest of the chain has
-// answered: request, size, duration and the rcode of the reply that went out
-// (CoreDNS plugin/metrics/handler.go + vars.Report).
+// answered: request, size, duration, and the rcode of the reply that went out
+// with the plugin that wrote it (CoreDNS plugin/metrics/handler.go + vars.Report).
 
 import { isUnwrittenError, NO_REPLY, type Handler, type ResponseWriter, type Result } from '../../src/chain/plugin.js';
+import { replyWriterName } from '../../src/chain/reply-writer.js';
 import { Rcode } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
 import { typeIndex, type DnsMetrics } from './metrics.js';
 
-/** Passes writes through and keeps the size and rcode of the first reply. */
+/** Passes writes through and keeps the size, rcode and writer of the first reply. */
 class Recorder implements ResponseWriter {
   size = 0;
   rcode = -1;
+  /** "" when the server writes the reply (an error nobody wrote), as in CoreDNS. */
+  plugin = '';
   constructor(private readonly w: ResponseWriter) {}
 
   get written(): boolean {
@@ -21,6 +24,7 @@ class Recorder implements ResponseWriter {
     if (this.rcode < 0 && !this.w.written && msg.length >= 4) {
       this.size = msg.length;
       this.rcode = msg[3]! & 0xf;
+      this.plugin = replyWriterName() ?? '';
     }
     this.w.write(msg);
   }
@@ -59,6 +63,6 @@ export class MetricsHandler implements Handler {
     // Nothing written: the server writes the returned error, or SERVFAIL for anything else.
     const rcode = rec.rcode >= 0 ? rec.rcode : isUnwrittenError(status) ? status : Rcode.SERVFAIL;
     z.responseSize(proto).observe(rec.size);
-    z.response(rcode).inc();
+    z.response(rcode, rec.plugin).inc();
   }
 }

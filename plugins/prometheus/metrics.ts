@@ -1,7 +1,7 @@
 // The server's metrics under CoreDNS's names and labels (plugin/metrics/vars),
 // created once per process. Per-query series are bound per server and zone
-// and indexed by transport, family, qtype and rcode, so a query costs a few
-// array reads and additions.
+// and indexed by transport, family, qtype, rcode and writing plugin, so a
+// query costs a few array (and one map) reads and additions.
 
 import { collectDefaultMetrics, Counter, Gauge } from 'prom-client';
 import type { App } from '../../src/app.js';
@@ -41,7 +41,8 @@ class ZoneSeries {
   private readonly durations: Array<HistogramSeries | undefined> = [];
   private readonly requestSizes: Array<HistogramSeries | undefined> = [];
   private readonly responseSizes: Array<HistogramSeries | undefined> = [];
-  private readonly responses: Array<CounterSeries | undefined> = [];
+  /** By the plugin that wrote the reply, then rcode. */
+  private readonly responses = new Map<string, Array<CounterSeries | undefined>>();
   private doRequests: CounterSeries | undefined;
 
   constructor(
@@ -68,10 +69,12 @@ class ZoneSeries {
     return (this.responseSizes[proto] ??= this.m.responseSize.with(this.server, this.zone, VIEW, PROTOS[proto]!));
   }
 
-  /** `plugin` is "" as CoreDNS labels replies it cannot attribute (see README). */
-  response(rcode: number): CounterSeries {
+  /** `plugin`: the handler that wrote the reply, "" for the server. */
+  response(rcode: number, plugin: string): CounterSeries {
     const i = rcode & (RCODES - 1);
-    return (this.responses[i] ??= this.m.responses.with(this.server, this.zone, VIEW, rcodeName(i), ''));
+    let byRcode = this.responses.get(plugin);
+    if (!byRcode) this.responses.set(plugin, (byRcode = []));
+    return (byRcode[i] ??= this.m.responses.with(this.server, this.zone, VIEW, rcodeName(i), plugin));
   }
 
   do(): CounterSeries {

@@ -47,6 +47,6 @@ export const plugin: PluginDef = {
       disable?.();
       await release?.();
     });
-    c.handler((next) => new MetricsHandler(metrics, next));
+    c.handler((next) => new MetricsHandler(metrics, next), { tracksWriter: true });
   },
 };

@@ -20,7 +20,7 @@ export class RewriteHandler implements Handler {
   ) {}
 
   serveDNS(req: Request, w: ResponseWriter): Result {
-    const qname = req.qname;
+    const { qname, qtype, qclass } = req;
     const responseRules: ResponseRule[] = [];
     let matched = false;
     for (const rule of this.rules) {
@@ -31,14 +31,18 @@ export class RewriteHandler implements Handler {
       if (rule.mode === 'stop') break;
     }
     if (!matched) return this.next.serveDNS(req, w);
-    if (req.qname !== qname) {
-      if (!isValidName(req.qname)) {
-        this.log.error(`invalid name after rewrite: ${req.qname}`);
-        req.qname = qname;
-        return Rcode.SERVFAIL;
-      }
-      req.originalQname ??= qname;
+    if (req.qname !== qname && !isValidName(req.qname)) {
+      this.log.error(`invalid name after rewrite: ${req.qname}`);
+      // The server writes the error to the client's own question (CoreDNS restores all of it).
+      req.qname = qname;
+      req.qtype = qtype;
+      req.qclass = qclass;
+      return Rcode.SERVFAIL;
     }
+    // Any change to the question, the type or class alone included, marks it
+    // rewritten: the plugins after this one answer (and the cache keys and
+    // checks) the question as rewritten, and the reverter restores the client's.
+    if (req.qname !== qname || req.qtype !== qtype || req.qclass !== qclass) req.originalQname ??= qname;
     if (responseRules.length === 0 && req.originalQname === undefined) return this.next.serveDNS(req, w);
 
     const rw = new ReverterWriter(req, req.originalQname ?? qname, responseRules, w);

@@ -44,8 +44,12 @@ export interface SetupContext {
   /** Server label as CoreDNS prints it, e.g. "dns://:1053". */
   readonly server: string;
   readonly app: App;
-  /** Adds this plugin's handler; the chain places it by the fixed order. */
-  handler(factory: (next: Handler) => Handler): void;
+  /**
+   * Adds this plugin's handler; the chain places it by the fixed order.
+   * `tracksWriter`: the handler reads replyWriterName() (src/chain/reply-writer.ts)
+   * to learn which later handler wrote the reply; only then do they pay for naming it.
+   */
+  handler(factory: (next: Handler) => Handler, opts?: { tracksWriter?: boolean }): void;
   /** Called once the new config is about to serve; may bind ports. */
   onStartup(fn: () => void | Promise<void>): void;
   /** Called when this config stops serving (shutdown or replaced by reload). */

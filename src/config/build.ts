@@ -3,7 +3,8 @@
 // plugins registered. Building has no side effects; `startup` does.
 
 import { CorefileError, type Directive, type ServerBlock } from '../corefile/types.js';
-import { endOfChain, type Handler, type SetupContext } from '../chain/plugin.js';
+import type { SetupContext } from '../chain/plugin.js';
+import { composeChain, type ChainLink } from '../chain/compose.js';
 import { PLUGINS, findPlugin } from '../chain/plugins.js';
 import type { App } from '../app.js';
 import type { Route } from '../server/dispatch.js';
@@ -37,7 +38,7 @@ export function buildConfig(blocks: readonly ServerBlock[], app: App): Config {
     const port = app.options.portOverride ?? first.port ?? DEFAULT_PORT;
     const server = `dns://:${port}`;
     let bind = DEFAULT_BIND;
-    const factories: Array<(next: Handler) => Handler> = [];
+    const links: ChainLink[] = [];
     for (const def of PLUGINS) {
       const directives = byName.get(def.name);
       if (!directives) continue;
@@ -49,15 +50,14 @@ export function buildConfig(blocks: readonly ServerBlock[], app: App): Config {
         zones,
         server,
         app,
-        handler: (f) => factories.push(f),
+        handler: (factory, opts) => links.push({ factory, tracksWriter: opts?.tracksWriter ?? false }),
         onStartup: (fn) => config.startup.push(fn),
         onShutdown: (fn) => config.shutdown.push(fn),
         setBind: (a) => (bind = a),
       };
       def.setup(ctx);
     }
-    let chain: Handler = endOfChain;
-    for (let i = factories.length - 1; i >= 0; i--) chain = factories[i]!(chain);
+    const chain = composeChain(links);
 
     for (const key of block.keys) {
       const keyPort = app.options.portOverride ?? key.port ?? DEFAULT_PORT;
