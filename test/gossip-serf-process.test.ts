@@ -147,7 +147,10 @@ describe('gossip Corefile errors', () => {
     assert.match(await refused('tags role=web'), /Corefile:4: gossip: tags: 'role' is reserved/);
     assert.match(await refused('encrypt c2hvcnQ='), /Corefile:4: gossip: encrypt: a key must be base64 of 16, 24 or 32 bytes/);
     assert.match(await refused('profile fast'), /Corefile:4: gossip: profile: expected lan, wan or local, got 'fast'/);
-    assert.match(await refused('bind localhost:7946'), /Corefile:4: gossip: bind: 'localhost:7946' is not IPV4\[:PORT\]/);
+    assert.match(await refused('bind localhost:7946'), /Corefile:4: gossip: bind: 'localhost:7946': 'localhost' is not an IP address \(expected IPV4\[:PORT\], \[IPV6\]\[:PORT\] or IPV6\)/);
+    assert.match(await refused('bind [::1:7946'), /Corefile:4: gossip: bind: '\[::1:7946': missing '\]'/);
+    assert.match(await refused('join [::1]:7946 [::1]x'), /Corefile:4: gossip: join: '\[::1\]x': expected ':PORT' after '\]', got 'x'/);
+    assert.match(await refused('advertise 2001:db8:::1'), /Corefile:4: gossip: advertise: '2001:db8:::1': '2001:db8:::1' is not an IPv6 address/);
     assert.match(await refused('gossip_nodes x'), /Corefile:4: gossip: gossip_nodes: expected an integer/);
     assert.match(await refused('fanout 3'), /Corefile:4: gossip: unknown property 'fanout'/);
   });

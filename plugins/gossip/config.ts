@@ -3,16 +3,18 @@
 // and the explicit settings win whatever their order in the block.
 
 import { readFileSync } from 'node:fs';
-import { isIPv4 } from 'node:net';
+import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { joinHostPort } from '../../src/client/hostport.js';
 import { argCount, parseDuration, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { CorefileError, type Directive, type Token } from '../../src/corefile/types.js';
-import { type GossipConfig, type Logger, defaultLANConfig, defaultLocalConfig, defaultWANConfig } from '../../src/gossip/config.js';
+import { type HostPort, isUnspecified, splitHostPort, unreachableReason } from '../../src/gossip/address.js';
+import { DEFAULT_PORT, type GossipConfig, type Logger, defaultLANConfig, defaultLocalConfig, defaultWANConfig } from '../../src/gossip/config.js';
 import { Keyring } from '../../src/gossip/security.js';
 import { encodeTags } from '../../src/gossip/serf.js';
+import { canonicalAddress } from '../../src/registry/names.js';
 
-const DEFAULT_PORT = 7946;
 /** Always in our node meta, so `serf members` tells podswarm-dns nodes apart. */
 const ROLE_TAG = { role: 'podswarm-dns' };
 /** memberlist's limit for node meta. */
@@ -29,7 +31,7 @@ export interface GossipSettings {
   overrides: Overrides;
   /** Base64 keys; the first one encrypts. */
   keys: string[];
-  /** Seeds `host:port` to join at start, retried until one answers. */
+  /** Seeds `host:port` (`[ipv6]:port`) to join at start, retried until one answers. */
   join: string[];
   tags: Record<string, string>;
   /** serf's reconnect: how often to try one failed member again, and for how long. */
@@ -67,6 +69,7 @@ export function parseGossip(d: Directive): GossipSettings {
   argCount(d, 0);
   const s: GossipSettings = { profile: 'lan', overrides: {}, keys: [], join: [], tags: {}, reconnectIntervalMs: 30_000, reconnectTimeoutMs: 24 * 3_600_000 };
   const o = s.overrides;
+  let advertiseTok: Token | undefined;
   for (const sub of subdirectives(d)) {
     const name = sub.name.text;
     const what = `gossip: ${name}`;
@@ -87,23 +90,17 @@ export function parseGossip(d: Directive): GossipSettings {
       continue;
     }
     switch (name) {
-      case 'bind': {
-        const [host, port] = ipv4Port(argCount(sub, 1)[0]!, what);
-        o.bindAddr = host;
-        o.bindPort = port;
+      case 'bind':
+        ({ host: o.bindAddr, port: o.bindPort } = ipPort(argCount(sub, 1)[0]!, what));
         break;
-      }
-      case 'advertise': {
-        const [host, port] = ipv4Port(argCount(sub, 1)[0]!, what);
-        o.advertiseAddr = host;
-        o.advertisePort = port;
+      case 'advertise':
+        advertiseTok = argCount(sub, 1)[0]!;
+        ({ host: o.advertiseAddr, port: o.advertisePort } = ipPort(advertiseTok, what));
         break;
-      }
       case 'join':
         for (const tok of argCount(sub, 1, Infinity)) {
-          const m = /^([^\s:[\]]+)(?::(\d{1,5}))?$/.exec(tok.text);
-          if (!m || Number(m[2] ?? DEFAULT_PORT) > 65535) throw CorefileError.at(tok, `${what}: '${tok.text}' is not HOST[:PORT]`);
-          s.join.push(`${m[1]}:${m[2] ?? DEFAULT_PORT}`);
+          const { host, port } = hostPort(tok, what);
+          s.join.push(joinHostPort(host, port));
         }
         break;
       case 'encrypt':
@@ -150,10 +147,18 @@ export function parseGossip(d: Directive): GossipSettings {
         throw unknownSubdirective(d, sub);
     }
   }
+  // peers could not send to an address of the other family than our sockets
+  if (advertiseTok) {
+    const why = unreachableReason(o.bindAddr ?? defaultLANConfig('').bindAddr, o.advertiseAddr!);
+    if (why) throw CorefileError.at(advertiseTok, `gossip: advertise: '${advertiseTok.text}': ${why}`);
+  }
   return s;
 }
 
-/** The memberlist config for these settings; the advertise address defaults like memberlist's (a private IPv4). */
+/**
+ * The memberlist config for these settings. On `0.0.0.0` the advertise address defaults to a private IPv4, as in
+ * memberlist; on `::` too (the socket is dual-stack), where memberlist would advertise `::` itself.
+ */
 export function memberlistConfig(s: GossipSettings, name: string, logger: Logger): Partial<GossipConfig> & { name: string } {
   const c: Partial<GossipConfig> & { name: string } = {
     ...PROFILES[s.profile](name),
@@ -163,9 +168,9 @@ export function memberlistConfig(s: GossipSettings, name: string, logger: Logger
     tags: { ...s.tags, ...ROLE_TAG },
     keyring: s.keys.length > 0 ? Keyring.fromBase64(...s.keys) : null,
   };
-  if (c.bindAddr === '0.0.0.0' && c.advertiseAddr === undefined) {
+  if (isUnspecified(c.bindAddr!) && c.advertiseAddr === undefined) {
     c.advertiseAddr = privateIPv4();
-    if (c.advertiseAddr === undefined) throw new Error('gossip: bound to 0.0.0.0 and no private IPv4 address found; set advertise');
+    if (c.advertiseAddr === undefined) throw new Error(`gossip: bound to ${c.bindAddr} and no private IPv4 address found; set advertise`);
   }
   return c;
 }
@@ -178,11 +183,20 @@ function privateIPv4(): string | undefined {
   return undefined;
 }
 
-function ipv4Port(tok: Token, what: string): [string, number] {
-  const m = /^([\d.]+)(?::(\d{1,5}))?$/.exec(tok.text);
-  const port = Number(m?.[2] ?? DEFAULT_PORT);
-  if (!m || !isIPv4(m[1]!) || port > 65535) throw CorefileError.at(tok, `${what}: '${tok.text}' is not IPV4[:PORT]`);
-  return [m[1]!, port];
+/** `HOST[:PORT]`, `[IPV6][:PORT]` or a bare IPv6 address (which takes no port, as in memberlist). */
+function hostPort(tok: Token, what: string): HostPort {
+  try {
+    return splitHostPort(tok.text, DEFAULT_PORT);
+  } catch (err) {
+    throw CorefileError.at(tok, `${what}: '${tok.text}': ${(err as Error).message}`);
+  }
+}
+
+/** Like hostPort, with an IP address for the host (canonical text, so equal settings compare equal on reload). */
+function ipPort(tok: Token, what: string): HostPort {
+  const { host, port } = hostPort(tok, what);
+  if (isIP(host) === 0) throw CorefileError.at(tok, `${what}: '${tok.text}': '${host}' is not an IP address (expected IPV4[:PORT], [IPV6][:PORT] or IPV6)`);
+  return { host: canonicalAddress(host)!, port };
 }
 
 function onOff(tok: Token, what: string): boolean {

@@ -2,6 +2,7 @@
 // the first join and reconnects. Ready once joined (or with no seeds).
 
 import type { App } from '../../src/app.js';
+import { joinHostPort } from '../../src/client/hostport.js';
 import type { Logger } from '../../src/log.js';
 import { Memberlist } from '../../src/gossip/memberlist.js';
 import { GOSSIP_SOURCE_PREFIX, RegistryReplicator } from '../../src/gossip/replication.js';
@@ -39,7 +40,7 @@ export class GossipNode {
     await this.ml.start();
     const me = this.ml.localNode();
     const encrypted = this.ml.config.keyring ? ', encrypted' : '';
-    this.log.info(`node ${me.name} gossiping on ${this.ml.config.bindAddr}:${this.ml.port}, advertising ${me.addr}:${me.port}${encrypted}`);
+    this.log.info(`node ${me.name} gossiping on ${joinHostPort(this.ml.config.bindAddr, this.ml.port)}, advertising ${joinHostPort(me.addr, me.port)}${encrypted}`);
     this.reconnector.start();
     if (this.joined) return;
     const seeds = this.settings.join;

@@ -3,6 +3,7 @@
 // members are tried again now and then, so a healed partition merges back
 // even once both sides have forgotten each other.
 
+import { joinHostPort } from '../../src/client/hostport.js';
 import type { Logger } from '../../src/gossip/config.js';
 import type { Memberlist, NodeInfo } from '../../src/gossip/memberlist.js';
 
@@ -37,7 +38,7 @@ interface Failed {
 export class Reconnector {
   private readonly failed = new Map<string, Failed>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly onDead = (n: NodeInfo): void => void this.failed.set(n.name, { address: `${n.addr}:${n.port}`, since: Date.now() });
+  private readonly onDead = (n: NodeInfo): void => void this.failed.set(n.name, { address: joinHostPort(n.addr, n.port), since: Date.now() });
   private readonly onBack = (n: NodeInfo): void => void this.failed.delete(n.name);
 
   constructor(

@@ -52,12 +52,15 @@ export interface GossipConfig {
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** memberlist's BindPort: also the port of a join address that names none. */
+export const DEFAULT_PORT = 7946;
+
 /** memberlist DefaultLANConfig (config.go). */
 export function defaultLANConfig(name: string): GossipConfig {
   return {
     name,
     bindAddr: '0.0.0.0',
-    bindPort: 7946,
+    bindPort: DEFAULT_PORT,
     label: '',
     keyring: null,
     gossipVerifyIncoming: true,

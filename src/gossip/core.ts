@@ -2,12 +2,13 @@
 // struct) and the small primitives every gossip module uses; the packet and
 // stream handlers, the SWIM transitions and the probe/gossip loops receive it.
 import type { EventEmitter } from 'node:events';
+import { ipFromWire } from './address.js';
 import { TransmitLimitedQueue } from './broadcast.js';
 import type { GossipConfig, Logger } from './config.js';
 import { NodeStateType, type Ping } from './messages.js';
 import type { WireSecurity } from './net.js';
 import { LamportClock, decodeTags } from './serf.js';
-import { Awareness, type Member, type Suspicion, addrString } from './state.js';
+import { Awareness, type Member, type Suspicion } from './state.js';
 import type { Transport } from './transport.js';
 
 export type MemberStatus = 'alive' | 'suspect' | 'dead' | 'left';
@@ -117,13 +118,18 @@ export class GossipCore {
   info(m: Member): NodeInfo {
     return {
       name: m.name,
-      addr: addrString(m.addr),
+      addr: ipFromWire(m.addr),
       port: m.port,
       tags: decodeTags(m.meta),
       status: STATUS[m.state],
       incarnation: m.incarnation,
       protocolMax: m.vsn[1],
     };
+  }
+
+  /** False for a member of the other address family: we neither probe nor gossip to it. */
+  canReach(m: Member): boolean {
+    return this.transport.unreachable(ipFromWire(m.addr)) === undefined;
   }
 
   later(ms: number, fn: () => void): void {

@@ -1,6 +1,9 @@
 // Incoming packets and streams (memberlist net.go): decode, then dispatch
 // pings, indirect pings, acks/nacks, alive/suspect/dead and user messages.
 import type net from 'node:net';
+import { joinHostPort } from '../client/hostport.js';
+import { plainAddress } from '../dns/address.js';
+import { ipFromWire } from './address.js';
 import type { GossipCore } from './core.js';
 import { aliveNode, deadNode, suspectNode } from './membership.js';
 import {
@@ -24,14 +27,13 @@ import { type StreamMessage, decodePacket, encodeStreamMessage, flattenMessage, 
 import { localState, mergeRemoteState } from './pushpull.js';
 import { send } from './send.js';
 import { APP_MESSAGE_TYPE, intentLTime } from './serf.js';
-import { addrString } from './state.js';
 import { type Packet, StreamReader } from './transport.js';
 
 const MAX_PUSH_PULL_REQUESTS = 128;
 
 export function ingestPacket(core: GossipCore, p: Packet): void {
   if (!core.running) return;
-  const from = `${p.from.address}:${p.from.port}`;
+  const from = joinHostPort(p.from.address, p.from.port);
   let msg: Buffer;
   try {
     msg = decodePacket(p.buf, core.security());
@@ -71,24 +73,24 @@ function handleCommand(core: GossipCore, type: number, body: Buffer, host: strin
     case MessageType.dead:
       return deadNode(core, decodeDead(body));
     case MessageType.user:
-      return handleUser(core, body, `${host}:${port}`);
+      return handleUser(core, body, joinHostPort(host, port));
     default:
-      core.log.error(`memberlist: msg type (${type}) not supported from=${host}:${port}`);
+      core.log.error(`memberlist: msg type (${type}) not supported from=${joinHostPort(host, port)}`);
   }
 }
 
 function handlePing(core: GossipCore, p: Ping, host: string, port: number): void {
   if (p.node !== '' && p.node !== core.config.name) {
-    core.log.warn(`memberlist: got ping for unexpected node '${p.node}' from=${host}:${port}`);
+    core.log.warn(`memberlist: got ping for unexpected node '${p.node}' from=${joinHostPort(host, port)}`);
     return;
   }
-  const to = p.sourceAddr && p.sourceAddr.length > 0 && p.sourcePort > 0 ? { host: addrString(p.sourceAddr), port: p.sourcePort } : { host, port };
+  const to = p.sourceAddr && p.sourceAddr.length > 0 && p.sourcePort > 0 ? { host: ipFromWire(p.sourceAddr), port: p.sourcePort } : { host, port };
   send(core, to.host, to.port, encodeAck({ seqNo: p.seqNo, payload: null }), 'ack');
 }
 
 function handleIndirectPing(core: GossipCore, body: Buffer, host: string, port: number): void {
   const ind = decodeIndirectPing(body);
-  const replyTo = ind.sourceAddr && ind.sourceAddr.length > 0 && ind.sourcePort > 0 ? { host: addrString(ind.sourceAddr), port: ind.sourcePort } : { host, port };
+  const replyTo = ind.sourceAddr && ind.sourceAddr.length > 0 && ind.sourcePort > 0 ? { host: ipFromWire(ind.sourceAddr), port: ind.sourcePort } : { host, port };
   const ping = core.selfPing(ind.node);
   let answered = false;
   core.setAckHandler(
@@ -100,7 +102,7 @@ function handleIndirectPing(core: GossipCore, body: Buffer, host: string, port: 
     undefined,
     core.config.probeTimeoutMs,
   );
-  send(core, addrString(ind.target), ind.port || core.config.bindPort, encodePing(ping), 'indirect ping');
+  send(core, ipFromWire(ind.target), ind.port || core.config.bindPort, encodePing(ping), 'indirect ping');
   if (ind.nack) {
     core.later(core.config.probeTimeoutMs, () => {
       if (!answered) send(core, replyTo.host, replyTo.port, encodeNack({ seqNo: ind.seqNo }), 'nack');
@@ -121,7 +123,7 @@ function handleUser(core: GossipCore, body: Buffer, from: string): void {
 
 export async function handleConn(core: GossipCore, socket: net.Socket): Promise<void> {
   const reader = new StreamReader(socket, core.config.tcpTimeoutMs);
-  const from = `${socket.remoteAddress}:${socket.remotePort}`;
+  const from = joinHostPort(plainAddress(socket.remoteAddress ?? ''), socket.remotePort ?? 0);
   try {
     const label = await reader.readLabel();
     if (label !== core.config.label) {

@@ -3,7 +3,9 @@
 // SWIM transitions and loops live in handlers.ts, membership.ts, pushpull.ts
 // and probe.ts, sharing the state in core.ts.
 import { EventEmitter } from 'node:events';
-import { type GossipConfig, defaultLANConfig } from './config.js';
+import { joinHostPort } from '../client/hostport.js';
+import { ipToWire, isUnspecified, splitHostPort, unreachableReason } from './address.js';
+import { DEFAULT_PORT, type GossipConfig, defaultLANConfig } from './config.js';
 import { GossipCore, type GossipDelegate, type GossipEvents, type NodeInfo, sleep } from './core.js';
 import { handleConn, ingestPacket } from './handlers.js';
 import { labelHeader } from './label.js';
@@ -13,7 +15,6 @@ import { encodeStreamMessage } from './net.js';
 import { schedule } from './probe.js';
 import { pushPullNode } from './pushpull.js';
 import { APP_MESSAGE_TYPE, encodeJoinIntent, encodeLeaveIntent, encodeTags } from './serf.js';
-import { parseAddr } from './state.js';
 import { Transport } from './transport.js';
 
 export type { GossipDelegate, GossipEvents, MemberStatus, NodeInfo } from './core.js';
@@ -45,10 +46,14 @@ export class Memberlist extends EventEmitter<GossipEvents> {
   async start(): Promise<void> {
     const core = this.core;
     if (core.running) throw new Error('already started');
-    await core.transport.listen(this.config.bindAddr, this.config.bindPort);
-    const host = this.config.advertiseAddr ?? this.config.bindAddr;
-    if (host === '0.0.0.0') throw new Error('set advertiseAddr when binding to 0.0.0.0');
-    core.advertise = { addr: parseAddr(host), host, port: this.config.advertisePort ?? core.transport.port };
+    const { bindAddr, bindPort } = this.config;
+    const host = this.config.advertiseAddr ?? bindAddr;
+    if (isUnspecified(host)) throw new Error(`set advertiseAddr when binding to ${bindAddr}`);
+    const unreachable = unreachableReason(bindAddr, host);
+    if (unreachable) throw new Error(`cannot advertise ${host}: ${unreachable}`);
+    const addr = ipToWire(host);
+    await core.transport.listen(bindAddr, bindPort);
+    core.advertise = { addr, host, port: this.config.advertisePort ?? core.transport.port };
     core.running = true;
     aliveNode(
       core,
@@ -79,21 +84,22 @@ export class Memberlist extends EventEmitter<GossipEvents> {
   // ---------------------------------------------------------------- public API
 
   /**
-   * Push/pull with each "host:port" (join=true). Resolves with how many
-   * answered; rejects when none did, with every error in the message.
+   * Push/pull with each "host:port", "[ipv6]:port" or bare IPv6 (join=true).
+   * Resolves with how many answered; rejects when none did, with every error
+   * in the message.
    */
   async join(addrs: readonly string[]): Promise<number> {
     const errors: string[] = [];
     let ok = 0;
     for (const a of addrs) {
-      const i = a.lastIndexOf(':');
-      const host = i > 0 ? a.slice(0, i) : a;
-      const port = i > 0 ? Number(a.slice(i + 1)) : 7946;
+      let target = a;
       try {
+        const { host, port } = splitHostPort(a, DEFAULT_PORT);
+        target = joinHostPort(host, port);
         await pushPullNode(this.core, host, port, true);
         ok++;
       } catch (err) {
-        const msg = `failed to join ${host}:${port}: ${(err as Error).message}`;
+        const msg = `failed to join ${target}: ${(err as Error).message}`;
         this.core.log.error(`memberlist: ${msg}`);
         errors.push(msg);
       }

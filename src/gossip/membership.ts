@@ -1,9 +1,11 @@
 // SWIM state transitions (memberlist state.go): alive, suspect and dead
 // messages, refuting accusations against ourselves, and merging the node list
 // a push/pull brought.
+import { joinHostPort } from '../client/hostport.js';
+import { ipFromWire } from './address.js';
 import { type GossipCore, STATUS } from './core.js';
 import { type Alive, type Dead, NodeStateType, type PushNodeState, type Suspect, encodeAlive, encodeDead, encodeSuspect } from './messages.js';
-import { type Member, Suspicion, addrString, suspicionTimeout } from './state.js';
+import { type Member, Suspicion, suspicionTimeout } from './state.js';
 
 function broadcastMsg(core: GossipCore, name: string, msg: Buffer, finished?: () => void): void {
   core.broadcasts.queue({ name, msg, finished });
@@ -12,6 +14,10 @@ function broadcastMsg(core: GossipCore, name: string, msg: Buffer, finished?: ()
 export function aliveNode(core: GossipCore, a: Alive, bootstrap: boolean): void {
   const isLocal = a.node === core.config.name;
   if (core.left && isLocal) return;
+  if (a.addr.length !== 4 && a.addr.length !== 16) {
+    core.log.warn(`memberlist: ignoring an alive message for '${a.node}': its address has ${a.addr.length} bytes, not 4 (IPv4) or 16 (IPv6)`);
+    return;
+  }
   if (a.vsn && a.vsn.length >= 3) {
     const [pmin, pmax] = [a.vsn[0]!, a.vsn[1]!];
     if (pmin === 0 || pmax === 0 || pmin > pmax) {
@@ -39,11 +45,11 @@ export function aliveNode(core: GossipCore, a: Alive, bootstrap: boolean): void 
     core.nodes.splice(offset, 0, state);
   } else if (!state.addr.equals(a.addr) || state.port !== a.port) {
     if (state.state === NodeStateType.left) {
-      core.log.info(`memberlist: updating address for left node ${state.name} to ${addrString(a.addr)}:${a.port}`);
+      core.log.info(`memberlist: updating address for left node ${state.name} to ${address(a.addr, a.port)}`);
       updatesNode = true;
     } else {
       core.log.error(
-        `memberlist: conflicting address for ${state.name}. Mine: ${addrString(state.addr)}:${state.port} Theirs: ${addrString(a.addr)}:${a.port} Old state: ${STATUS[state.state]}`,
+        `memberlist: conflicting address for ${state.name}. Mine: ${address(state.addr, state.port)} Theirs: ${address(a.addr, a.port)} Old state: ${STATUS[state.state]}`,
       );
       return;
     }
@@ -72,11 +78,23 @@ export function aliveNode(core: GossipCore, a: Alive, bootstrap: boolean): void 
     state.state = NodeStateType.alive;
     state.stateChange = Date.now();
   }
-  if (oldState === NodeStateType.dead || oldState === NodeStateType.left) core.events.emit('join', core.info(state));
-  else {
+  if (oldState === NodeStateType.dead || oldState === NodeStateType.left) {
+    warnIfUnreachable(core, state);
+    core.events.emit('join', core.info(state));
+  } else {
     if (oldState === NodeStateType.suspect) core.events.emit('alive', core.info(state));
     if (!bufEq(oldMeta, state.meta)) core.events.emit('update', core.info(state));
   }
+}
+
+/** A member of the other address family stays in the list, but this node cannot talk to it: say so once per join. */
+function warnIfUnreachable(core: GossipCore, m: Member): void {
+  const why = core.transport.unreachable(ipFromWire(m.addr));
+  if (why) core.log.warn(`memberlist: ${m.name} at ${address(m.addr, m.port)} is out of reach: ${why}; this node does not probe or gossip to it`);
+}
+
+function address(addr: Buffer, port: number): string {
+  return joinHostPort(ipFromWire(addr), port);
 }
 
 function refute(core: GossipCore, me: Member, accusedInc: number): void {

@@ -1,6 +1,7 @@
 // The periodic loops (memberlist state.go): probing one node per interval with
 // indirect and TCP fallbacks, gossiping queued broadcasts, and push/pull with a
 // random live node.
+import { ipFromWire } from './address.js';
 import { type GossipCore, sleep } from './core.js';
 import { labelOverhead } from './label.js';
 import { suspectNode } from './membership.js';
@@ -8,7 +9,7 @@ import { MessageType, NodeStateType, type Ping, decodeAck, encodeIndirectPing, e
 import { pushPullNode } from './pushpull.js';
 import { encryptOverhead } from './security.js';
 import { COMPOUND_HEADER_OVERHEAD, COMPOUND_OVERHEAD, exchange, rawSendPacket, send, sendMsg } from './send.js';
-import { type Member, addrString, kRandomMembers, pushPullScale, shuffle } from './state.js';
+import { type Member, kRandomMembers, pushPullScale, shuffle } from './state.js';
 
 export function schedule(core: GossipCore): void {
   const c = core.config;
@@ -52,7 +53,7 @@ async function probe(core: GossipCore): Promise<void> {
       continue;
     }
     const node = core.nodes[core.probeIndex++]!;
-    if (node.name === core.config.name || node.state === NodeStateType.dead || node.state === NodeStateType.left) {
+    if (node.name === core.config.name || node.state === NodeStateType.dead || node.state === NodeStateType.left || !core.canReach(node)) {
       checked++;
       continue;
     }
@@ -76,7 +77,7 @@ async function probeNode(core: GossipCore, node: Member): Promise<void> {
   const c = core.config;
   const probeInterval = core.awareness.scaleTimeout(c.probeIntervalMs);
   const ping = core.selfPing(node.name);
-  const host = addrString(node.addr);
+  const host = ipFromWire(node.addr);
   const deadline = Date.now() + probeInterval;
   let nacks = 0;
   let resolveAck!: (acked: boolean) => void;
@@ -103,13 +104,17 @@ async function probeNode(core: GossipCore, node: Member): Promise<void> {
     core.log.error(`memberlist: failed to send UDP ping: ${(err as Error).message}`);
   }
 
-  const peers = kRandomMembers(c.indirectChecks, core.nodes, (n) => n.name !== c.name && n.name !== node.name && n.state === NodeStateType.alive);
+  const peers = kRandomMembers(
+    c.indirectChecks,
+    core.nodes,
+    (n) => n.name !== c.name && n.name !== node.name && n.state === NodeStateType.alive && core.canReach(n),
+  );
   let expectedNacks = 0;
   for (const peer of peers) {
     const nack = peer.vsn[1] >= 4;
     if (nack) expectedNacks++;
     const ind = encodeIndirectPing({ ...ping, target: node.addr, port: node.port, nack });
-    send(core, addrString(peer.addr), peer.port, ind, 'indirect ping');
+    send(core, ipFromWire(peer.addr), peer.port, ind, 'indirect ping');
   }
   const fallback = !c.disableTcpPings && node.vsn[1] >= 3 ? tcpPing(core, host, node.port, ping, deadline) : Promise.resolve(false);
 
@@ -145,7 +150,7 @@ function gossip(core: GossipCore): void {
   const c = core.config;
   const now = Date.now();
   const targets = kRandomMembers(c.gossipNodes, core.nodes, (n) => {
-    if (n.name === c.name) return false;
+    if (n.name === c.name || !core.canReach(n)) return false;
     if (n.state === NodeStateType.alive || n.state === NodeStateType.suspect) return true;
     return n.state === NodeStateType.dead && now - n.stateChange <= c.gossipToTheDeadTimeMs;
   });
@@ -154,7 +159,7 @@ function gossip(core: GossipCore): void {
   for (const node of targets) {
     const msgs = core.broadcasts.getBroadcasts(COMPOUND_OVERHEAD, avail);
     if (msgs.length === 0) return;
-    const host = addrString(node.addr);
+    const host = ipFromWire(node.addr);
     for (const pkt of msgs.length === 1 ? msgs : makeCompounds(msgs)) {
       rawSendPacket(core, host, node.port, pkt).catch((err: Error) => core.log.error(`memberlist: failed to send gossip to ${node.name}: ${err.message}`));
     }
@@ -162,9 +167,9 @@ function gossip(core: GossipCore): void {
 }
 
 function pushPull(core: GossipCore): void {
-  const [node] = kRandomMembers(1, core.nodes, (n) => n.name !== core.config.name && n.state === NodeStateType.alive);
+  const [node] = kRandomMembers(1, core.nodes, (n) => n.name !== core.config.name && n.state === NodeStateType.alive && core.canReach(n));
   if (!node) return;
-  pushPullNode(core, addrString(node.addr), node.port, false).catch((err: Error) =>
+  pushPullNode(core, ipFromWire(node.addr), node.port, false).catch((err: Error) =>
     core.log.error(`memberlist: push/pull with ${node.name} failed: ${err.message}`),
   );
 }

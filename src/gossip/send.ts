@@ -1,18 +1,20 @@
 // Outgoing packets (with piggybacked broadcasts) and one-shot stream exchanges
 // (memberlist net.go: sendMsg, rawSendMsgPacket, sendAndReceiveState).
+import { joinHostPort } from '../client/hostport.js';
+import { ipFromWire } from './address.js';
 import type { GossipCore } from './core.js';
 import { labelHeader, labelOverhead } from './label.js';
 import { MessageType, decodeErr, makeCompound } from './messages.js';
 import { type StreamMessage, encodePacket, encodeStreamMessage, parseStreamMessage } from './net.js';
 import { encryptOverhead } from './security.js';
-import { type Member, addrString } from './state.js';
+import type { Member } from './state.js';
 import { StreamReader } from './transport.js';
 
 export const COMPOUND_HEADER_OVERHEAD = 2;
 export const COMPOUND_OVERHEAD = 2;
 
 function memberAt(core: GossipCore, host: string, port: number): Member | undefined {
-  return core.nodes.find((n) => n.port === port && addrString(n.addr) === host);
+  return core.nodes.find((n) => n.port === port && ipFromWire(n.addr) === host);
 }
 
 /** Sends one message, piggybacking queued broadcasts in a compound. */
@@ -31,7 +33,7 @@ export async function rawSendPacket(core: GossipCore, host: string, port: number
 }
 
 export function send(core: GossipCore, host: string, port: number, msg: Buffer, what: string): void {
-  sendMsg(core, host, port, msg).catch((err: Error) => core.log.error(`memberlist: failed to send ${what} to ${host}:${port}: ${err.message}`));
+  sendMsg(core, host, port, msg).catch((err: Error) => core.log.error(`memberlist: failed to send ${what} to ${joinHostPort(host, port)}: ${err.message}`));
 }
 
 /** Dials, sends one message and reads one reply. */

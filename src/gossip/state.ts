@@ -15,22 +15,6 @@ export interface Member {
   vsn: [number, number, number, number, number, number];
 }
 
-export function addrString(addr: Buffer): string {
-  if (addr.length === 4) return [...addr].join('.');
-  if (addr.length === 16) {
-    const parts: string[] = [];
-    for (let i = 0; i < 16; i += 2) parts.push(addr.readUInt16BE(i).toString(16));
-    return parts.join(':');
-  }
-  return '';
-}
-
-export function parseAddr(host: string): Buffer {
-  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(host);
-  if (v4) return Buffer.from(v4.slice(1).map(Number));
-  throw new Error(`only IPv4 addresses are supported: ${host}`);
-}
-
 /** SuspicionMult * max(1, log10(n)) * interval, to the millisecond like Go. */
 export function suspicionTimeout(suspicionMult: number, n: number, intervalMs: number): number {
   const nodeScale = Math.max(1, Math.log10(Math.max(1, n)));

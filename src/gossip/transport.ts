@@ -1,6 +1,10 @@
-// UDP packets and TCP streams on one address and port (memberlist net_transport.go).
+// UDP packets and TCP streams on one address and port (memberlist net_transport.go),
+// IPv4 or IPv6 as the bind address says; `::` is one dual-stack socket.
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { joinHostPort } from '../client/hostport.js';
+import { plainAddress } from '../dns/address.js';
+import { isUnspecified, unreachableReason } from './address.js';
 import { MessageType } from './messages.js';
 
 export interface Packet {
@@ -13,6 +17,9 @@ export class Transport {
   private udp: dgram.Socket | null = null;
   private tcp: net.Server | null = null;
   private readonly conns = new Set<net.Socket>();
+  private bindHost = '';
+  /** Bound to `::`: reaches IPv4 peers too, at their v4-mapped address. */
+  private dualStack = false;
   port = 0;
 
   constructor(
@@ -32,7 +39,9 @@ export class Transport {
     });
     this.tcp = tcp;
     this.port = (tcp.address() as net.AddressInfo).port;
-    const udp = dgram.createSocket({ type: 'udp4' });
+    this.bindHost = host;
+    this.dualStack = net.isIPv6(host) && isUnspecified(host);
+    const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' });
     try {
       await new Promise<void>((resolve, reject) => {
         udp.once('error', reject);
@@ -52,7 +61,8 @@ export class Transport {
     } catch {
       /* the kernel may cap it; the default still works */
     }
-    udp.on('message', (buf, rinfo) => this.onPacket({ buf, from: { address: rinfo.address, port: rinfo.port }, at: Date.now() }));
+    // a dual-stack socket reports IPv4 senders v4-mapped; they are plain IPv4 peers
+    udp.on('message', (buf, rinfo) => this.onPacket({ buf, from: { address: plainAddress(rinfo.address), port: rinfo.port }, at: Date.now() }));
     udp.on('error', () => {});
     this.udp = udp;
   }
@@ -64,18 +74,33 @@ export class Transport {
     return true;
   }
 
-  sendPacket(buf: Buffer, host: string, port: number): Promise<void> {
-    const udp = this.udp;
-    if (!udp) return Promise.reject(new Error('transport is closed'));
-    return new Promise((resolve, reject) => udp.send(buf, port, host, (err) => (err ? reject(err) : resolve())));
+  /** Why `host` is out of this node's reach (the other address family), or undefined. */
+  unreachable(host: string): string | undefined {
+    return unreachableReason(this.bindHost, host);
   }
 
-  dial(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  private checkReach(host: string, port: number): void {
+    const why = this.unreachable(host);
+    if (why) throw new Error(`cannot reach ${joinHostPort(host, port)}: ${why}`);
+  }
+
+  async sendPacket(buf: Buffer, host: string, port: number): Promise<void> {
+    const udp = this.udp;
+    if (!udp) throw new Error('transport is closed');
+    this.checkReach(host, port);
+    const to = this.dualStack && net.isIPv4(host) ? `::ffff:${host}` : host;
+    await new Promise<void>((resolve, reject) => udp.send(buf, port, to, (err) => (err ? reject(err) : resolve())));
+  }
+
+  async dial(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+    this.checkReach(host, port);
+    // a host name resolves to the family we gossip on (either one on `::`)
+    const family = this.dualStack ? 0 : net.isIP(this.bindHost);
     return new Promise((resolve, reject) => {
-      const s = net.connect({ host, port });
+      const s = net.connect({ host, port, family });
       const timer = setTimeout(() => {
         s.destroy();
-        reject(new Error(`dial tcp ${host}:${port}: i/o timeout`));
+        reject(new Error(`dial tcp ${joinHostPort(host, port)}: i/o timeout`));
       }, timeoutMs);
       s.once('connect', () => {
         clearTimeout(timer);
