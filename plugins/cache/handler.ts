@@ -8,9 +8,9 @@ import { Rcode } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
 import { WireError } from '../../src/dns/wire.js';
 import type { Logger } from '../../src/log.js';
-import { adjustAd, cacheKey, prepare, render, type Limits } from './message.js';
+import { adjustAd, prepare, render, type Limits } from './message.js';
 import { CacheMetrics, type BoundMetrics } from './metrics.js';
-import type { CacheStore, Entry, Kind } from './store.js';
+import { cacheVariant, type CacheStore, type Entry, type Kind } from './store.js';
 
 export interface CacheOptions extends Limits {
   zones: string[];
@@ -44,8 +44,8 @@ export class CacheHandler implements Handler {
     if (matchZone(req.qname, this.opts.zones) === undefined) return this.next.serveDNS(req, w);
     const m = this.metrics.for(req.server);
     m.requests.n++;
-    const key = cacheKey(req);
-    const e = this.store.get(key);
+    const variant = cacheVariant(req);
+    const e = this.store.get(req.qname, variant);
     if (e) {
       const now = this.now();
       const left = e.ttl - Math.floor((now - e.stored) / 1000);
@@ -62,11 +62,11 @@ export class CacheHandler implements Handler {
         this.refreshLater(req, e, m);
         return Rcode.NOERROR;
       }
-      this.store.delete(key);
+      this.store.delete(e);
       m.entries[e.kind].set(this.store.size(e.kind));
     }
     m.misses.n++;
-    return this.next.serveDNS(req, new CachingWriter(this, req, key, w));
+    return this.next.serveDNS(req, new CachingWriter(this, req, variant, w));
   }
 
   /** Watches the registry: any change drops every entry in a registry zone. Returns the unsubscribe. */
@@ -86,7 +86,7 @@ export class CacheHandler implements Handler {
    * Stores the reply `msg` to `req` when it is cacheable and returns what the
    * client gets: the reply with every TTL capped to the entry's (as CoreDNS does).
    */
-  save(req: Request, msg: Buffer, key: string, generation: number): Buffer {
+  save(req: Request, msg: Buffer, variant: number, generation: number): Buffer {
     const m = this.metrics.for(req.server);
     let p;
     try {
@@ -100,7 +100,7 @@ export class CacheHandler implements Handler {
     if (p === null || p === 'mismatch') return msg;
 
     const now = this.now();
-    const existing = this.store.get(key);
+    const existing = this.store.get(req.qname, variant);
     const inRegistry = this.inRegistryZone(req.qname);
     const skip =
       matchZone(req.qname, this.opts.disabled[p.kind]) !== undefined ||
@@ -110,7 +110,7 @@ export class CacheHandler implements Handler {
       (msg[3]! & 0xf) === Rcode.SERVFAIL && existing !== undefined && this.servable(existing, now);
     if (!skip) {
       const entry: Entry = {
-        key, kind: p.kind, msg: p.stored, ttlOffsets: p.storedTtlOffsets, stored: now, ttl: p.ttl,
+        name: req.qname, variant, kind: p.kind, msg: p.stored, ttlOffsets: p.storedTtlOffsets, stored: now, ttl: p.ttl,
         hits: 0, last: 0, refreshing: false,
       };
       if (existing?.refreshing) {
@@ -160,7 +160,6 @@ export class CacheHandler implements Handler {
     if (e.refreshing) return;
     e.refreshing = true;
     m.prefetch.n++;
-    const key = e.key;
     setImmediate(() => {
       const done = (): void => {
         e.refreshing = false;
@@ -170,7 +169,7 @@ export class CacheHandler implements Handler {
         this.log.warn(`refresh of ${req.qname} failed: ${(err as Error)?.message ?? String(err)}`);
       };
       try {
-        const r = this.next.serveDNS(req, new CachingWriter(this, req, key, null));
+        const r = this.next.serveDNS(req, new CachingWriter(this, req, e.variant, null));
         if (typeof r === 'number') done();
         else r.then(done, fail);
       } catch (err) {
@@ -181,7 +180,7 @@ export class CacheHandler implements Handler {
 
   /** serve_stale verify: ask the next plugin first; serve the stale entry only if it fails (RFC 8767). */
   private async verifyStale(req: Request, w: ResponseWriter, e: Entry, m: BoundMetrics): Promise<number> {
-    const vw = new VerifyWriter(new CachingWriter(this, req, e.key, w));
+    const vw = new VerifyWriter(new CachingWriter(this, req, e.variant, w));
     try {
       const rcode = await this.next.serveDNS(req, vw);
       if (vw.written) return rcode;
@@ -201,7 +200,7 @@ class CachingWriter implements ResponseWriter {
   constructor(
     private readonly cache: CacheHandler,
     private readonly req: Request,
-    private readonly key: string,
+    private readonly variant: number,
     private readonly client: ResponseWriter | null,
   ) {
     this.generation = cache.generation;
@@ -210,7 +209,7 @@ class CachingWriter implements ResponseWriter {
   write(msg: Buffer): void {
     if (this.written) return;
     this.written = true;
-    const out = this.cache.save(this.req, msg, this.key, this.generation);
+    const out = this.cache.save(this.req, msg, this.variant, this.generation);
     this.client?.write(out);
   }
 }

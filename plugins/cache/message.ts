@@ -35,11 +35,6 @@ const FALLBACK_TTL = 5;
 const MAX_TTL = 3600;
 const OPT_LEN = 11;
 
-/** The cache key: qname, qtype, qclass, DO and CD. Space cannot occur in a qname (readName escapes it). */
-export function cacheKey(req: Request): string {
-  return `${req.qname} ${req.qtype} ${req.qclass} ${req.do ? 1 : 0}${req.cd ? 1 : 0}`;
-}
-
 const scratch: RRPos[] = [];
 
 /**
