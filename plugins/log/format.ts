@@ -13,7 +13,8 @@ export interface Entry {
   name: string;
   /** The response as handed to the server, before any truncation. */
   msg: Buffer;
-  /** process.hrtime.bigint() when the response was done. */
+  /** When the log plugin passed the query on, and when the reply came back (hrtime ns). */
+  start: bigint;
   end: bigint;
   /** Filled on first use: classification scans the response. */
   rtype?: ResponseType;
@@ -41,7 +42,7 @@ const LABELS: Record<string, Value> = {
   '{>bufsize}': (e) => String(e.req.maxSize),
   '{rcode}': (e) => rcodeText(e.msg[3]! & 0xf),
   '{rsize}': (e) => String(e.msg.length),
-  '{duration}': (e) => seconds(e.end - e.req.start),
+  '{duration}': (e) => seconds(e.end - e.start),
   '{>rflags}': (e) => flagsText((e.msg[2]! << 8) | e.msg[3]!),
 };
 

@@ -46,24 +46,26 @@ export class LogHandler implements Handler {
     // The first rule whose scope covers the name decides, as in CoreDNS.
     const rule = this.rules.find((r) => isSubdomain(name, r.scope));
     if (rule === undefined) return this.next.serveDNS(req, w);
+    // {duration} runs from here, as CoreDNS's log plugin times it.
+    const start = process.hrtime.bigint();
     const rec = new Recorder(w);
     const result = this.next.serveDNS(req, rec);
     if (typeof result === 'number') {
-      this.done(rule, req, name, rec, result);
+      this.done(rule, req, name, rec, result, start);
       return result;
     }
     return result.then((rcode) => {
-      this.done(rule, req, name, rec, rcode);
+      this.done(rule, req, name, rec, rcode, start);
       return rcode;
     });
   }
 
-  private done(rule: Rule, req: Request, name: string, rec: Recorder, rcode: number): void {
+  private done(rule: Rule, req: Request, name: string, rec: Recorder, rcode: number, start: bigint): void {
     // A dropped query (acl drop) gets no reply, so there is no reply to log.
     if (!this.out.isLevelEnabled('info') || (rec.msg === undefined && rcode === NO_REPLY)) return;
     // Nothing written: the server will answer with this error (or SERVFAIL), so log that reply.
     const msg = rec.msg ?? errorResponse(req, isUnwrittenError(rcode) ? rcode : Rcode.SERVFAIL);
-    const e: Entry = { req, name, msg, end: process.hrtime.bigint() };
+    const e: Entry = { req, name, msg, start, end: process.hrtime.bigint() };
     if (rule.classes !== null && !rule.classes.has(classify(responseType(e)))) return;
     this.out.info(render(rule.format, e));
   }

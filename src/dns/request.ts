@@ -32,7 +32,6 @@ export class Request {
   server = '';
   /** Set when a plugin (rewrite) changed the question; writers restore it on the way out. */
   originalQname: string | undefined;
-  readonly start = process.hrtime.bigint();
 
   constructor(
     readonly wire: Buffer,
