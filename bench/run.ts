@@ -26,7 +26,7 @@ const log = (line: string): void => void process.stderr.write(line + '\n');
 function timing(args: Args): Timing {
   return args.quick
     ? { seconds: args.seconds, warmSeconds: 0.5, fixedSeconds: 0.5, rampSeconds: 2 }
-    : { seconds: args.seconds, warmSeconds: 2, fixedSeconds: 4, rampSeconds: 10 };
+    : { seconds: args.seconds, warmSeconds: 2, fixedSeconds: 3, rampSeconds: 10 };
 }
 
 function podswarmRows(build: Build, mode: Mode): ServerSpec[] {

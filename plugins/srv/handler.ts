@@ -36,10 +36,11 @@ export class SrvHandler implements Handler {
     if (req.qtype !== Type.SRV) return this.next.serveDNS(req, w);
     const zone = matchZone(req.qname, this.opts.zones);
     if (zone === undefined) return this.next.serveDNS(req, w);
-    const name = parseClusterName(req.qname, zone);
-    if (name.kind !== 'port' && name.kind !== 'service') return this.next.serveDNS(req, w);
+    // The memo holds only replies this plugin built, so a hit needs no name parsing.
     const hit = this.memo.serve(req, w);
     if (hit !== undefined) return hit;
+    const name = parseClusterName(req.qname, zone);
+    if (name.kind !== 'port' && name.kind !== 'service') return this.next.serveDNS(req, w);
 
     const view = this.registry.lookup(name.ns, name.svc);
     const wanted = (p: ServicePort): boolean => name.kind === 'service' || (p.name === name.port && p.protocol === name.proto);
