@@ -67,8 +67,8 @@ function resperfTable(res: WorkloadResult): string[] {
   const out = ['## Maximum rate before loss (resperf)', '', '| server | max q/s | lost at that point | notes |', '|---|---:|---:|---|'];
   for (const r of rows) {
     const p = r.resperf!;
-    const note = p.fellBehindAt === undefined ? '' : `resperf could not send faster than ${int(p.fellBehindAt)} q/s and stopped`;
-    out.push(`| ${r.spec.label} | ${int(p.maxQps)} | ${pct(p.lostAtMax)} | ${note} |`);
+    const behind = p.fellBehindAt === undefined ? '' : `resperf could not send faster than ${int(p.fellBehindAt)} q/s and stopped`;
+    out.push(`| ${r.spec.label} | ${int(p.maxQps)} | ${pct(p.lostAtMax)} | ${[r.spec.note, behind].filter(Boolean).join('; ')} |`);
   }
   return [...out, ''];
 }
