@@ -1,12 +1,18 @@
 // Starts the real podswarm-dns process (compiled dist/) for end-to-end tests.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
+
+/** The compiled CLI, or a loud failure: a test that needs the real process must not pass without it. */
+function builtCli(): string {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test builds first)`);
+  return CLI;
+}
 
 export interface ServerOptions {
   /** Corefile text; `{{dir}}` is replaced by the temp directory holding `files`. */
@@ -47,7 +53,7 @@ export async function startCli(
   dir = '',
   corefilePath = '',
 ): Promise<RunningServer> {
-  const argv = [...(opts.prefix ?? []), process.execPath, CLI, ...args];
+  const argv = [...(opts.prefix ?? []), process.execPath, builtCli(), ...args];
   const proc = spawn(argv[0]!, argv.slice(1), {
     env: { ...process.env, UPSTREAM_DNS: '', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -59,7 +65,7 @@ export async function startCli(
 
 /** Runs the CLI to completion (for error cases): exit code and output. */
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
-  const proc = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, UPSTREAM_DNS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [builtCli(), ...args], { env: { ...process.env, UPSTREAM_DNS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const s = wrap(proc, '', '');
   return new Promise((resolve) => proc.once('exit', (code) => resolve({ code, output: s.output() })));
 }
