@@ -63,6 +63,30 @@ describe('loadbalance: wire order', () => {
     assert.equal(firsts.size, ADDRS.length);
   });
 
+  it('re-encodes when a name elsewhere points at an answer that would move', () => {
+    // web.example.org A / AAAA / A, owners compressed to the question (offset 12); the additional TXT
+    // record's owner points at the third answer's owner (offset 77): a pointer to a pointer.
+    const owner = [0xc0, 12];
+    const rr = (type: number, rdata: number[], name = owner) => [...name, 0, type, 0, 1, 0, 0, 0, 30, 0, rdata.length, ...rdata];
+    const msg = Buffer.from([
+      0, 7, 0x81, 0x80, 0, 1, 0, 3, 0, 0, 0, 1,
+      3, ...Buffer.from('web'), 7, ...Buffer.from('example'), 3, ...Buffer.from('org'), 0, 0, 1, 0, 1,
+      ...rr(Type.A, [10, 0, 0, 1]),
+      ...rr(Type.AAAA, [0xfd, 0, ...new Array<number>(13).fill(0), 1]),
+      ...rr(Type.A, [10, 0, 0, 2]),
+      ...rr(Type.TXT, [2, 0x68, 0x69], [0xc0, 77]),
+    ]);
+    assert.equal(dnsPacket.decode(msg).additionals?.[0]?.name, 'web.example.org', 'the fixture is what it says');
+    const firsts = new Set<string>();
+    for (let i = 0; i < 60; i++) {
+      const p = dnsPacket.decode(shuffleAnswers(msg));
+      assert.equal(p.additionals?.[0]?.name, 'web.example.org');
+      assert.deepEqual((p.answers ?? []).map((r) => `${r.type} ${'data' in r ? String(r.data) : ''}`).sort(), ['A 10.0.0.1', 'A 10.0.0.2', 'AAAA fd00::1']);
+      firsts.add(`${p.answers![0]!.type} ${'data' in p.answers![0]! ? String(p.answers![0]!.data) : ''}`);
+    }
+    assert.ok(firsts.size > 1, 'the order never changed');
+  });
+
   it('leaves error replies alone', () => {
     const req = request('web.example.org');
     const msg = new MessageBuilder(req, Rcode.NXDOMAIN).answer(a('web.example.org.', '10.0.0.1')).answer(a('web.example.org.', '10.0.0.2')).finish();

@@ -1,7 +1,7 @@
 // DNS numeric constants used across the core and plugins.
 
 export const Type = {
-  A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, HINFO: 13, MX: 15, TXT: 16, AAAA: 28, SRV: 33,
+  A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, HINFO: 13, MX: 15, TXT: 16, AAAA: 28, SRV: 33, DNAME: 39,
   OPT: 41, DS: 43, IXFR: 251, AXFR: 252, ANY: 255,
 } as const;
 
