@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { dig } from './helpers/dig.js';
+import { samples } from './helpers/metrics.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 const PORT = 18020;
@@ -63,10 +64,17 @@ describe('-workers', () => {
   });
 
   it('serves /metrics from the primary, counting the queries every worker answered', async () => {
+    const answeredByCluster = (text: string): number =>
+      samples(text, 'coredns_dns_responses_total')
+        .filter((x) => x.labels.rcode === 'NOERROR' && x.labels.plugin === 'cluster')
+        .reduce((sum, x) => sum + x.value, 0);
     const before = await requestsCounted();
+    const clusterBefore = answeredByCluster(await (await fetch(`http://127.0.0.1:${METRICS}/metrics`)).text());
     for (let i = 0; i < 30; i++) await dig(PORT, 'web.default.cluster.local');
     assert.equal((await requestsCounted()) - before, 30);
     const text = await (await fetch(`http://127.0.0.1:${METRICS}/metrics`)).text();
+    // The plugin label survives the merge of the workers' metrics.
+    assert.equal(answeredByCluster(text) - clusterBefore, 30);
     assert.match(text, /^coredns_build_info\{version="[^"]+",revision="",goversion="node[^"]+"\} 1$/m);
     assert.match(text, /^podswarm_registry_endpoints\{healthy="true"\} 2$/m);
   });
