@@ -6,7 +6,8 @@ import { dirname, resolve } from 'node:path';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { argCount, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { CorefileError, type Token } from '../../src/corefile/types.js';
-import { parseHostPort, type HostPort } from '../../src/config/upstreams.js';
+import { parseHostPort } from '../../src/config/upstreams.js';
+import type { HostPort } from '../../src/util/hostport.js';
 import { acquireApi, type ApiLease } from '../../src/api/hub.js';
 
 export const DEFAULT_LISTEN: HostPort = { host: '127.0.0.1', port: 8080 };

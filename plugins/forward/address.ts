@@ -3,6 +3,7 @@
 
 import { isIP } from 'node:net';
 import { parseHostPort } from '../../src/config/upstreams.js';
+import { joinHostPort } from '../../src/util/hostport.js';
 
 export interface Address {
   host: string;
@@ -22,5 +23,5 @@ export function parseAddress(text: string): Address | undefined {
     return undefined;
   }
   const family = isIP(host) === 6 ? 6 : 4;
-  return { host, port, family, label: family === 6 ? `[${host}]:${port}` : `${host}:${port}` };
+  return { host, port, family, label: joinHostPort(host, port) };
 }

@@ -2,7 +2,7 @@
 // the first join and reconnects. Ready once joined (or with no seeds).
 
 import type { App } from '../../src/app.js';
-import { joinHostPort } from '../../src/client/hostport.js';
+import { joinHostPort } from '../../src/util/hostport.js';
 import type { Logger } from '../../src/log.js';
 import { Memberlist } from '../../src/gossip/memberlist.js';
 import { GOSSIP_SOURCE_PREFIX, RegistryReplicator } from '../../src/gossip/replication.js';

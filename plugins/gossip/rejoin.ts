@@ -3,7 +3,7 @@
 // members are tried again now and then, so a healed partition merges back
 // even once both sides have forgotten each other.
 
-import { joinHostPort } from '../../src/client/hostport.js';
+import { joinHostPort } from '../../src/util/hostport.js';
 import type { Logger } from '../../src/gossip/config.js';
 import type { Memberlist, NodeInfo } from '../../src/gossip/memberlist.js';
 

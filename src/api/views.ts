@@ -1,6 +1,6 @@
 // Registry views → the API's JSON shapes.
 
-import { joinHostPort } from '../client/hostport.js';
+import { joinHostPort } from '../util/hostport.js';
 import type { Endpoint, ServicePort, ServiceView } from '../registry/types.js';
 
 /** One endpoint as the API sends it (seed: ServiceEndpoint with NodeName, Address, Port, Healthy). */

@@ -3,7 +3,7 @@
 
 import { connect as netConnect, type Socket } from 'node:net';
 import type { DiscoveryClient } from './http.js';
-import { joinHostPort } from './hostport.js';
+import { joinHostPort } from '../util/hostport.js';
 import { attemptOrder, healthyOnly, random, type Strategy } from './pick.js';
 import { DiscoveryError, type ServiceEndpoint } from './types.js';
 

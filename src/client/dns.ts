@@ -2,7 +2,7 @@
 // for programs that would rather not speak the HTTP API.
 
 import { Resolver } from 'node:dns/promises';
-import { joinHostPort } from './hostport.js';
+import { joinHostPort } from '../util/hostport.js';
 
 export interface DnsOptions {
   /** `IP` or `IP:PORT` of podswarm-dns (default: $PODSWARM_DNS, else 127.0.0.1:53). */

@@ -1,11 +1,7 @@
 // `--upstream-dns` / `UPSTREAM_DNS`: "HOST[:PORT],..." with IPv6 as [v6]:port.
 
 import { isIP } from 'node:net';
-
-export interface HostPort {
-  host: string;
-  port: number;
-}
+import { joinHostPort, type HostPort } from '../util/hostport.js';
 
 /** Parses one `IP[:PORT]` / `[IPv6]:PORT` / bare IPv6; throws with the offending text. */
 export function parseHostPort(text: string, defaultPort = 53): HostPort {
@@ -37,6 +33,6 @@ export function parseUpstreamList(text: string): string[] {
     .filter((s) => s !== '')
     .map((s) => {
       const { host, port } = parseHostPort(s);
-      return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+      return joinHostPort(host, port);
     });
 }

@@ -5,11 +5,8 @@
 import { isIP, isIPv6 } from 'node:net';
 import { ipBytes } from '../dns/address.js';
 import { canonicalAddress } from '../registry/names.js';
+import type { HostPort } from '../util/hostport.js';
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
 
 function isV4Mapped(b: Uint8Array): boolean {
   return b.length === 16 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;

@@ -1,7 +1,7 @@
 // Incoming packets and streams (memberlist net.go): decode, then dispatch
 // pings, indirect pings, acks/nacks, alive/suspect/dead and user messages.
 import type net from 'node:net';
-import { joinHostPort } from '../client/hostport.js';
+import { joinHostPort } from '../util/hostport.js';
 import { plainAddress } from '../dns/address.js';
 import { ipFromWire } from './address.js';
 import type { GossipCore } from './core.js';

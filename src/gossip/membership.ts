@@ -1,7 +1,7 @@
 // SWIM state transitions (memberlist state.go): alive, suspect and dead
 // messages, refuting accusations against ourselves, and merging the node list
 // a push/pull brought.
-import { joinHostPort } from '../client/hostport.js';
+import { joinHostPort } from '../util/hostport.js';
 import { ipFromWire } from './address.js';
 import { type GossipCore, STATUS } from './core.js';
 import { type Alive, type Dead, NodeStateType, type PushNodeState, type Suspect, encodeAlive, encodeDead, encodeSuspect } from './messages.js';

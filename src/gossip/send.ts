@@ -1,6 +1,6 @@
 // Outgoing packets (with piggybacked broadcasts) and one-shot stream exchanges
 // (memberlist net.go: sendMsg, rawSendMsgPacket, sendAndReceiveState).
-import { joinHostPort } from '../client/hostport.js';
+import { joinHostPort } from '../util/hostport.js';
 import { ipFromWire } from './address.js';
 import type { GossipCore } from './core.js';
 import { labelHeader, labelOverhead } from './label.js';

@@ -2,7 +2,7 @@
 // IPv4 or IPv6 as the bind address says; `::` is one dual-stack socket.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { joinHostPort } from '../client/hostport.js';
+import { joinHostPort } from '../util/hostport.js';
 import { plainAddress } from '../dns/address.js';
 import { isUnspecified, unreachableReason } from './address.js';
 import { MessageType } from './messages.js';
