@@ -12,6 +12,13 @@ NEED=(
   serf:serf
   podman:podman
   runc:runc
+  /usr/lib/podman/netavark:netavark
+  /usr/lib/podman/aardvark-dns:aardvark-dns
+  newuidmap:uidmap
+  slirp4netns:slirp4netns
+  /usr/libexec/podman/catatonit:catatonit
+  systemd-analyze:systemd
+  nsenter:util-linux
   busybox:busybox-static
   dnsmasq:dnsmasq-base
   dnsperf:dnsperf
@@ -22,7 +29,8 @@ NEED=(
 missing=()
 for pair in "${NEED[@]}"; do
   cmd=${pair%%:*}; pkg=${pair#*:}
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  if [[ $cmd == /* ]]; then [ -x "$cmd" ] || missing+=("$pkg")
+  else command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg"); fi
 done
 
 apt_install() {

@@ -2,16 +2,25 @@
 # Podman on these machines: runc (crun fails on the hybrid cgroup setup),
 # explicit ulimits (CAP_SYS_RESOURCE is missing), and a local busybox image
 # (no image registry is reachable). See shared/reference/machine.md.
+#
+# The settings go into a drop-in of their own, which Podman (4.x reads
+# /etc/containers/containers.conf.d/*.conf after containers.conf) merges key
+# by key over the user's files: containers.conf is never written, so none of
+# the user's keys (dns_servers, say) is lost. Remove the drop-in to undo.
 set -euo pipefail
-mkdir -p /etc/containers
-if ! grep -q 'runtime = "runc"' /etc/containers/containers.conf 2>/dev/null; then
-  cat > /etc/containers/containers.conf <<'CONF'
+DROPIN_DIR=/etc/containers/containers.conf.d
+DROPIN=$DROPIN_DIR/10-podswarm-dev.conf
+want='# Written by podswarm-dns scripts/podman-image.sh: what Podman needs on this
+# machine (runc; explicit ulimits because CAP_SYS_RESOURCE is missing).
 [containers]
 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 
 [engine]
-runtime = "runc"
-CONF
+runtime = "runc"'
+if [ "$(cat "$DROPIN" 2>/dev/null)" != "$want" ]; then
+  mkdir -p "$DROPIN_DIR"
+  printf '%s\n' "$want" > "$DROPIN.tmp" && mv "$DROPIN.tmp" "$DROPIN"
+  echo "podman-image: wrote $DROPIN"
 fi
 if ! podman image exists localhost/busybox:latest; then
   root=$(mktemp -d)
