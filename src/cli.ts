@@ -8,6 +8,7 @@ import { PLUGINS } from './chain/plugins.js';
 import { createLogger } from './log.js';
 import { parseUpstreamList } from './config/upstreams.js';
 import { Instance } from './server/instance.js';
+import { sdNotifier } from './server/sd-notify.js';
 import { followPrimary, isWorkerProcess, reportStarted, startWorkers } from './server/workers.js';
 import { PACKAGE_ROOT, VERSION } from './version.js';
 
@@ -163,11 +164,15 @@ async function main(): Promise<void> {
     const lines = instance.addresses().map((a) => `dns://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`);
     process.stdout.write(`${lines.join('\n')}\npodswarm-dns-${VERSION}\n`);
   }
+  // systemd Type=notify: every listener (or every worker's) is bound by now.
+  const notify = sdNotifier(log);
+  void notify.ready();
 
   let stopping = false;
   app.shutdown = async () => {
     if (stopping) return;
     stopping = true;
+    await notify.stopping();
     if (app.lameduckMs > 0) {
       // Still answering, but load balancers should move away: /ready says so.
       app.readiness.set('lameduck', () => false);
@@ -179,7 +184,7 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   signals.shutdown = () => void app.shutdown();
-  signals.reload = () => void app.reload().catch(() => {});
+  signals.reload = () => void notify.reloading(app.reload()).catch(() => {});
 }
 
 /**
