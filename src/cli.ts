@@ -22,7 +22,8 @@ const USAGE = `Usage: podswarm-dns [options]
   -quiet                do not print the startup banner
   -plugins              list compiled plugins in chain order and exit
   -version              print the version and exit
-Options may also be written with two dashes and as -name=value.`;
+Options may also be written with two dashes and as -name=value.
+  podswarm-dns setup podman|link ...   set this host up as a Podman node (podswarm-dns setup --help)`;
 
 interface Args {
   conf?: string;
@@ -105,6 +106,10 @@ function defaultCorefile(): string {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'setup') {
+    const { runSetup } = await import('./setup/index.js');
+    process.exit(await runSetup(process.argv.slice(3)));
+  }
   let args: Args;
   try {
     args = parseArgs(process.argv.slice(2));
