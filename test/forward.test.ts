@@ -152,9 +152,9 @@ describe('forward: configuration', () => {
     assert.deepEqual(resolvConfNameservers('# c\nsearch x.test\nnameserver 10.0.0.1\n  nameserver ::1 # v6\noptions ndots:5\n;nameserver 9.9.9.9\n'), ['10.0.0.1', '::1']);
     const dir = mkdtempSync(join(tmpdir(), 'fwd-'));
     const file = join(dir, 'resolv.conf');
-    writeFileSync(file, 'nameserver 127.0.0.53\nnameserver 127.0.0.54\n');
+    writeFileSync(file, 'nameserver 127.0.0.63\nnameserver 127.0.0.64\n');
     const cfg = parseForward(directive(`forward . ${file} 127.0.0.1:5300`));
-    assert.deepEqual(cfg.to.map((a) => a.label), ['127.0.0.53:53', '127.0.0.54:53', '127.0.0.1:5300']);
+    assert.deepEqual(cfg.to.map((a) => a.label), ['127.0.0.63:53', '127.0.0.64:53', '127.0.0.1:5300']);
     writeFileSync(file, '# empty\n');
     assert.throws(() => parseForward(directive(`forward . ${file}`)), /^CorefileError: Corefile:2: forward: no nameserver lines in /);
   });

@@ -9,6 +9,7 @@ import { parseAddress, type Address } from './address.js';
 import type { ForwardOptions } from './forward.js';
 import { isPolicyName, POLICIES, type PolicyName } from './policy.js';
 import { resolvConfNameservers } from './resolvconf.js';
+import { onlyResolvedStub, RESOLVED_UPSTREAMS, resolvedUpstreams } from './resolved.js';
 import type { UpstreamOptions } from './upstream.js';
 
 export const MAX_UPSTREAMS = 15;
@@ -18,6 +19,8 @@ export interface ForwardConfig {
   upstream: UpstreamOptions;
   to: Address[];
   policy: PolicyName;
+  /** Things worth logging once the config starts (an upstream list taken from systemd-resolved). */
+  notes: string[];
 }
 
 /**
@@ -38,7 +41,8 @@ function parse(d: Directive, override: readonly string[] | undefined): ForwardCo
   const [fromTok, ...toToks] = argCount(d, 2, Infinity);
   const from = parseServerKey(fromTok!).zones;
   const toTexts = override && from.includes('.') ? override.map((text) => ({ ...d.name, text })) : toToks;
-  const to = toTexts.flatMap(upstreamAddresses);
+  const notes: string[] = [];
+  const to = toTexts.flatMap((tok) => upstreamAddresses(tok, notes));
   if (to.length > MAX_UPSTREAMS) throw CorefileError.at(toTexts[0]!, `forward: more than ${MAX_UPSTREAMS} upstreams (${to.length})`);
 
   const cfg: ForwardConfig = {
@@ -46,6 +50,7 @@ function parse(d: Directive, override: readonly string[] | undefined): ForwardCo
     upstream: { expireMs: 10_000, forceTcp: false, maxFails: 2, health: { intervalMs: 500, recursion: true, domain: '.' } },
     to,
     policy: 'random',
+    notes,
   };
   for (const sub of subdirectives(d)) option(d, sub, cfg);
   if (cfg.forward.forceTcp && cfg.forward.preferUdp) throw CorefileError.at(d.name, 'forward: force_tcp and prefer_udp cannot both be set');
@@ -113,17 +118,21 @@ function positive(tok: Token, name: string): number {
 }
 
 /** An IP[:port], or a resolv.conf-style file whose nameserver lines are the upstreams. */
-function upstreamAddresses(tok: Token): Address[] {
+function upstreamAddresses(tok: Token, notes: string[]): Address[] {
   const addr = parseAddress(tok.text);
   if (addr) return [addr];
   if (!isFile(tok.text)) throw CorefileError.at(tok, `forward: not an IP address[:port] or a file: '${tok.text}'`);
   const servers = resolvConfNameservers(readFileSync(tok.text, 'utf8'));
   if (servers.length === 0) throw CorefileError.at(tok, `forward: no nameserver lines in ${tok.text}`);
-  return servers.map((s) => {
+  const addrs = servers.map((s) => {
     const a = parseAddress(s);
     if (!a) throw CorefileError.at(tok, `forward: bad nameserver '${s}' in ${tok.text}`);
     return a;
   });
+  if (!onlyResolvedStub(addrs)) return addrs;
+  const real = resolvedUpstreams(tok);
+  notes.push(`${tok.text} names only systemd-resolved's stub: forwarding to its upstreams from ${RESOLVED_UPSTREAMS} (${real.map((a) => a.label).join(', ')})`);
+  return real;
 }
 
 function isFile(path: string): boolean {

@@ -16,8 +16,10 @@ export const plugin: PluginDef = {
     const app = c.app;
     const metrics = forwardMetrics(app);
     const events = healthEvents(app, metrics);
+    const log = app.pluginLog('forward');
     const forwards = c.directives.map((d) => {
       const cfg = parseForward(d, app.options.upstreams);
+      for (const note of cfg.notes) log.info(note);
       const upstreams = cfg.to.map((addr) => new Upstream(addr, cfg.upstream, events));
       return new Forward(cfg.forward, upstreams, makePolicy(cfg.policy), metrics);
     });
