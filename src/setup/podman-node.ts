@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { applyChanges, describeChange, type Change } from './changes.js';
 import { CommandError, runCommand } from './command.js';
-import { DNS_KEYS, DROPIN_DIR, DROPIN_NAME, dnsSettings, parseDropin, podmanConfFiles, renderDropin } from './containers-conf.js';
+import { DNS_KEYS, DROPIN_DIR, DROPIN_NAME, dnsSettings, parseDropin, podmanConfFiles, renderDropin, type ConfFile } from './containers-conf.js';
 import { deviceAddresses, LABEL } from './node-address.js';
 import { nodeCorefile, type NodeCorefileOptions } from './node-corefile.js';
 import { readOwned, renderOwned, type OwnedFile } from './owned-file.js';
@@ -30,9 +30,9 @@ const UNDO_HINT = '`podswarm-dns setup podman --undo` removes it';
 const MIN_PODMAN_MAJOR = 4;
 
 export async function setupPodman(o: PodmanSetupOptions, out: Output): Promise<void> {
-  await preflight(o.dryRun);
+  const files = await preflight(o.dryRun);
   const later: string[] = [];
-  for (const f of podmanConfFiles()) {
+  for (const f of files) {
     const keys = DNS_KEYS.filter((k) => f.dnsKeys[k] !== undefined);
     if (keys.length === 0) continue;
     if (dirname(f.path) === DROPIN_DIR && f.path > DROPIN) later.push(`${f.path} sets ${keys.join(', ')}`);
@@ -131,14 +131,17 @@ async function finish(changes: Change[], dryRun: boolean, out: Output, nothing: 
   await applyChanges(changes, (line) => out.say(line));
 }
 
-async function preflight(dryRun: boolean, needPodman = true): Promise<void> {
+/** Checks what every setup needs; returns the containers.conf files Podman reads (none for `link`). */
+async function preflight(dryRun: boolean, needPodman = true): Promise<ConfFile[]> {
   if (!dryRun && process.getuid?.() !== 0) {
     throw new SetupError('needs root: it adds the node address to lo and writes /etc/containers/containers.conf.d (try: sudo podswarm-dns setup podman; --dry-run shows the plan without root)');
   }
-  if (!needPodman) return;
+  if (!needPodman) return [];
   if (process.env.CONTAINERS_CONF) {
     throw new SetupError(`CONTAINERS_CONF is set (${process.env.CONTAINERS_CONF}): Podman then reads that one file and no drop-ins; unset it, or add ${DNS_KEYS.join(', ')} to its [containers] table yourself`);
   }
+  // Before podman runs: a file it cannot parse makes podman itself fail, with a less direct message.
+  const files = podmanConfFiles();
   let version: string;
   try {
     version = (await runCommand('podman', ['--version'])).trim();
@@ -148,6 +151,7 @@ async function preflight(dryRun: boolean, needPodman = true): Promise<void> {
   }
   const major = Number(/(\d+)\.\d+/.exec(version)?.[1]);
   if (!(major >= MIN_PODMAN_MAJOR)) throw new SetupError(`${version}: Podman ${MIN_PODMAN_MAJOR} or later is needed (older Podman reads no containers.conf.d)`);
+  return files;
 }
 
 /** `dir` and the ancestors that do not exist yet, outermost first. */
