@@ -46,6 +46,15 @@ describe('CLI', () => {
   });
 });
 
+describe('a listener that cannot bind says why', () => {
+  it('an address this host does not have names setup link', async () => {
+    // Only bound, never sent to: 169.254.77.77 exists nowhere on this machine.
+    const r = await runCli(['-conf', corefile('.:18011 {\n bind 169.254.77.77\n whoami\n}\n')]);
+    assert.equal(r.code, 1);
+    assert.match(r.output, /listen udp 169\.254\.77\.77:18011: bind EADDRNOTAVAIL .*: 169\.254\.77\.77 is not an address of this host .*`podswarm-dns setup link`/);
+  });
+});
+
 describe('Corefile errors are refused with FILE:LINE and the reason', () => {
   const cases: Array<[string, string, RegExp]> = [
     ['unknown directive', '.:18011 {\n  bind 127.0.0.1\n  frobnicate\n}\n', /Corefile:3: unknown directive 'frobnicate'/],

@@ -5,6 +5,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Peer } from '../dns/request.js';
 import type { Dispatcher } from './dispatch.js';
+import { listenError } from './listen-error.js';
 
 const IDLE_MS = 10_000;
 const MAX_IN_FLIGHT = 256;
@@ -28,7 +29,7 @@ export function listenTcp(address: string, port: number, dispatcher: Dispatcher)
       for (const c of conns) c.destroy();
     });
   return new Promise((resolve, reject) => {
-    server.once('error', (e: Error) => reject(new Error(`listen tcp ${address}:${port}: ${e.message}`)));
+    server.once('error', (e: Error) => reject(listenError('tcp', address, port, e)));
     server.listen({ host: address, port, exclusive: false }, () => {
       server.removeAllListeners('error');
       resolve({ server, close });

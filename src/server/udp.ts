@@ -4,6 +4,7 @@ import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Peer } from '../dns/request.js';
 import type { Dispatcher } from './dispatch.js';
+import { listenError } from './listen-error.js';
 
 /**
  * Replies go to the address a datagram came from, always an IP literal, so the
@@ -26,7 +27,7 @@ export function udpSocketOptions(address: string): SocketOptions {
 export function listenUdp(address: string, port: number, dispatcher: Dispatcher): Promise<Socket> {
   const sock = createSocket(udpSocketOptions(address));
   return new Promise((resolve, reject) => {
-    const fail = (e: Error): void => reject(new Error(`listen udp ${address}:${port}: ${e.message}`));
+    const fail = (e: Error): void => reject(listenError('udp', address, port, e));
     sock.once('error', fail);
     sock.bind({ address, port, exclusive: false }, () => {
       sock.off('error', fail);
