@@ -35,6 +35,7 @@ const IMAGE = 'localhost/busybox:latest';
 const DROPIN_DIR = '/etc/containers/containers.conf.d';
 const DROPIN = join(DROPIN_DIR, '50-podswarm-dns.conf');
 const NODE_ADDRESS = '169.254.20.10';
+const NODE_ADDRESS6 = 'fd00:53::10';
 const OUTSIDE = 'outside.node-e2e.test';
 const OUTSIDE_ADDR = '198.51.100.61'; // only ever an answer, never dialled
 const TAG = `pn${process.pid % 100000}`;
@@ -43,6 +44,8 @@ const NETS = [
   { name: `${PREFIX}net1`, subnet: '10.250.32.0/24', dns: true },
   { name: `${PREFIX}net2`, subnet: '10.250.33.0/24', dns: false },
 ];
+/** Node 1 only: a dual-stack network, whose containers reach the node over IPv6 as well. */
+const NET6 = { name: `${PREFIX}net6`, subnets: ['10.250.34.0/24', 'fd77:250:34::/64'] };
 
 interface Node {
   i: number;
@@ -88,7 +91,7 @@ async function setup(n: Node, args: string[], env: Record<string, string> = {}, 
 
 function setupArgs(n: Node): string[] {
   const gossip = ['--gossip', `${lab.addr(n.i)}:7946`, ...(n.i === 2 ? ['--join', `${lab.addr(1)}:7946`] : [])];
-  return ['podman', ...gossip, '--podman-socket', n.socket, '--corefile', n.corefile];
+  return ['podman', ...gossip, '--address6', NODE_ADDRESS6, '--podman-socket', n.socket, '--corefile', n.corefile];
 }
 
 /** Every file in the drop-in directory with its bytes (undefined: no directory). */
@@ -210,8 +213,9 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
       assert.ok((await loAddresses(n)).includes(`${NODE_ADDRESS} lo:podswarm`), `node ${n.i}: address on lo`);
     }
     // The drop-in Podman reads, key by key.
+    for (const n of nodes) assert.ok((await loAddresses(n)).includes(NODE_ADDRESS6), `node ${n.i}: IPv6 address on lo`);
     const conf = parse(readFileSync(DROPIN, 'utf8')) as { containers: Record<string, string[]> };
-    assert.deepEqual({ ...conf.containers }, { dns_servers: [NODE_ADDRESS], dns_searches: ['svc.cluster.local', 'cluster.local'], dns_options: ['ndots:2'] });
+    assert.deepEqual({ ...conf.containers }, { dns_servers: [NODE_ADDRESS, NODE_ADDRESS6], dns_searches: ['svc.cluster.local', 'cluster.local'], dns_options: ['ndots:2'] });
     // Idempotent: a second run changes nothing.
     const again = await setup(nodes[1]!, setupArgs(nodes[1]!));
     assert.equal(again.code, 0, again.out);
@@ -258,6 +262,15 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
     }
     const outside = await client(n2, NETS[1]!.name, `nslookup -type=a ${OUTSIDE}`);
     assert.deepEqual(addresses(outside), [OUTSIDE_ADDR]);
+  });
+
+  test('a container on a dual-stack network reaches the node over IPv6 too', async () => {
+    const n1 = nodes[0]!;
+    await podman(n1, 'network', 'create', '--disable-dns', '--ipv6', ...NET6.subnets.flatMap((s) => ['--subnet', s]), NET6.name);
+    const out = await client(n1, NET6.name, `cat /etc/resolv.conf; nslookup -type=a web.shop.svc.cluster.local ${NODE_ADDRESS6}`);
+    assert.match(out, /^nameserver 169\.254\.20\.10\nnameserver fd00:53::10$/m);
+    assert.match(out, /^Address:\s+\[fd00:53::10\]:53$/m, 'asked over IPv6');
+    assert.deepEqual(addresses(out), [web]);
   });
 
   test('setup --undo leaves the configuration exactly as it was', async () => {
