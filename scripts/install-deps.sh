@@ -19,6 +19,9 @@ NEED=(
   /usr/libexec/podman/catatonit:catatonit
   systemd-analyze:systemd
   nsenter:util-linux
+  systemd-notify:systemd
+  curl:curl
+  python3:python3
   busybox:busybox-static
   dnsmasq:dnsmasq-base
   dnsperf:dnsperf
