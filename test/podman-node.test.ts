@@ -236,6 +236,9 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
     assert.match(out, /^nameserver 169\.254\.20\.10$/m);
     assert.match(out, /^search svc\.cluster\.local cluster\.local/m);
     assert.deepEqual(addresses(out), [OUTSIDE_ADDR]);
+    // netavark deleted the bridge with its last container; the node address is still there.
+    assert.doesNotMatch(await lab.exec(1, 'ip', ['-o', 'addr']), /10\.250\.32\.1\//, 'bridge gone');
+    assert.ok((await loAddresses(nodes[0]!)).includes(`${NODE_ADDRESS} lo:podswarm`));
   });
 
   test('node 2 finds node 1\'s labelled container by web.shop and web.shop.svc.cluster.local, and reaches it', async () => {
@@ -271,6 +274,26 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
     assert.match(out, /^nameserver 169\.254\.20\.10\nnameserver fd00:53::10$/m);
     assert.match(out, /^Address:\s+\[fd00:53::10\]:53$/m, 'asked over IPv6');
     assert.deepEqual(addresses(out), [web]);
+  });
+
+  test('a container on a CNI network (a Podman on the CNI backend) resolves through the node too', async () => {
+    const cni: Node = { i: 1, dir: join(work, 'cni'), socket: '', corefile: '' };
+    const p = (...args: string[]): Promise<string> =>
+      run('nsenter', [`--net=/run/netns/${lab.ns(1)}`, 'podman', '--root', join(cni.dir, 'root'), '--runroot', join(cni.dir, 'run'), '--tmpdir', join(cni.dir, 'tmp'),
+        '--network-backend', 'cni', '--cni-config-dir', join(cni.dir, 'cni'), ...args], { timeout: 60_000 }).then((r) => r.stdout.trim(), (e: { stderr?: string; message: string }) => {
+        throw new Error(`cni podman ${args.join(' ')}: ${e.stderr?.trim() || e.message}`);
+      });
+    try {
+      await p('load', '-i', join(work, 'busybox.tar'));
+      await p('network', 'create', '--subnet', '10.250.35.0/24', `${PREFIX}cni`);
+      const out = await p('run', '--rm', '--network', `${PREFIX}cni`, IMAGE, 'sh', '-c', 'cat /etc/resolv.conf; ip -o -4 addr show eth0; nslookup -type=a web.shop.svc.cluster.local');
+      assert.match(out, /^nameserver 169\.254\.20\.10$/m);
+      assert.match(out, /inet 10\.250\.35\.\d+\//, 'on the CNI bridge');
+      assert.deepEqual(addresses(out), [web]);
+    } finally {
+      await p('network', 'rm', '-f', `${PREFIX}cni`).catch(() => {});
+      await p('rmi', '-af').catch(() => {});
+    }
   });
 
   test('setup --undo leaves the configuration exactly as it was', async () => {
