@@ -3,11 +3,19 @@
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { argCount, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
-import { CorefileError } from '../../src/corefile/types.js';
+import { CorefileError, type Directive } from '../../src/corefile/types.js';
 import type { PodmanSource } from '../../src/sources/podman/source.js';
 
 /** Where the root `podman.socket` unit (and `podman system service`) listens. */
 export const DEFAULT_SOCKET = '/run/podman/podman.sock';
+
+/** `socket PATH` (also `unix://PATH`), shared with the containers plugin. */
+export function parseSocket(sub: Directive, plugin: string): string {
+  const tok = argCount(sub, 1)[0]!;
+  const path = tok.text.replace(/^unix:\/\//, '');
+  if (!path.startsWith('/')) throw CorefileError.at(tok, `${plugin}: socket '${tok.text}' must be an absolute path`);
+  return path;
+}
 
 export const plugin: PluginDef = {
   name: 'podman',
@@ -20,12 +28,9 @@ export const plugin: PluginDef = {
     const networks: string[] = [];
     for (const sub of subdirectives(d)) {
       switch (sub.name.text) {
-        case 'socket': {
-          const tok = argCount(sub, 1)[0]!;
-          socketPath = tok.text.replace(/^unix:\/\//, '');
-          if (!socketPath.startsWith('/')) throw CorefileError.at(tok, `podman: socket '${tok.text}' must be an absolute path`);
+        case 'socket':
+          socketPath = parseSocket(sub, 'podman');
           break;
-        }
         case 'network':
           for (const tok of argCount(sub, 1, Infinity)) if (!networks.includes(tok.text)) networks.push(tok.text);
           break;

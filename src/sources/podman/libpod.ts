@@ -1,16 +1,24 @@
-// The few libpod REST calls the source needs, over Podman's unix socket.
+// The few libpod REST calls the Podman watcher needs, over Podman's unix socket.
 
 import { Pool } from 'undici';
 
 const BASE = '/v4.0.0/libpod';
 
-/** The fields of `GET /containers/{id}/json` the source reads. */
+/** One network a container is attached to, as inspect shows it. */
+export interface NetworkAttachment {
+  IPAddress: string;
+  GlobalIPv6Address: string;
+  /** `--network-alias` names and the short container id (Podman 4 adds it); absent on CNI-less setups. */
+  Aliases?: string[] | null;
+}
+
+/** The fields of `GET /containers/{id}/json` the sources read. */
 export interface ContainerInspect {
   Id: string;
   Name: string;
   State: { Running: boolean };
   Config: { Labels: Record<string, string> | null };
-  NetworkSettings: { Networks: Record<string, { IPAddress: string; GlobalIPv6Address: string }> | null };
+  NetworkSettings: { Networks: Record<string, NetworkAttachment> | null };
 }
 
 /** One line of the events stream (type container). */
@@ -28,9 +36,9 @@ export class Libpod {
     this.client = new Pool('http://podman', { socketPath, connections: 4 });
   }
 
-  /** Ids of running containers that carry `label`. */
-  async runningWithLabel(label: string, signal: AbortSignal): Promise<string[]> {
-    const list = await this.json<Array<{ Id: string }>>(`${BASE}/containers/json?filters=${filters({ label: [label] })}`, signal);
+  /** Ids of the running containers (the list has network names only, so callers inspect each). */
+  async running(signal: AbortSignal): Promise<string[]> {
+    const list = await this.json<Array<{ Id: string }>>(`${BASE}/containers/json`, signal);
     return list.map((c) => c.Id);
   }
 

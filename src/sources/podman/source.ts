@@ -1,16 +1,17 @@
 // Keeps the registry in step with the labelled containers of the local
-// Podman: a full sync when the socket connects, then the events stream.
-// Losing the socket is never fatal: the known endpoints keep serving, the
-// source retries with backoff, and the next sync replaces them wholesale.
+// Podman, as the shared watcher (watcher.ts) reports them: each listing
+// replaces the source's endpoints wholesale, events add and remove them.
+// While the socket is lost the known endpoints keep serving.
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../log.js';
 import type { Registry } from '../../registry/registry.js';
 import { dashedAddress } from '../../registry/names.js';
 import type { Endpoint } from '../../registry/types.js';
 import { containerEndpoints } from './endpoints.js';
-import { LABEL_SERVICE, parseLabels } from './labels.js';
-import { Libpod, type ContainerEvent } from './libpod.js';
+import { parseLabels } from './labels.js';
+import type { ContainerInspect } from './libpod.js';
+import { STARTED } from './events.js';
+import { watchPodman, type PodmanSubscriber } from './watcher.js';
 
 export interface PodmanSourceOptions {
   socketPath: string;
@@ -20,29 +21,21 @@ export interface PodmanSourceOptions {
   log: Logger;
 }
 
-const ADD = new Set(['start', 'unpause', 'restart']);
-const REMOVE = new Set(['stop', 'died', 'die', 'remove', 'pause']);
-const FIRST_RETRY_MS = 500;
-const MAX_RETRY_MS = 30_000;
-
 /** Which PodmanSource feeds each source id, so a reload hands over without a gap. */
 const owners = new WeakMap<Registry, Map<string, PodmanSource>>();
 
-export class PodmanSource {
+export class PodmanSource implements PodmanSubscriber {
   readonly id: string;
   /** True once the first full sync has been applied. */
   synced = false;
-  private readonly libpod: Libpod;
-  private readonly stopping = new AbortController();
   private readonly byContainer = new Map<string, Endpoint[]>();
-  private loop: Promise<void> | undefined;
+  private unwatch: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly registry: Registry,
     private readonly opts: PodmanSourceOptions,
   ) {
     this.id = `podman:${opts.socketPath}`;
-    this.libpod = new Libpod(opts.socketPath);
   }
 
   /** Takes the source id over (an older instance stops writing) and starts following Podman. */
@@ -50,14 +43,12 @@ export class PodmanSource {
     let map = owners.get(this.registry);
     if (!map) owners.set(this.registry, (map = new Map()));
     map.set(this.id, this);
-    this.loop = this.run();
+    this.unwatch = watchPodman(this.opts.socketPath, this);
   }
 
   /** Stops following; the entries leave the registry unless a newer instance took the id over. */
   async stop(): Promise<void> {
-    this.stopping.abort();
-    await this.loop;
-    await this.libpod.close();
+    await this.unwatch?.();
     if (!this.owner()) return;
     owners.get(this.registry)!.delete(this.id);
     this.registry.removeSource(this.id);
@@ -67,62 +58,32 @@ export class PodmanSource {
     return owners.get(this.registry)?.get(this.id) === this;
   }
 
-  private async run(): Promise<void> {
-    const { log, socketPath } = this.opts;
-    const signal = this.stopping.signal;
-    let delay = FIRST_RETRY_MS;
-    while (!signal.aborted) {
-      let synced = false;
-      try {
-        await this.session(signal, () => {
-          synced = true;
-          delay = FIRST_RETRY_MS;
-        });
-        if (!signal.aborted) throw new Error('events stream ended');
-      } catch (err) {
-        if (signal.aborted) break;
-        const known = [...this.byContainer.values()].reduce((n, eps) => n + eps.length, 0);
-        log.warn(`podman socket ${socketPath}: ${(err as Error).message}; keeping ${known} known endpoint(s), retrying in ${delay / 1000}s`);
-      }
-      await sleep(delay, undefined, { signal }).catch(() => {});
-      if (!synced) delay = Math.min(delay * 2, MAX_RETRY_MS);
-    }
-  }
-
-  /** Opens the event stream first so nothing between the listing and the stream is lost. */
-  private async session(signal: AbortSignal, onSynced: () => void): Promise<void> {
-    const events = await this.libpod.events(signal);
-    const ids = await this.libpod.runningWithLabel(LABEL_SERVICE, signal);
-    const next = new Map<string, Endpoint[]>();
-    for (const id of ids) {
-      const eps = await this.endpointsOf(id, signal, next);
-      if (eps.length > 0) next.set(id, eps);
-    }
+  onSync(containers: ReadonlyMap<string, ContainerInspect>): void {
     if (!this.owner()) return;
     this.byContainer.clear();
-    for (const [id, eps] of next) this.byContainer.set(id, eps);
-    this.registry.setSource(this.id, { services: [], endpoints: [...next.values()].flat() });
-    this.synced = true;
-    onSynced();
-    this.opts.log.info(`synced ${next.size} labelled container(s) from ${this.opts.socketPath}`);
-    for await (const ev of events) {
-      if (!this.owner()) return;
-      await this.apply(ev, signal);
+    for (const [id, c] of containers) {
+      const eps = this.endpointsOf(c);
+      if (eps.length > 0) this.byContainer.set(id, eps);
     }
+    this.registry.setSource(this.id, { services: [], endpoints: [...this.byContainer.values()].flat() });
+    this.synced = true;
+    this.opts.log.info(`synced ${this.byContainer.size} labelled container(s) from ${this.opts.socketPath}`);
   }
 
-  private async apply(ev: ContainerEvent, signal: AbortSignal): Promise<void> {
-    if (ev.Type !== 'container') return;
-    const id = ev.Actor.ID;
-    if (REMOVE.has(ev.Action)) {
-      this.drop(id);
-    } else if (ADD.has(ev.Action) && (this.byContainer.has(id) || ev.Actor.Attributes?.[LABEL_SERVICE] !== undefined)) {
-      const eps = await this.endpointsOf(id, signal, this.byContainer);
-      this.drop(id);
-      if (eps.length === 0) return;
-      this.byContainer.set(id, eps);
-      for (const e of eps) this.registry.upsertEndpoint(this.id, e);
-    }
+  onEvent(action: string, id: string, c: ContainerInspect | undefined): void {
+    if (!this.owner()) return;
+    // Everything but a (re)start takes the container out: stop, died, remove, and pause too.
+    this.drop(id);
+    if (!STARTED.has(action) || !c) return;
+    const eps = this.endpointsOf(c);
+    if (eps.length === 0) return;
+    this.byContainer.set(id, eps);
+    for (const e of eps) this.registry.upsertEndpoint(this.id, e);
+  }
+
+  onLost(err: Error, retryMs: number): void {
+    const known = [...this.byContainer.values()].reduce((n, eps) => n + eps.length, 0);
+    this.opts.log.warn(`podman socket ${this.opts.socketPath}: ${err.message}; keeping ${known} known endpoint(s), retrying in ${retryMs / 1000}s`);
   }
 
   private drop(id: string): void {
@@ -132,10 +93,9 @@ export class PodmanSource {
     for (const e of eps) this.registry.removeEndpoint(this.id, e.namespace, e.service, e.name);
   }
 
-  /** The container's endpoints, or none when it is gone, stopped, unlabelled or badly labelled (logged). */
-  private async endpointsOf(id: string, signal: AbortSignal, others: Map<string, Endpoint[]>): Promise<Endpoint[]> {
-    const c = await this.libpod.inspect(id, signal);
-    if (!c?.State.Running) return [];
+  /** The container's endpoints, or none when it is stopped, unlabelled or badly labelled (logged). */
+  private endpointsOf(c: ContainerInspect): Endpoint[] {
+    if (!c.State.Running) return [];
     let labels;
     try {
       labels = parseLabels(c.Config.Labels);
@@ -147,7 +107,7 @@ export class PodmanSource {
     const eps = containerEndpoints(c, labels, this.opts.networks, this.opts.nodeName);
     if (eps.length === 0) this.opts.log.warn(`container ${c.Name}: no address on ${this.opts.networks.length > 0 ? `networks ${this.opts.networks.join(', ')}` : 'any network'}`);
     // Two containers whose names sanitize alike must not overwrite each other.
-    const taken = new Set([...others].filter(([other]) => other !== id).flatMap(([, list]) => list.map((e) => `${e.namespace}/${e.service}/${e.name}`)));
+    const taken = new Set([...this.byContainer].filter(([other]) => other !== c.Id).flatMap(([, list]) => list.map((e) => `${e.namespace}/${e.service}/${e.name}`)));
     return eps.map((e) => (taken.has(`${e.namespace}/${e.service}/${e.name}`) ? { ...e, name: dashedAddress(e.address) } : e));
   }
 }
