@@ -49,6 +49,12 @@ export class Libpod {
       await res.body.dump();
       return undefined;
     }
+    if (res.statusCode === 500) {
+      // A container removed between the listing and its inspection: Podman 4.3 says so with a 500.
+      const text = await res.body.text();
+      if (/no such container/.test(text)) return undefined;
+      throw new Error(`podman API answered 500: ${text.slice(0, 300)}`);
+    }
     return (await checked(res)).body.json() as Promise<ContainerInspect>;
   }
 
