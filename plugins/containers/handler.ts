@@ -1,0 +1,80 @@
+// Answers Podman's own names as aardvark-dns 1.4 does (src/dns/coredns.rs
+// there), for clients that are containers this node knows: A and AAAA for
+// container names and network aliases, PTR for their addresses, scoped to
+// the networks the client is on. A known name without records of the asked
+// type gets NODATA. A name aardvark would not forward (one label, or under
+// its search domain) gets NXDOMAIN; every other miss, and every query from
+// an address that is no container's, goes to the next plugin.
+
+import { matchZone, type Handler, type ResponseWriter, type Result } from '../../src/chain/plugin.js';
+import { fallsThrough } from '../../src/chain/fallthrough.js';
+import { addressBytes, plainAddress } from '../../src/dns/address.js';
+import { MessageBuilder, type RR } from '../../src/dns/builder.js';
+import { Rcode, Type } from '../../src/dns/constants.js';
+import type { Request } from '../../src/dns/request.js';
+import { addressFromReverse } from '../../src/dns/reverse-name.js';
+import { canonicalAddress } from '../../src/registry/names.js';
+import { addressesFor, namesFor, v4, v6 } from './names.js';
+import type { ContainerNames } from './source.js';
+
+export interface ContainersOptions {
+  zones: string[];
+  /** Podman's DNS domain without the trailing dot, lowercased: `dns.podman`. */
+  domain: string;
+  ttl: number;
+  /** Where an unknown one-label or in-domain name goes on instead of NXDOMAIN. */
+  fallthrough: string[] | null;
+}
+
+export class ContainersHandler implements Handler {
+  readonly name = 'containers';
+
+  constructor(
+    private readonly opts: ContainersOptions,
+    private readonly source: ContainerNames,
+    private readonly next: Handler,
+  ) {}
+
+  serveDNS(req: Request, w: ResponseWriter): Result {
+    const idx = this.source.index;
+    const client = canonicalAddress(plainAddress(req.peer.remoteAddress));
+    const nets = client === undefined ? undefined : idx.clients.get(client);
+    if (nets === undefined) return this.next.serveDNS(req, w);
+    const qname = req.qname;
+    const ttl = this.opts.ttl;
+    let answers: RR[];
+    if (req.qtype === Type.PTR) {
+      // As hosts: any reverse name the data knows, zones or not.
+      const ip = addressFromReverse(qname);
+      const names = ip === undefined ? [] : namesFor(idx, nets, ip);
+      if (names.length === 0) return this.next.serveDNS(req, w);
+      answers = names.map((n) => ({ name: qname, ttl, data: { type: Type.PTR, target: `${n}.` } }));
+    } else {
+      if (matchZone(qname, this.opts.zones) === undefined) return this.next.serveDNS(req, w);
+      const ips = addressesFor(idx, nets, qname, this.opts.domain);
+      if (ips.length === 0) return this.miss(req, w);
+      // Other types, and AAAA for a v4-only container, get NODATA (aardvark's empty NOERROR).
+      const type = req.qtype === Type.A ? Type.A : Type.AAAA;
+      const family = req.qtype === Type.A ? v4(ips) : req.qtype === Type.AAAA ? v6(ips) : [];
+      answers = family.map((ip) => ({ name: qname, ttl, data: { type, address: addressBytes(ip) } }));
+    }
+    const b = new MessageBuilder(req, Rcode.NOERROR, { aa: true, ra: true });
+    for (const rr of answers) b.answer(rr);
+    w.write(b.finish());
+    return Rcode.NOERROR;
+  }
+
+  /** aardvark answers NXDOMAIN for one-label names and its own domain, and forwards the rest. */
+  private miss(req: Request, w: ResponseWriter): Result {
+    const qname = req.qname;
+    const local = isSingleLabel(qname) || qname.endsWith(`.${this.opts.domain}.`);
+    if (!local || fallsThrough(this.opts.fallthrough, qname)) return this.next.serveDNS(req, w);
+    w.write(new MessageBuilder(req, Rcode.NXDOMAIN, { aa: true, ra: true }).finish());
+    return Rcode.NXDOMAIN;
+  }
+}
+
+/** `web.`, not the root (aardvark counts the dots and so also refuses `.`; we forward it). */
+function isSingleLabel(qname: string): boolean {
+  return qname.length > 1 && qname.indexOf('.') === qname.length - 1;
+}

@@ -1,0 +1,61 @@
+// The containers plugin's name index against libpod inspect shapes (no podman
+// needed): aardvark-dns's scoping by the asking container's networks.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { addressesFor, buildIndex, namesFor } from '../plugins/containers/names.js';
+import type { ContainerInspect } from '../src/sources/podman/libpod.js';
+
+const ctr = (name: string, networks: Record<string, { v4?: string; v6?: string; aliases?: string[] }>): ContainerInspect => ({
+  Id: `${name}-id`,
+  Name: name,
+  State: { Running: true },
+  Config: { Labels: null },
+  NetworkSettings: {
+    Networks: Object.fromEntries(
+      Object.entries(networks).map(([n, a]) => [n, { IPAddress: a.v4 ?? '', GlobalIPv6Address: a.v6 ?? '', Aliases: a.aliases ?? null }]),
+    ),
+  },
+});
+
+const idx = buildIndex([
+  ctr('Web', { front: { v4: '10.250.10.2', v6: 'fd00:0::2', aliases: ['www', 'abc123'] } }),
+  ctr('db', { back: { v4: '10.250.11.2', aliases: ['sql'] } }),
+  ctr('app', { front: { v4: '10.250.10.3' }, back: { v4: '10.250.11.3' } }),
+  ctr('hostnet', { host: {} }),
+]);
+
+test('names: every address of a container identifies it, with all its networks', () => {
+  assert.deepEqual(idx.clients.get('10.250.10.3'), ['back', 'front']);
+  assert.deepEqual(idx.clients.get('10.250.11.3'), ['back', 'front']);
+  assert.deepEqual(idx.clients.get('fd00::2'), ['front']);
+  assert.equal(idx.clients.get('10.250.11.9'), undefined);
+  assert.equal(idx.clients.size, 5, 'a host-network container has no address to ask from');
+});
+
+test('names: container name and aliases, case-insensitive, with or without the domain', () => {
+  const front = idx.clients.get('10.250.10.2')!;
+  assert.deepEqual(addressesFor(idx, front, 'web.', 'dns.podman'), ['10.250.10.2', 'fd00::2']);
+  assert.deepEqual(addressesFor(idx, front, 'www.dns.podman.', 'dns.podman'), ['10.250.10.2', 'fd00::2']);
+  assert.deepEqual(addressesFor(idx, front, 'abc123.', 'dns.podman'), ['10.250.10.2', 'fd00::2']);
+  assert.deepEqual(addressesFor(idx, front, 'web.other.', 'dns.podman'), []);
+});
+
+test('names: a client sees only its own networks, and the addresses there', () => {
+  const front = idx.clients.get('10.250.10.2')!;
+  const back = idx.clients.get('10.250.11.2')!;
+  const both = idx.clients.get('10.250.10.3')!;
+  assert.deepEqual(addressesFor(idx, front, 'db.', 'dns.podman'), []);
+  assert.deepEqual(addressesFor(idx, back, 'web.', 'dns.podman'), []);
+  assert.deepEqual(addressesFor(idx, front, 'app.', 'dns.podman'), ['10.250.10.3']);
+  assert.deepEqual(addressesFor(idx, back, 'app.', 'dns.podman'), ['10.250.11.3']);
+  assert.deepEqual(addressesFor(idx, both, 'app.', 'dns.podman'), ['10.250.11.3', '10.250.10.3']);
+  assert.deepEqual(addressesFor(idx, both, 'sql.', 'dns.podman'), ['10.250.11.2']);
+});
+
+test('names: PTR gives every name of the address, as Podman spells them, on the client networks only', () => {
+  const front = idx.clients.get('10.250.10.3')!.filter((n) => n === 'front');
+  assert.deepEqual(namesFor(idx, front, '10.250.10.2'), ['Web', 'www', 'abc123']);
+  assert.deepEqual(namesFor(idx, front, 'fd00::2'), ['Web', 'www', 'abc123']);
+  assert.deepEqual(namesFor(idx, front, '10.250.11.2'), []);
+});

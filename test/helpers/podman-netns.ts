@@ -1,0 +1,63 @@
+// Podman with netavark inside a network namespace a test owns (the host's
+// Podman uses CNI; `ip netns exec` does not work for podman, nsenter does),
+// and the libpod API service the sources read. Needs root.
+
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Agent, request } from 'undici';
+
+const run = promisify(execFile);
+
+/** Runs `podman --network-backend netavark ARGS` in `ns`; a failure carries podman's own stderr. */
+export async function podmanIn(ns: string, ...args: string[]): Promise<string> {
+  try {
+    return (await run('nsenter', [`--net=/run/netns/${ns}`, 'podman', '--network-backend', 'netavark', ...args], { timeout: 60_000 })).stdout.trim();
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`podman ${args.join(' ')} failed: ${err.stderr?.trim() || err.message}`);
+  }
+}
+
+/** Runs `cmd` in a running container's network namespace, with the host's tools (dig): its queries leave from the container's address. */
+export async function inContainerNet(ns: string, container: string, cmd: string, args: string[]): Promise<string> {
+  const pid = await podmanIn(ns, 'inspect', '--format', '{{.State.Pid}}', container);
+  return (await run('nsenter', [`--net=/proc/${pid}/ns/net`, cmd, ...args], { timeout: 30_000 })).stdout;
+}
+
+export interface LibpodService {
+  socket: string;
+  stop(): Promise<void>;
+}
+
+/** `podman system service` on `socket` in `ns`, once it answers `_ping` (bounded: 5 s or it throws). */
+export async function startLibpodService(ns: string, socket: string): Promise<LibpodService> {
+  const p = spawn('nsenter', [`--net=/run/netns/${ns}`, 'podman', '--network-backend', 'netavark', 'system', 'service', '--time', '0', `unix://${socket}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const agent = new Agent({ connect: { socketPath: socket } });
+  const service = { socket, stop: () => stopChild(p).finally(() => agent.close()) };
+  for (let i = 0; ; i++) {
+    if (p.exitCode !== null) throw new Error(`podman system service exited ${p.exitCode}: ${err}`);
+    const ok = await request('http://podman/v4.0.0/libpod/_ping', { dispatcher: agent }).then(
+      async (r) => (await r.body.text()) === 'OK',
+      () => false,
+    );
+    if (ok) return service;
+    if (i === 50) {
+      await service.stop();
+      throw new Error(`podman system service did not answer on ${socket}: ${err}`);
+    }
+    // Nothing to await: the service gives no sign when its socket is up.
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** SIGTERM and wait for the exit (no-op when it already exited). */
+export async function stopChild(p: ChildProcess | undefined): Promise<void> {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise((resolve) => p.once('exit', resolve));
+  p.kill('SIGTERM');
+  await exited;
+}
