@@ -10,7 +10,7 @@ import type { Endpoint } from '../../registry/types.js';
 import { containerEndpoints } from './endpoints.js';
 import { parseLabels } from './labels.js';
 import type { ContainerInspect } from './libpod.js';
-import { STARTED } from './events.js';
+import { STARTED, STOPPED } from './events.js';
 import { watchPodman, type PodmanSubscriber } from './watcher.js';
 
 export interface PodmanSourceOptions {
@@ -72,9 +72,11 @@ export class PodmanSource implements PodmanSubscriber {
 
   onEvent(action: string, id: string, c: ContainerInspect | undefined): void {
     if (!this.owner()) return;
-    // Everything but a (re)start takes the container out: stop, died, remove, and pause too.
+    // A paused container answers nothing, so it leaves like a stopped one; exec, health_status and the rest change nothing.
+    const started = STARTED.has(action);
+    if (!started && !STOPPED.has(action) && action !== 'pause') return;
     this.drop(id);
-    if (!STARTED.has(action) || !c) return;
+    if (!started || !c) return;
     const eps = this.endpointsOf(c);
     if (eps.length === 0) return;
     this.byContainer.set(id, eps);
