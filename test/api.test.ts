@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { schemaProblems } from './helpers/schema.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 const DNS_PORT = 18400;
@@ -102,6 +103,7 @@ describe('api', () => {
         { name: 'grpc', port: 50051, protocol: 'tcp' },
       ],
       healthy: true,
+      source: `file:${join(server.dir, 'services.yaml')}`,
     });
     assert.deepEqual(
       all.body.map((e: any) => [e.name, e.nodeName, e.healthy]),
@@ -219,6 +221,7 @@ describe('api', () => {
         { name: 'grpc', port: 50051, protocol: 'tcp' },
       ],
       healthy: true,
+      source: 'api',
     });
     const replaced = await call('PUT', path, { body: JSON.stringify({ address: '10.0.9.51', nodeName: 'edge-1', ports: [{ name: 'http', port: 9090 }] }), token: TOKEN });
     assert.equal(replaced.status, 200);
@@ -290,6 +293,7 @@ describe('api', () => {
     const routes = Object.entries(r.body.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
     assert.deepEqual(routes.sort(), [
       'DELETE /api/v1/services/{ns}/{svc}/endpoints/{name}',
+      'GET /api/v1/members',
       'GET /api/v1/services',
       'GET /api/v1/services/{ns}',
       'GET /api/v1/services/{ns}/{svc}/addresses',
@@ -299,6 +303,46 @@ describe('api', () => {
     const put = r.body.paths['/api/v1/services/{ns}/{svc}/endpoints/{name}'].put;
     assert.deepEqual(put.security, [{ bearer: [] }]);
     assert.deepEqual(put.requestBody.content['application/json'].schema.required, ['address']);
+  });
+
+  test('members without gossip: the node alone, as the OpenAPI schema says', async () => {
+    const r = await get('/members');
+    assert.equal(r.status, 200);
+    assert.equal(r.body.gossip, false);
+    assert.equal(r.body.members.length, 1);
+    const [me] = r.body.members;
+    assert.equal(me.self, true);
+    assert.equal(me.state, 'alive');
+    // No gossip: no gossip address, versions or incarnation to report.
+    assert.deepEqual([me.address, me.port, me.protocol, me.delegate, me.incarnation], [null, null, null, null, null]);
+    assert.ok(Date.parse(me.stateChangedAt) <= Date.now());
+    const doc = (await get('/openapi.json')).body;
+    const schema = doc.paths['/api/v1/members'].get.responses['200'].content['application/json'].schema;
+    assert.deepEqual(schemaProblems(schema, r.body), []);
+    assert.deepEqual(schemaProblems(schema, { gossip: false, members: [{ ...me, state: 'gone' }] }), ['$.members[0].state: "gone" is not one of ["alive","suspect","dead","left"]']);
+  });
+
+  test('endpoint responses match their OpenAPI schema, source included', async () => {
+    const doc = (await get('/openapi.json')).body;
+    const schema = doc.paths['/api/v1/services/{ns}/{svc}/endpoints'].get.responses['200'].content['application/json'].schema;
+    assert.ok(schema.items.required.includes('source'));
+    assert.deepEqual(schemaProblems(schema, (await get('/services/shop/web/endpoints')).body), []);
+  });
+
+  test('DELETE with Content-Type: application/json and no body works as without the header', async () => {
+    const path = '/services/shop/web/endpoints/ext-empty';
+    const json = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };
+    assert.equal((await call('PUT', path, { body: '{"address":"10.0.9.77"}', token: TOKEN })).status, 201);
+    const del = await fetch(BASE + path, { method: 'DELETE', headers: json, body: '' });
+    assert.equal(del.status, 204, await del.clone().text());
+    const again = await fetch(BASE + path, { method: 'DELETE', headers: json, body: '' });
+    assert.equal(again.status, 404);
+    assert.match(((await again.json()) as { error: string }).error, /endpoint 'ext-empty' .* not found/);
+    // Without a body a GET with the header is fine too; a PUT still needs one.
+    assert.equal((await fetch(`${BASE}/services/shop/web/endpoints`, { headers: json })).status, 200);
+    const put = await call('PUT', path, { body: '', token: TOKEN });
+    assert.equal(put.status, 400);
+    assert.match(put.body.error, /malformed JSON body/);
   });
 
   test('a reload hands the running API over (no address in use) and applies the new settings', async () => {

@@ -21,6 +21,11 @@ interface Running {
 
 const running = new WeakMap<App, Running>();
 
+/** The gossip node this process runs, if any: read by the API's members route. */
+export function runningGossipNode(app: App): GossipNode | undefined {
+  return running.get(app)?.node;
+}
+
 export const plugin: PluginDef = {
   name: 'gossip',
   scope: 'control',

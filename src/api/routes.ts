@@ -10,7 +10,9 @@ import type { Endpoint, ServicePort, ServiceView } from '../registry/types.js';
 import { checkBearer } from './auth.js';
 import { DEFAULT_WAIT_MS, MAX_WAIT_MS, type ChangeWaiters, type Scope } from './blocking.js';
 import { ApiError } from './errors.js';
-import { blockingQuery, endpointParam, endpointSchema, errorSchema, nsParam, registerBody, serviceSummarySchema, svcParam } from './schemas.js';
+import type { MembersSource } from './members.js';
+import { blockingQuery, endpointParam, endpointSchema, errorSchema, membersSchema, nsParam, registerBody, serviceSummarySchema, svcParam } from './schemas.js';
+import type { EndpointSources } from './sources.js';
 import { endpointJson, firstPortName, healthyAddresses, summaryJson } from './views.js';
 
 /** Registry source id for endpoints registered through the API. */
@@ -26,6 +28,8 @@ export interface ApiSettings {
 export interface RouteContext {
   registry: Registry;
   waiters: ChangeWaiters;
+  sources: EndpointSources;
+  members: MembersSource;
   settings(): ApiSettings;
 }
 
@@ -49,6 +53,15 @@ const epParams = { type: 'object', required: ['ns', 'svc', 'name'], properties: 
 const errors = { 400: errorSchema, 404: errorSchema };
 
 export const ROUTES: RouteDef[] = [
+  {
+    method: 'GET',
+    url: '/api/v1/members',
+    summary: 'The cluster members this node knows (itself alone without gossip)',
+    schema: { response: { 200: membersSchema } },
+    async handler(c) {
+      return c.members();
+    },
+  },
   {
     method: 'GET',
     url: '/api/v1/services',
@@ -93,7 +106,7 @@ export const ROUTES: RouteDef[] = [
     async handler(c, req, reply) {
       const view = await blockOnService(c, req, reply);
       const { healthy } = req.query as { healthy?: boolean };
-      return (healthy ? view.healthy : view.endpoints).map((e) => endpointJson(view, e));
+      return (healthy ? view.healthy : view.endpoints).map((e) => endpointJson(view, e, c.sources.of(e)));
     },
   },
   {
@@ -154,7 +167,7 @@ export const ROUTES: RouteDef[] = [
       c.registry.upsertEndpoint(API_SOURCE, endpoint);
       const stored = c.registry.lookup(ns, svc)!;
       void reply.code(existed ? 200 : 201).header(INDEX_HEADER, String(stored.modifyIndex));
-      return endpointJson(stored, endpoint);
+      return endpointJson(stored, endpoint, API_SOURCE);
     },
   },
   {

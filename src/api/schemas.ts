@@ -23,7 +23,7 @@ export const portSchema = {
 
 export const endpointSchema = {
   type: 'object',
-  required: ['name', 'nodeName', 'address', 'port', 'ports', 'healthy'],
+  required: ['name', 'nodeName', 'address', 'port', 'ports', 'healthy', 'source'],
   properties: {
     name: { type: 'string' },
     nodeName: { type: 'string', description: 'Node that hosts the endpoint' },
@@ -31,6 +31,7 @@ export const endpointSchema = {
     port: { type: ['integer', 'null'], description: "The service's first port on this endpoint (null when it has none)" },
     ports: { type: 'array', items: portSchema },
     healthy: { type: 'boolean' },
+    source: { type: 'string', description: 'Where this node got it: api, file:PATH, podman:SOCKET, gossip:NODE (learnt from that node), ...' },
   },
 } as const;
 
@@ -44,6 +45,40 @@ export const serviceSummarySchema = {
     endpoints: { type: 'integer', description: 'Number of endpoints' },
     healthyEndpoints: { type: 'integer', description: 'Number of healthy endpoints' },
     modifyIndex: { type: 'integer' },
+  },
+} as const;
+
+const versionRange = (description: string) =>
+  ({
+    type: ['object', 'null'],
+    required: ['min', 'max', 'current'],
+    properties: { min: { type: 'integer' }, max: { type: 'integer' }, current: { type: 'integer' } },
+    description,
+  }) as const;
+
+export const memberSchema = {
+  type: 'object',
+  required: ['name', 'address', 'port', 'state', 'self', 'tags', 'protocol', 'delegate', 'incarnation', 'stateChangedAt'],
+  properties: {
+    name: { type: 'string', description: 'Node name (-node)' },
+    address: { type: ['string', 'null'], description: 'Gossip address (null when the node runs no gossip)' },
+    port: { type: ['integer', 'null'], description: 'Gossip port (null when the node runs no gossip)' },
+    state: { type: 'string', enum: ['alive', 'suspect', 'dead', 'left'], description: 'SWIM state: dead is a failed node, left one that left gracefully' },
+    self: { type: 'boolean', description: 'The node that answered' },
+    tags: { type: 'object', additionalProperties: { type: 'string' }, description: 'Serf tags' },
+    protocol: versionRange('memberlist protocol versions (pmin, pmax, pcur); null without gossip'),
+    delegate: versionRange('Delegate (Serf) protocol versions (dmin, dmax, dcur); null without gossip'),
+    incarnation: { type: ['integer', 'null'], description: 'SWIM incarnation number; null without gossip' },
+    stateChangedAt: { type: 'string', format: 'date-time', description: 'Last state change (without gossip: when the process started)' },
+  },
+} as const;
+
+export const membersSchema = {
+  type: 'object',
+  required: ['gossip', 'members'],
+  properties: {
+    gossip: { type: 'boolean', description: 'False when the node runs no gossip plugin: then members is the node alone' },
+    members: { type: 'array', items: memberSchema, description: 'This node first, then by name' },
   },
 } as const;
 

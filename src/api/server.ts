@@ -6,9 +6,11 @@ import type { Registry } from '../registry/registry.js';
 import { isDnsLabel } from '../registry/names.js';
 import { ChangeWaiters } from './blocking.js';
 import { ApiError, errorHandler, formatSchemaError } from './errors.js';
+import type { MembersSource } from './members.js';
 import { openApiDocument } from './openapi.js';
 import { ROUTES, authorize, type ApiSettings, type RouteContext } from './routes.js';
 import { DNS_LABEL_FORMAT } from './schemas.js';
+import { EndpointSources } from './sources.js';
 
 /** Registration bodies are a few hundred bytes; anything near this is a mistake. */
 export const BODY_LIMIT = 16 * 1024;
@@ -16,7 +18,7 @@ export const BODY_LIMIT = 16 * 1024;
 const METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'POST', 'PATCH', 'OPTIONS'] as const;
 export const OPENAPI_URL = '/api/v1/openapi.json';
 
-export function createApiServer(registry: Registry, settings: () => ApiSettings, log: Logger): FastifyInstance {
+export function createApiServer(registry: Registry, settings: () => ApiSettings, log: Logger, members: MembersSource): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
@@ -26,7 +28,7 @@ export function createApiServer(registry: Registry, settings: () => ApiSettings,
     schemaErrorFormatter: formatSchemaError,
   });
   const waiters = new ChangeWaiters(registry);
-  const ctx: RouteContext = { registry, waiters, settings };
+  const ctx: RouteContext = { registry, waiters, sources: new EndpointSources(registry), members, settings };
   app.addHook('preClose', (done) => {
     waiters.close();
     done();
@@ -34,6 +36,7 @@ export function createApiServer(registry: Registry, settings: () => ApiSettings,
   app.setErrorHandler(errorHandler(log));
   // JSON only: anything else is 415, not a confusing schema error.
   app.removeContentTypeParser('text/plain');
+  acceptEmptyJsonWithoutBody(app);
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no such route: ${req.method} ${req.url.split('?')[0]}` }));
 
   const allowed = new Map<string, string[]>();
@@ -64,4 +67,23 @@ export function createApiServer(registry: Registry, settings: () => ApiSettings,
     });
   }
   return app;
+}
+
+/**
+ * Client wrappers often send `Content-Type: application/json` on every
+ * request, DELETE included, with no body. Fastify refuses an empty JSON body
+ * by default; on a route that reads no body it is taken as no body. Routes
+ * with a body schema (PUT) still answer 400 for an empty one.
+ */
+function acceptEmptyJsonWithoutBody(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body as string; // parseAs: 'string'
+    if (text === '' && req.routeOptions.schema?.body === undefined) {
+      done(null, undefined);
+      return;
+    }
+    parse(req, text, done);
+  });
 }

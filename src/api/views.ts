@@ -12,6 +12,12 @@ export interface EndpointJson {
   port: number | null;
   ports: ServicePort[];
   healthy: boolean;
+  /**
+   * The registry source this node has it from: `api`, `file:PATH`,
+   * `podman:SOCKET`, `gossip:NODE`. The API always sends it; optional in the
+   * type so endpoints a program builds itself (for pickEndpoint) need none.
+   */
+  source?: string;
 }
 
 export interface ServiceSummaryJson {
@@ -33,7 +39,7 @@ export function firstPortName(view: ServiceView): string | undefined {
   return view.service.ports[0]?.name;
 }
 
-export function endpointJson(view: ServiceView, e: Endpoint): EndpointJson {
+export function endpointJson(view: ServiceView, e: Endpoint, source: string): EndpointJson {
   const first = firstPortName(view);
   return {
     name: e.name,
@@ -42,6 +48,7 @@ export function endpointJson(view: ServiceView, e: Endpoint): EndpointJson {
     port: first === undefined ? null : (portOf(view, e, first) ?? null),
     ports: e.ports.length > 0 ? e.ports : view.service.ports,
     healthy: e.healthy,
+    source,
   };
 }
 

@@ -1,7 +1,7 @@
 // The HTTP side of the client: typed calls to the discovery API over undici.
 
 import { Agent, request, type Dispatcher } from 'undici';
-import { DiscoveryError, type ServiceEndpoint, type ServiceSummary } from './types.js';
+import { DiscoveryError, type Members, type ServiceEndpoint, type ServiceSummary } from './types.js';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
 
@@ -51,6 +51,11 @@ export class DiscoveryClient {
   async listServices(namespace?: string): Promise<ServiceSummary[]> {
     const path = namespace === undefined ? '/api/v1/services' : `/api/v1/services/${encodeURIComponent(namespace)}`;
     return (await this.get<ServiceSummary[]>(path)).value;
+  }
+
+  /** The cluster members the node knows (`gossip: false`: the node runs no gossip and is alone in the list). */
+  async getMembers(): Promise<Members> {
+    return (await this.get<Members>('/api/v1/members')).value;
   }
 
   /** Registers an endpoint that is not a container (needs the token). */

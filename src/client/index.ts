@@ -37,4 +37,4 @@ export { watchService, type Watch, type WatchOptions } from './watch.js';
 export { pickEndpoint, roundRobin, random, healthyOnly, preferLocal, attemptOrder, type Strategy } from './pick.js';
 export { resolveServiceSrv, resolveServiceAddresses, type DnsOptions, type SrvEndpoint } from './dns.js';
 export { joinHostPort } from '../util/hostport.js';
-export { DiscoveryError, type ServiceEndpoint, type ServicePort, type ServiceSummary } from './types.js';
+export { DiscoveryError, type Member, type Members, type ServiceEndpoint, type ServicePort, type ServiceSummary, type VersionRange } from './types.js';

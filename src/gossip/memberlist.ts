@@ -19,6 +19,16 @@ import { Transport } from './transport.js';
 
 export type { GossipDelegate, GossipEvents, MemberStatus, NodeInfo } from './core.js';
 
+/** A member as operators see it: NodeInfo plus what only the member table holds. */
+export interface MemberDetail extends NodeInfo {
+  /** memberlist protocol (min, max, current) and delegate protocol versions the member announced. */
+  vsn: { pmin: number; pmax: number; pcur: number; dmin: number; dmax: number; dcur: number };
+  /** Date.now() when its state last changed. */
+  stateChange: number;
+  /** This node itself. */
+  self: boolean;
+}
+
 const META_MAX_SIZE = 512;
 const PMIN = 1;
 const PMAX = 5;
@@ -129,6 +139,14 @@ export class Memberlist extends EventEmitter<GossipEvents> {
 
   members(): NodeInfo[] {
     return this.core.nodes.map((m) => this.core.info(m));
+  }
+
+  /** Every member with protocol versions and state-change time (read-only; for the API). */
+  memberDetails(): MemberDetail[] {
+    return this.core.nodes.map((m) => {
+      const [pmin, pmax, pcur, dmin, dmax, dcur] = m.vsn;
+      return { ...this.core.info(m), vsn: { pmin, pmax, pcur, dmin, dmax, dcur }, stateChange: m.stateChange, self: m.name === this.config.name };
+    });
   }
 
   /** Live members (alive or suspect), ourselves included. */
