@@ -7,6 +7,7 @@ import type { Logger } from '../../src/log.js';
 import { Memberlist } from '../../src/gossip/memberlist.js';
 import { GOSSIP_SOURCE_PREFIX, RegistryReplicator } from '../../src/gossip/replication.js';
 import { type GossipSettings, memberlistConfig } from './config.js';
+import { logMembers } from './member-log.js';
 import { Reconnector, joinWithRetry } from './rejoin.js';
 
 const LEAVE_TIMEOUT_MS = 3000;
@@ -17,6 +18,7 @@ export class GossipNode {
   private readonly reconnector: Reconnector;
   private readonly log: Logger;
   private joining: { cancel(): void } | undefined;
+  private readonly stopMemberLog: () => void;
   private joined: boolean;
   private stopped = false;
 
@@ -29,6 +31,7 @@ export class GossipNode {
     this.replicator = new RegistryReplicator(this.ml, app.registry);
     this.reconnector = new Reconnector(this.ml, settings.reconnectIntervalMs, settings.reconnectTimeoutMs, this.log);
     this.joined = settings.join.length === 0;
+    this.stopMemberLog = logMembers(this.ml, this.log);
   }
 
   get ready(): boolean {
@@ -61,6 +64,7 @@ export class GossipNode {
     }
     this.replicator.stop();
     await this.ml.shutdown();
+    this.stopMemberLog();
     const registry = this.app.registry;
     for (const source of registry.sourceIds()) if (source.startsWith(GOSSIP_SOURCE_PREFIX)) registry.removeSource(source);
   }

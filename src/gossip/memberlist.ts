@@ -110,7 +110,8 @@ export class Memberlist extends EventEmitter<GossipEvents> {
         ok++;
       } catch (err) {
         const msg = `failed to join ${target}: ${(err as Error).message}`;
-        this.core.log.error(`memberlist: ${msg}`);
+        // The caller reports the attempt as a whole (a seed not up yet is no error of ours).
+        this.core.log.debug(`memberlist: ${msg}`);
         errors.push(msg);
       }
     }
