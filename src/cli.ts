@@ -5,8 +5,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { App, defaultNodeName } from './app.js';
 import { PLUGINS } from './chain/plugins.js';
-import { createLogger } from './log.js';
+import { LOG_LEVELS, type LogLevel, createLogger, isLogLevel } from './log.js';
 import { parseUpstreamList } from './config/upstreams.js';
+import { logRegistryChanges } from './registry/change-log.js';
+import { announceListening, announceShutdown, announceStopped, dnsUrls } from './server/announce.js';
 import { Instance } from './server/instance.js';
 import { sdNotifier } from './server/sd-notify.js';
 import { followPrimary, isWorkerProcess, reportStarted, startWorkers } from './server/workers.js';
@@ -15,11 +17,12 @@ import { PACKAGE_ROOT, VERSION } from './version.js';
 const USAGE = `Usage: podswarm-dns [options]
   -conf FILE            Corefile to load (default: ./Corefile, else the bundled Corefile.example)
   -dns.port N           port for every server block, overriding the Corefile (alias -p)
-  -upstream-dns LIST    upstream servers HOST[:PORT],... for forward (beats UPSTREAM_DNS and the Corefile)
+  -upstream-dns LIST    upstream servers IP[:PORT],... ([IPv6]:PORT) for forward (beats UPSTREAM_DNS and the Corefile)
   -node NAME            this node's name in the cluster (default: hostname)
   -workers N            serve DNS from N worker processes sharing the sockets (default 1: one process)
   -log.json             log JSON lines instead of CoreDNS-style text
-  -quiet                do not print the startup banner
+  -log.level LEVEL      ${LOG_LEVELS.join('|')}: the least severe lines to print (default info)
+  -quiet                do not print the startup banner (the log still says where it listens)
   -plugins              list compiled plugins in chain order and exit
   -version              print the version and exit
 Options may also be written with two dashes and as -name=value.
@@ -32,6 +35,7 @@ interface Args {
   node?: string;
   workers: number;
   json: boolean;
+  level: LogLevel;
   quiet: boolean;
   plugins: boolean;
   version: boolean;
@@ -40,7 +44,7 @@ interface Args {
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { workers: 1, json: false, quiet: false, plugins: false, version: false };
+  const args: Args = { workers: 1, json: false, level: 'info', quiet: false, plugins: false, version: false };
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i]!;
     if (!raw.startsWith('-')) throw new UsageError(`unexpected argument '${raw}'`);
@@ -80,6 +84,12 @@ function parseArgs(argv: string[]): Args {
       case 'log.json':
         args.json = true;
         break;
+      case 'log.level': {
+        const v = value();
+        if (!isLogLevel(v)) throw new UsageError(`-log.level: '${v}' is not one of ${LOG_LEVELS.join(', ')}`);
+        args.level = v;
+        break;
+      }
       case 'quiet':
         args.quiet = true;
         break;
@@ -125,7 +135,8 @@ async function main(): Promise<void> {
     process.stdout.write(PLUGINS.map((p) => p.name).join('\n') + '\n');
     return;
   }
-  const log = createLogger({ json: args.json });
+  // Workers parse the same argv (node:cluster forks with it), so they log at this level too.
+  const log = createLogger({ json: args.json, level: args.level });
   const upstreamText = args.upstream ?? process.env.UPSTREAM_DNS;
   let upstreams: string[] | undefined;
   try {
@@ -145,6 +156,8 @@ async function main(): Promise<void> {
     },
     log,
   );
+  // Workers only mirror the primary's registry: the primary logs its changes, once.
+  const stopRegistryLog = app.options.role === 'worker' ? () => {} : logRegistryChanges(app.registry, log);
   const instance = new Instance(app);
   let workers: { stop(): Promise<void> } | undefined;
   if (app.options.role === 'worker') {
@@ -165,9 +178,9 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   }
+  announceListening(log, VERSION, instance.addresses(), { workers: args.workers, inWorker: app.options.role === 'worker' });
   if (!args.quiet && app.options.role !== 'worker') {
-    const lines = instance.addresses().map((a) => `dns://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`);
-    process.stdout.write(`${lines.join('\n')}\npodswarm-dns-${VERSION}\n`);
+    process.stdout.write(`${dnsUrls(instance.addresses()).join('\n')}\npodswarm-dns-${VERSION}\n`);
   }
   // systemd Type=notify: every listener (or every worker's) is bound by now.
   const notify = sdNotifier(log);
@@ -185,10 +198,16 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, app.lameduckMs));
     }
     await workers?.stop();
+    // Stopping drops every source: that is no change an operator needs a line for.
+    stopRegistryLog();
     await instance.stop();
+    if (app.options.role !== 'worker') announceStopped(log);
     process.exit(0);
   };
-  signals.shutdown = () => void app.shutdown();
+  signals.shutdown = (signal) => {
+    if (!stopping && app.options.role !== 'worker') announceShutdown(log, signal);
+    void app.shutdown();
+  };
   signals.reload = () => void notify.reloading(app.reload()).catch(() => {});
 }
 
@@ -196,9 +215,9 @@ async function main(): Promise<void> {
  * Signal handlers go in before anything else: without one, SIGUSR1 would open
  * Node's inspector. Until the server runs, shutdown exits and reload is ignored.
  */
-const signals = { shutdown: (): void => process.exit(0), reload: (): void => {} };
-process.on('SIGTERM', () => signals.shutdown());
-process.on('SIGINT', () => signals.shutdown());
+const signals = { shutdown: (_signal: string): void => process.exit(0), reload: (): void => {} };
+process.on('SIGTERM', () => signals.shutdown('SIGTERM'));
+process.on('SIGINT', () => signals.shutdown('SIGINT'));
 process.on('SIGUSR1', () => signals.reload());
 
 void main();

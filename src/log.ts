@@ -16,7 +16,15 @@ function textDestination(out: NodeJS.WritableStream): { write(line: string): voi
   };
 }
 
-export function createLogger(opts: { json: boolean; level?: string; out?: NodeJS.WritableStream }): Logger {
+/** What `-log.level` accepts, most verbose first; each level also prints the ones after it. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function isLogLevel(s: string): s is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(s);
+}
+
+export function createLogger(opts: { json: boolean; level?: LogLevel; out?: NodeJS.WritableStream }): Logger {
   const out = opts.out ?? process.stdout;
   const options = { level: opts.level ?? 'info', base: undefined, timestamp: opts.json };
   return opts.json ? pino(options, out) : pino(options, textDestination(out));

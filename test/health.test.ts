@@ -119,10 +119,10 @@ describe('health checks', () => {
     await bothAnswer('web.default.cluster.local', ['127.0.0.1']);
     await close(tcp);
     await bothAnswer('web.default.cluster.local', []);
-    await n1.waitFor(/plugin\/healthcheck: web-0\.web\.default \(127\.0\.0\.1:17875\) is unhealthy: failing for [\d.]+s: connect 127\.0\.0\.1:17875: .*ECONNREFUSED/);
+    await n1.waitFor(/\[INFO\] registry: endpoint web-0\.web\.default 127\.0\.0\.1 \(node n1, source file:\S+\) is unhealthy: failing for [\d.]+s: connect 127\.0\.0\.1:17875: .*ECONNREFUSED/);
     await listenTcp();
     await bothAnswer('web.default.cluster.local', ['127.0.0.1']);
-    await n1.waitFor(/web-0\.web\.default \(127\.0\.0\.1:17875\) is healthy: check passed/);
+    await n1.waitFor(/registry: endpoint web-0\.web\.default 127\.0\.0\.1 \(node n1, source file:\S+\) is healthy: check passed/);
     // the unchecked endpoint never moved
     assert.deepEqual(await addresses(17873, 'plain.default.cluster.local'), ['192.0.2.10']);
   });
@@ -131,7 +131,7 @@ describe('health checks', () => {
     await bothAnswer('api.default.cluster.local', ['127.0.0.1']);
     httpStatus = 500;
     await bothAnswer('api.default.cluster.local', []);
-    await n1.waitFor(/api-0\.api\.default .* is unhealthy: .*GET http:\/\/127\.0\.0\.1:17876\/healthz: status 500/);
+    await n1.waitFor(/registry: endpoint api-0\.api\.default .* is unhealthy: .*GET http:\/\/127\.0\.0\.1:17876\/healthz: status 500/);
     httpStatus = 200;
     await bothAnswer('api.default.cluster.local', ['127.0.0.1']);
   });

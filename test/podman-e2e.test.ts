@@ -226,7 +226,7 @@ describe('podman end to end', { timeout: 300_000 }, () => {
     assert.match(await lookup(), new RegExp(`Address: ${ip.replaceAll('.', '\\.')}\\b`));
 
     await podman('exec', PREFIX + 'flaky', 'killall', 'httpd');
-    await server!.waitFor(/psw-e2e-flaky\.flaky\.e2e \([^)]+\) is unhealthy: failing for/);
+    await server!.waitFor(/registry: endpoint psw-e2e-flaky\.flaky\.e2e \S+ \([^)]+\) is unhealthy: failing for/);
     const gone = await lookup();
     assert.doesNotMatch(gone, new RegExp(`Address: ${ip.replaceAll('.', '\\.')}\\b`), gone);
     const api = (await (await fetch(flakyApi)).json()) as Array<{ healthy: boolean }>;

@@ -1,4 +1,7 @@
-// `--upstream-dns` / `UPSTREAM_DNS`: "HOST[:PORT],..." with IPv6 as [v6]:port.
+// `--upstream-dns` / `UPSTREAM_DNS`: "IP[:PORT],..." with IPv6 as [v6]:port,
+// each optionally written dns://, exactly what forward takes as TO. Host
+// names are refused, as CoreDNS's forward refuses them: a DNS server that
+// needs DNS to find its upstreams has nobody to ask at boot.
 
 import { isIP } from 'node:net';
 import { joinHostPort, type HostPort } from '../util/hostport.js';
@@ -32,7 +35,14 @@ export function parseUpstreamList(text: string): string[] {
     .map((s) => s.trim())
     .filter((s) => s !== '')
     .map((s) => {
-      const { host, port } = parseHostPort(s);
-      return joinHostPort(host, port);
+      const bare = s.startsWith('dns://') ? s.slice('dns://'.length) : s;
+      let hp: HostPort;
+      try {
+        hp = parseHostPort(bare);
+      } catch (e) {
+        const msg = (e as Error).message.replace(`'${bare}'`, `'${s}'`);
+        throw new Error(msg.endsWith('not an IP address') ? `${msg} (upstreams are IP[:PORT] or [IPv6]:PORT, as forward's TO; host names are not resolved)` : msg);
+      }
+      return joinHostPort(hp.host, hp.port);
     });
 }

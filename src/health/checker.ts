@@ -36,7 +36,8 @@ export class HealthChecker {
   constructor(
     private readonly registry: Registry,
     public settings: CheckSettings,
-    private readonly log: Pick<Logger, 'info'>,
+    /** Each failed check, at DEBUG; verdicts are logged by the registry's change log, with `why`. */
+    private readonly log: Pick<Logger, 'debug'>,
     private readonly onResult: (ok: boolean) => void,
   ) {}
 
@@ -87,15 +88,14 @@ export class HealthChecker {
     }
     const since = this.failingSince.get(key) ?? at;
     this.failingSince.set(key, since);
+    this.log.debug(`${t.endpoint.name}.${t.endpoint.service}.${t.endpoint.namespace} check failed: ${failure}`);
     if (at - since >= this.settings.thresholdMs) this.apply(key, t, false, `failing for ${(at - since) / 1000}s: ${failure}`);
   }
 
   private apply(key: string, t: Target, healthy: boolean, why: string): void {
     this.verdicts.set(key, { ...t, healthy });
     const e = t.endpoint;
-    if (this.registry.setHealthy(t.source, e.namespace, e.service, e.name, healthy)) {
-      this.log.info(`${e.name}.${e.service}.${e.namespace} (${e.address}:${e.healthCheck!.port}) is ${healthy ? 'healthy' : 'unhealthy'}: ${why}`);
-    }
+    this.registry.setHealthy(t.source, e.namespace, e.service, e.name, healthy, why);
   }
 
   private reapply(): void {

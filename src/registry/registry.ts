@@ -13,8 +13,20 @@ interface SourceState {
   endpoints: Map<string, Map<string, Endpoint>>;
 }
 
+/** One endpoint of one source before and after a change (absent: not there). */
+export interface EndpointChange {
+  before?: Endpoint;
+  after?: Endpoint;
+}
+
 export interface RegistryEvents {
   change: [changed: ServiceKey[], index: number];
+  /**
+   * Per endpoint, what one operation changed in `source` (for the operator's
+   * log). Only computed while someone listens: a full sync diffs every endpoint.
+   * `why` comes with health verdicts (the health checker says why).
+   */
+  endpoints: [source: string, changes: EndpointChange[], why?: string];
   /** What one source contributes changed (for mirroring the registry to DNS workers). */
   source: [source: string];
 }
@@ -44,6 +56,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
     }
     if (snap.services.length === 0 && snap.endpoints.length === 0) this.sources.delete(source);
     else this.sources.set(source, next);
+    if (this.listenerCount('endpoints') > 0) this.emit('endpoints', source, diffSources(old, next));
     this.refresh(touched, source);
   }
 
@@ -55,15 +68,21 @@ export class Registry extends EventEmitter<RegistryEvents> {
   /** Adds or replaces one endpoint of `source`. */
   upsertEndpoint(source: string, e: Endpoint): void {
     const key = serviceKey(e.namespace, e.service);
-    endpointsOf(this.state(source), key).set(e.name, e);
+    const eps = endpointsOf(this.state(source), key);
+    const before = eps.get(e.name);
+    eps.set(e.name, e);
+    this.emitEndpoint(source, { before, after: e });
     this.refresh(new Set([key]), source);
   }
 
   removeEndpoint(source: string, namespace: string, service: string, name: string): boolean {
     const key = serviceKey(namespace, service);
     const eps = this.sources.get(source)?.endpoints.get(key);
-    if (!eps?.delete(name)) return false;
+    const before = eps?.get(name);
+    if (!eps || !before) return false;
+    eps.delete(name);
     if (eps.size === 0) this.sources.get(source)!.endpoints.delete(key);
+    this.emitEndpoint(source, { before });
     this.refresh(new Set([key]), source);
     return true;
   }
@@ -73,13 +92,15 @@ export class Registry extends EventEmitter<RegistryEvents> {
     this.refresh(new Set([serviceKey(s.namespace, s.name)]), source);
   }
 
-  /** Sets an endpoint's health; returns false when it is unknown or unchanged. */
-  setHealthy(source: string, namespace: string, service: string, name: string, healthy: boolean): boolean {
+  /** Sets an endpoint's health (`why`: for the log); returns false when it is unknown or unchanged. */
+  setHealthy(source: string, namespace: string, service: string, name: string, healthy: boolean, why?: string): boolean {
     const key = serviceKey(namespace, service);
     const eps = this.sources.get(source)?.endpoints.get(key);
     const e = eps?.get(name);
     if (!eps || !e || e.healthy === healthy) return false;
-    eps.set(name, { ...e, healthy, updatedAt: Date.now() });
+    const after = { ...e, healthy, updatedAt: Date.now() };
+    eps.set(name, after);
+    this.emitEndpoint(source, { before: e, after }, why);
     this.refresh(new Set([key]), source);
     return true;
   }
@@ -111,6 +132,10 @@ export class Registry extends EventEmitter<RegistryEvents> {
   services(namespace?: string): ServiceView[] {
     const all = [...this.views.values()];
     return namespace === undefined ? all : all.filter((v) => v.service.namespace === namespace);
+  }
+
+  private emitEndpoint(source: string, change: EndpointChange, why?: string): void {
+    if (this.listenerCount('endpoints') > 0) this.emit('endpoints', source, [change], why);
   }
 
   private state(source: string): SourceState {
@@ -202,6 +227,22 @@ function endpointsOf(st: SourceState, key: string): Map<string, Endpoint> {
   let m = st.endpoints.get(key);
   if (!m) st.endpoints.set(key, (m = new Map()));
   return m;
+}
+
+/** Every endpoint present in `old` or `next` (unchanged ones too: the listener decides what changed). */
+function diffSources(old: SourceState | undefined, next: SourceState): EndpointChange[] {
+  const out: EndpointChange[] = [];
+  for (const [key, eps] of next.endpoints) {
+    const before = old?.endpoints.get(key);
+    for (const [name, after] of eps) if (before?.get(name) !== after) out.push({ before: before?.get(name), after });
+  }
+  if (old) {
+    for (const [key, eps] of old.endpoints) {
+      const now = next.endpoints.get(key);
+      for (const [name, before] of eps) if (!now?.has(name)) out.push({ before });
+    }
+  }
+  return out;
 }
 
 function compareEndpoints(a: Endpoint, b: Endpoint): number {
