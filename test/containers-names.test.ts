@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addressesFor, buildIndex, namesFor } from '../plugins/containers/names.js';
+import { addressesFor, buildIndex, clientOf, clientsOf, namesFor } from '../plugins/containers/names.js';
 import type { ContainerInspect } from '../src/sources/podman/libpod.js';
 
 const ctr = (name: string, networks: Record<string, { v4?: string; v6?: string; aliases?: string[] }>): ContainerInspect => ({
@@ -58,4 +58,30 @@ test('names: PTR gives every name of the address, as Podman spells them, on the 
   assert.deepEqual(namesFor(idx, front, '10.250.10.2'), ['Web', 'www', 'abc123']);
   assert.deepEqual(namesFor(idx, front, 'fd00::2'), ['Web', 'www', 'abc123']);
   assert.deepEqual(namesFor(idx, front, '10.250.11.2'), []);
+});
+
+test('namespaces: a service container is in its podswarm.namespace (default without it); a plain client in none', () => {
+  const labelled = (name: string, v4: string, labels: Record<string, string>): ContainerInspect => ({ ...ctr(name, { front: { v4 } }), Config: { Labels: labels } });
+  const i = buildIndex([
+    labelled('api', '10.250.10.7', { 'podswarm.service': 'api', 'podswarm.namespace': 'shop' }),
+    labelled('worker', '10.250.10.8', { 'podswarm.service': 'worker' }),
+    labelled('cli', '10.250.10.9', { 'podswarm.namespace': 'shop' }),
+    labelled('bad', '10.250.10.10', { 'podswarm.namespace': 'Not A Label' }),
+  ]);
+  assert.deepEqual(clientOf(i, '10.250.10.7'), { nets: ['front'], namespace: 'shop' });
+  assert.deepEqual(clientOf(i, '10.250.10.8'), { nets: ['front'], namespace: 'default' });
+  assert.deepEqual(clientOf(i, '10.250.10.9'), { nets: ['front'], namespace: 'shop' });
+  assert.deepEqual(clientOf(i, '10.250.10.10'), { nets: ['front'], namespace: undefined });
+  assert.deepEqual(clientOf(idx, '10.250.10.2'), { nets: ['front'], namespace: undefined });
+  assert.equal(clientOf(i, '10.250.10.99'), undefined);
+});
+
+test('a compatible container list identifies clients the index has not seen yet', () => {
+  const found = clientsOf([
+    { Id: 'new', Labels: { 'podswarm.namespace': 'shop' }, NetworkSettings: { Networks: { front: { IPAddress: '10.250.10.20', GlobalIPv6Address: '' }, back: { IPAddress: '10.250.11.20', GlobalIPv6Address: 'fd00::20' } } } },
+    { Id: 'hostnet', Labels: null, NetworkSettings: { Networks: { host: { IPAddress: '', GlobalIPv6Address: '' } } } },
+  ]);
+  assert.deepEqual(clientOf(found, '10.250.11.20'), { nets: ['back', 'front'], namespace: 'shop' });
+  assert.deepEqual(clientOf(found, 'fd00::20'), { nets: ['back', 'front'], namespace: 'shop' });
+  assert.equal(found.clients.size, 3);
 });

@@ -66,8 +66,8 @@ async function podman(n: Node, ...args: string[]): Promise<string> {
   try {
     return (await run('nsenter', [`--net=/run/netns/${lab.ns(n.i)}`, 'podman', ...storage(n), ...args], { timeout: 60_000 })).stdout.trim();
   } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new Error(`node ${n.i}: podman ${args.join(' ')} failed: ${err.stderr?.trim() || err.message}`);
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`node ${n.i}: podman ${args.join(' ')} failed: ${[err.stdout?.trim(), err.stderr?.trim()].filter(Boolean).join('\n') || err.message}`);
   }
 }
 
@@ -265,6 +265,29 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
     }
     const outside = await client(n2, NETS[1]!.name, `nslookup -type=a ${OUTSIDE}`);
     assert.deepEqual(addresses(outside), [OUTSIDE_ADDR]);
+  });
+
+  test('Podman\'s own names keep working beside aardvark-dns, and a short name finds its own namespace', async () => {
+    const n1 = nodes[0]!;
+    const net = NETS[0]!;
+    const gateway = net.subnet.replace(/0\/24$/, '1');
+    // A container pointed at aardvark-dns, as containers started before setup are.
+    await podman(n1, 'run', '-d', '--name', `${PREFIX}peer`, '--network', net.name, '--dns', gateway, IMAGE, 'sleep', '600');
+    const peer = await podman(n1, 'inspect', '--format', `{{(index .NetworkSettings.Networks "${net.name}").IPAddress}}`, `${PREFIX}peer`);
+    // busybox nslookup applies the search list to a one-label name and never asks it bare: the trailing dot does.
+    for (const [name, ip] of [[`${PREFIX}peer.`, peer], [`${PREFIX}web.`, web], [`${PREFIX}web.dns.podman`, web]] as const) {
+      const ours = await client(n1, net.name, `nslookup -type=a ${name}`);
+      const aardvark = await client(n1, net.name, `nslookup -type=a ${name} ${gateway}`);
+      assert.deepEqual(addresses(ours), [ip], `${name} from podswarm-dns: ${ours}`);
+      assert.deepEqual(addresses(aardvark), [ip], `${name} from aardvark-dns: ${aardvark}`);
+    }
+    // The peer, which still asks aardvark-dns, finds the container that asks us.
+    assert.deepEqual(addresses(await podman(n1, 'exec', `${PREFIX}peer`, 'nslookup', '-type=a', `${PREFIX}web.`, gateway)), [web]);
+    // libc: search list first, then the bare name, answered by the containers plugin.
+    assert.equal(await client(n1, net.name, `timeout 10 wget -qO- http://${PREFIX}web:8080/index.html`), 'hello-from-node1');
+    // `web` from a container of namespace shop is web.shop (libc's search list, then the bare name).
+    const page = await client(n1, net.name, 'timeout 10 wget -qO- http://web:8080/index.html', ['--label', 'podswarm.namespace=shop']);
+    assert.equal(page, 'hello-from-node1');
   });
 
   test('a container on a dual-stack network reaches the node over IPv6 too', async () => {

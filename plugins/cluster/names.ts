@@ -9,6 +9,8 @@
 // A trailing `svc` label is the Kubernetes form; a namespace called "svc"
 // is therefore not addressable in the short form.
 
+import { serviceFqdn } from '../../src/registry/dns.js';
+
 export type ClusterName =
   | { kind: 'apex' }
   | { kind: 'namespace'; ns: string }
@@ -44,5 +46,5 @@ export function parseClusterName(qname: string, zone: string): ClusterName {
 
 /** The canonical (Kubernetes-form) name of an endpoint, used as SRV and PTR target. */
 export function endpointFqdn(endpoint: string, svc: string, ns: string, zone: string): string {
-  return `${endpoint}.${svc}.${ns}.svc.${zone === '.' ? '' : zone}`;
+  return `${endpoint}.${serviceFqdn(svc, ns, zone)}`;
 }

@@ -6,19 +6,18 @@ import { parseFallthrough, zoneArgs } from '../../src/chain/fallthrough.js';
 import { argCount, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { CorefileError } from '../../src/corefile/types.js';
 import { FileSource } from '../../src/registry/file-source.js';
+import { CLUSTER_ZONE, REGISTRY_TTL } from '../../src/registry/dns.js';
 import { ClusterHandler, type ClusterOptions } from './handler.js';
 import { followRegistry } from './memo.js';
 
-export const DEFAULT_ZONE = 'cluster.local.';
-export const DEFAULT_TTL = 60;
 
 export const plugin: PluginDef = {
   name: 'cluster',
   setup(c: SetupContext): void {
     if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'cluster: only one cluster directive per server block');
     const d = c.directives[0]!;
-    const zones = d.args.length > 0 ? zoneArgs(d) : [DEFAULT_ZONE];
-    const opts: ClusterOptions = { zones, ttl: DEFAULT_TTL, fallthrough: null };
+    const zones = d.args.length > 0 ? zoneArgs(d) : [CLUSTER_ZONE];
+    const opts: ClusterOptions = { zones, ttl: REGISTRY_TTL, fallthrough: null };
     let registryFile: string | undefined;
     for (const sub of subdirectives(d)) {
       switch (sub.name.text) {

@@ -6,6 +6,7 @@
 // its search domain) gets NXDOMAIN; every other miss, and every query from
 // an address that is no container's, goes to the next plugin.
 
+import { isIPv4 } from 'node:net';
 import { matchZone, type Handler, type ResponseWriter, type Result } from '../../src/chain/plugin.js';
 import { fallsThrough } from '../../src/chain/fallthrough.js';
 import { addressBytes, plainAddress } from '../../src/dns/address.js';
@@ -14,8 +15,10 @@ import { Rcode, Type } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
 import { addressFromReverse } from '../../src/dns/reverse-name.js';
 import { canonicalAddress } from '../../src/registry/names.js';
-import { addressesFor, namesFor, v4, v6 } from './names.js';
+import { addressesFor, namesFor, v4, v6, type Client } from './names.js';
 import type { ContainerNames } from './source.js';
+import { CLUSTER_ZONE, REGISTRY_TTL, serviceFqdn } from '../../src/registry/dns.js';
+import type { Registry } from '../../src/registry/registry.js';
 
 export interface ContainersOptions {
   zones: string[];
@@ -32,14 +35,22 @@ export class ContainersHandler implements Handler {
   constructor(
     private readonly opts: ContainersOptions,
     private readonly source: ContainerNames,
+    private readonly registry: Registry,
     private readonly next: Handler,
   ) {}
 
   serveDNS(req: Request, w: ResponseWriter): Result {
-    const idx = this.source.index;
     const client = canonicalAddress(plainAddress(req.peer.remoteAddress));
-    const nets = client === undefined ? undefined : idx.clients.get(client);
-    if (nets === undefined) return this.next.serveDNS(req, w);
+    // The host asking itself (loopback, or the node address as source) is no container.
+    if (client === undefined || client === req.peer.localAddress || isLoopback(client)) return this.next.serveDNS(req, w);
+    const who = this.source.identify(client);
+    if (who instanceof Promise) return who.then((c) => (c ? this.answer(req, w, c) : this.next.serveDNS(req, w)));
+    return who ? this.answer(req, w, who) : this.next.serveDNS(req, w);
+  }
+
+  private answer(req: Request, w: ResponseWriter, client: Client): Result {
+    const idx = this.source.index;
+    const nets = client.nets;
     const qname = req.qname;
     const ttl = this.opts.ttl;
     let answers: RR[];
@@ -52,7 +63,7 @@ export class ContainersHandler implements Handler {
     } else {
       if (matchZone(qname, this.opts.zones) === undefined) return this.next.serveDNS(req, w);
       const ips = addressesFor(idx, nets, qname, this.opts.domain);
-      if (ips.length === 0) return this.miss(req, w);
+      if (ips.length === 0) return this.miss(req, w, client.namespace);
       // Other types, and AAAA for a v4-only container, get NODATA (aardvark's empty NOERROR).
       const type = req.qtype === Type.A ? Type.A : Type.AAAA;
       const family = req.qtype === Type.A ? v4(ips) : req.qtype === Type.AAAA ? v6(ips) : [];
@@ -64,14 +75,45 @@ export class ContainersHandler implements Handler {
     return Rcode.NOERROR;
   }
 
-  /** aardvark answers NXDOMAIN for one-label names and its own domain, and forwards the rest. */
-  private miss(req: Request, w: ResponseWriter): Result {
+  /**
+   * aardvark answers NXDOMAIN for one-label names and its own domain, and
+   * forwards the rest. Before that, a one-label name from a container in a
+   * registry namespace may be a service of that namespace.
+   */
+  private miss(req: Request, w: ResponseWriter, namespace: string | undefined): Result {
     const qname = req.qname;
+    if (namespace !== undefined && isSingleLabel(qname) && this.sameNamespace(req, w, qname.slice(0, -1), namespace)) return Rcode.NOERROR;
     const local = isSingleLabel(qname) || qname.endsWith(`.${this.opts.domain}.`);
     if (!local || fallsThrough(this.opts.fallthrough, qname)) return this.next.serveDNS(req, w);
     w.write(new MessageBuilder(req, Rcode.NXDOMAIN, { aa: true, ra: true }).finish());
     return Rcode.NXDOMAIN;
   }
+
+
+/**
+   * `web` from a container of namespace `shop`, as Kubernetes' per-pod search
+   * list would find it: a CNAME to `web.shop.svc.cluster.local` and that
+   * name's healthy addresses, with the registry's TTL. False when there is no such service.
+   */
+  private sameNamespace(req: Request, w: ResponseWriter, svc: string, ns: string): boolean {
+    const eps = this.registry.lookup(ns, svc)?.healthy;
+    if (!eps || eps.length === 0) return false;
+    const target = serviceFqdn(svc, ns, CLUSTER_ZONE);
+    const b = new MessageBuilder(req, Rcode.NOERROR, { aa: true, ra: true });
+    b.answer({ name: req.qname, ttl: REGISTRY_TTL, data: { type: Type.CNAME, target } });
+    const want = req.qtype === Type.A ? 4 : req.qtype === Type.AAAA ? 6 : 0;
+    for (const e of eps) {
+      if (want !== 0 && (want === 4) === isIPv4(e.address)) {
+        b.answer({ name: target, ttl: REGISTRY_TTL, data: { type: want === 4 ? Type.A : Type.AAAA, address: addressBytes(e.address) } });
+      }
+    }
+    w.write(b.finish());
+    return true;
+  }
+}
+
+function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1';
 }
 
 /** `web.`, not the root (aardvark counts the dots and so also refuses `.`; we forward it). */

@@ -4,8 +4,9 @@
 // aardvark scopes them: by the networks of the container asking.
 
 import { isIPv4 } from 'node:net';
-import { canonicalAddress } from '../../src/registry/names.js';
-import type { ContainerInspect } from '../../src/sources/podman/libpod.js';
+import { canonicalAddress, isDnsLabel } from '../../src/registry/names.js';
+import { LABEL_NAMESPACE, LABEL_SERVICE } from '../../src/sources/podman/labels.js';
+import type { ContainerAddresses, ContainerInspect } from '../../src/sources/podman/libpod.js';
 
 export interface NameIndex {
   /** Every address of a container → every network that container is on (aardvark's ip_mappings). */
@@ -14,29 +15,66 @@ export interface NameIndex {
   names: Map<string, Map<string, string[]>>;
   /** Network → address → the names, as Podman spells them, container name first. */
   reverse: Map<string, Map<string, string[]>>;
+  /** Address → the registry namespace its container is in (its podswarm labels), for short names. */
+  namespaces: Map<string, string>;
 }
 
 export function buildIndex(containers: Iterable<ContainerInspect>): NameIndex {
-  const idx: NameIndex = { clients: new Map(), names: new Map(), reverse: new Map() };
+  const idx: NameIndex = { clients: new Map(), names: new Map(), reverse: new Map(), namespaces: new Map() };
   for (const c of containers) {
-    const nets = Object.entries(c.NetworkSettings.Networks ?? {}).sort(([a], [b]) => a.localeCompare(b));
-    const own: string[] = [];
-    const memberOf: string[] = [];
-    for (const [net, a] of nets) {
-      const addrs = [a.IPAddress, a.GlobalIPv6Address].map((raw) => (raw ? canonicalAddress(raw) : undefined)).filter((x): x is string => x !== undefined);
-      // host or none networking: no address, so nothing to serve and no one to answer.
-      if (addrs.length === 0) continue;
-      memberOf.push(net);
-      own.push(...addrs);
+    for (const [net, a, addrs] of attachments(c.NetworkSettings.Networks)) {
       const names = unique([c.Name, ...(a.Aliases ?? [])].filter((n) => n !== ''));
       const byName = getOrSet(idx.names, net);
       for (const n of names) getOrSet(byName, n.toLowerCase(), () => []).push(...addrs);
       const byAddr = getOrSet(idx.reverse, net);
       for (const ip of addrs) byAddr.set(ip, names);
     }
-    for (const ip of own) idx.clients.set(ip, memberOf);
+    addClient(idx, c.Config.Labels, c.NetworkSettings.Networks);
   }
   return idx;
+}
+
+/** Who asks: the networks of the container at an address, and its registry namespace if it has one. */
+export interface Client {
+  nets: readonly string[];
+  namespace: string | undefined;
+}
+
+export function clientOf(idx: Pick<NameIndex, 'clients' | 'namespaces'>, address: string): Client | undefined {
+  const nets = idx.clients.get(address);
+  return nets === undefined ? undefined : { nets, namespace: idx.namespaces.get(address) };
+}
+
+/** The clients in a compatible container list (addresses and labels, no names): for containers that started a moment ago. */
+export function clientsOf(list: readonly ContainerAddresses[]): Pick<NameIndex, 'clients' | 'namespaces'> {
+  const out = { clients: new Map<string, string[]>(), namespaces: new Map<string, string>() };
+  for (const c of list) addClient(out, c.Labels, c.NetworkSettings.Networks);
+  return out;
+}
+
+type Networks = Record<string, { IPAddress: string; GlobalIPv6Address: string }> | null;
+
+/** Each network with an address, in name order, with its addresses (host or none networking has none: nothing to serve, no one asking). */
+function attachments<A extends { IPAddress: string; GlobalIPv6Address: string }>(networks: Record<string, A> | null): Array<[string, A, string[]]> {
+  const out: Array<[string, A, string[]]> = [];
+  for (const [net, a] of Object.entries(networks ?? {}).sort(([x], [y]) => x.localeCompare(y))) {
+    const addrs = [a.IPAddress, a.GlobalIPv6Address].map((raw) => (raw ? canonicalAddress(raw) : undefined)).filter((x): x is string => x !== undefined);
+    if (addrs.length > 0) out.push([net, a, addrs]);
+  }
+  return out;
+}
+
+/** Every address of the container → all of its networks (aardvark's ip_mappings), and its namespace. */
+function addClient(out: Pick<NameIndex, 'clients' | 'namespaces'>, labels: Record<string, string> | null, networks: Networks): void {
+  const list = attachments(networks);
+  const memberOf = list.map(([net]) => net);
+  const ns = namespaceOf(labels);
+  for (const [, , addrs] of list) {
+    for (const ip of addrs) {
+      out.clients.set(ip, memberOf);
+      if (ns !== undefined) out.namespaces.set(ip, ns);
+    }
+  }
 }
 
 /**
@@ -67,6 +105,15 @@ function collect(idx: NameIndex, nets: readonly string[], name: string): string[
   const out: string[] = [];
   for (const net of nets) for (const ip of idx.names.get(net)?.get(name) ?? []) if (!out.includes(ip)) out.push(ip);
   return out;
+}
+
+/**
+ * A service's namespace (podswarm.namespace, `default` without it), or the
+ * namespace a client that is no service names for itself with podswarm.namespace alone.
+ */
+function namespaceOf(labels: Record<string, string> | null): string | undefined {
+  const ns = labels?.[LABEL_NAMESPACE] ?? (labels?.[LABEL_SERVICE] !== undefined ? 'default' : undefined);
+  return ns !== undefined && isDnsLabel(ns) ? ns : undefined;
 }
 
 function unique(list: string[]): string[] {

@@ -56,7 +56,10 @@ export const plugin: PluginDef = {
       unwatch = watchPodman(socketPath, names);
       app.readiness.set('containers', () => names.synced);
     });
-    c.onShutdown(() => unwatch?.());
-    c.handler((next) => new ContainersHandler(opts, names, next));
+    c.onShutdown(async () => {
+      await unwatch?.();
+      await names.close();
+    });
+    c.handler((next) => new ContainersHandler(opts, names, app.registry, next));
   },
 };

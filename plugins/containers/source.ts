@@ -3,16 +3,23 @@
 // they keep their aardvark entries; stopped and removed ones lose them.
 
 import type { Logger } from '../../src/log.js';
-import type { ContainerInspect } from '../../src/sources/podman/libpod.js';
+import { Libpod, type ContainerInspect } from '../../src/sources/podman/libpod.js';
 import { STARTED, STOPPED } from '../../src/sources/podman/events.js';
 import type { PodmanSubscriber } from '../../src/sources/podman/watcher.js';
-import { buildIndex, type NameIndex } from './names.js';
+import { buildIndex, clientOf, clientsOf, type Client, type NameIndex } from './names.js';
+
+/** How long an address found in no container stays "not a container" before it is looked up again. */
+const NOT_A_CONTAINER_MS = 2000;
 
 export class ContainerNames implements PodmanSubscriber {
   /** True once the first listing has been applied. */
   synced = false;
   index: NameIndex = buildIndex([]);
   private containers = new Map<string, ContainerInspect>();
+  /** Addresses a fresh listing did not find, and when. */
+  private readonly strangers = new Map<string, number>();
+  private listing: Promise<Pick<NameIndex, 'clients' | 'namespaces'>> | undefined;
+  private libpod: Libpod | undefined;
 
   constructor(
     private readonly socketPath: string,
@@ -32,6 +39,42 @@ export class ContainerNames implements PodmanSubscriber {
     else if (!(STOPPED.has(action) || STARTED.has(action)) || !this.containers.delete(id)) return;
     // Rebuilt whole: a node runs tens of containers, and events are rare next to queries.
     this.index = buildIndex(this.containers.values());
+  }
+
+  /**
+   * The container asking from `address`. A container's first queries may
+   * come before its start event has reached us (a client resolving a name
+   * as it starts): an address the index does not know is looked up in one
+   * fresh listing (shared by concurrent misses), and one found in none is
+   * remembered as no container's for a while, so the host and other
+   * strangers cost at most one listing per address every NOT_A_CONTAINER_MS.
+   */
+  identify(address: string): Client | undefined | Promise<Client | undefined> {
+    const known = clientOf(this.index, address);
+    if (known || !this.synced) return known;
+    const seen = this.strangers.get(address);
+    if (seen !== undefined && Date.now() - seen < NOT_A_CONTAINER_MS) return undefined;
+    this.listing ??= (this.libpod ??= new Libpod(this.socketPath))
+      .runningWithAddresses()
+      .then(clientsOf)
+      .finally(() => (this.listing = undefined));
+    return this.listing.then(
+      (found) => {
+        const c = clientOf(found, address);
+        if (c === undefined) this.strangers.set(address, Date.now());
+        else this.strangers.delete(address);
+        return c;
+      },
+      (err: Error) => {
+        this.log.warn(`podman socket ${this.socketPath}: looking up ${address}: ${err.message}`);
+        this.strangers.set(address, Date.now());
+        return undefined;
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.libpod?.close();
   }
 
   onLost(err: Error, retryMs: number): void {

@@ -15,7 +15,10 @@ export interface NodeCorefileOptions {
 }
 
 export function nodeCorefile(o: NodeCorefileOptions): string {
-  const podman = o.podmanSocket ? `podman {\n        socket ${o.podmanSocket}\n    }` : 'podman';
+  const socket = (plugin: string): string => (o.podmanSocket ? `${plugin} {\n        socket ${o.podmanSocket}\n    }` : plugin);
+  const podman = socket('podman');
+  // Podman's own container names, which containers no longer get from aardvark-dns.
+  const containers = socket('containers');
   const gossip = o.gossipBind
     ? [`gossip {`, `        bind ${o.gossipBind}`, ...(o.join.length > 0 ? [`        join ${o.join.join(' ')}`] : []), `    }`].join('\n')
     : undefined;
@@ -32,6 +35,7 @@ export function nodeCorefile(o: NodeCorefileOptions): string {
     `    }`,
     `    ready 127.0.0.1:8181`,
     `    ${podman}`,
+    `    ${containers}`,
     `    healthcheck`,
     ...(gossip ? [`    ${gossip}`] : []),
     `    api {`,

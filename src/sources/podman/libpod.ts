@@ -3,6 +3,8 @@
 import { Pool } from 'undici';
 
 const BASE = '/v4.0.0/libpod';
+/** Podman's Docker-compatible API, on the same socket. */
+const COMPAT = '/v1.41';
 
 /** One network a container is attached to, as inspect shows it. */
 export interface NetworkAttachment {
@@ -19,6 +21,13 @@ export interface ContainerInspect {
   State: { Running: boolean };
   Config: { Labels: Record<string, string> | null };
   NetworkSettings: { Networks: Record<string, NetworkAttachment> | null };
+}
+
+/** An item of the compatible container list (the fields read). */
+export interface ContainerAddresses {
+  Id: string;
+  Labels: Record<string, string> | null;
+  NetworkSettings: { Networks: Record<string, { IPAddress: string; GlobalIPv6Address: string }> | null };
 }
 
 /** One line of the events stream (type container). */
@@ -40,6 +49,14 @@ export class Libpod {
   async running(signal: AbortSignal): Promise<string[]> {
     const list = await this.json<Array<{ Id: string }>>(`${BASE}/containers/json`, signal);
     return list.map((c) => c.Id);
+  }
+
+  /**
+   * Every running container with its addresses and labels, in one call: the
+   * Docker-compatible list carries each network's address, libpod's does not.
+   */
+  async runningWithAddresses(signal?: AbortSignal): Promise<ContainerAddresses[]> {
+    return this.json<ContainerAddresses[]>(`${COMPAT}/containers/json`, signal);
   }
 
   /** The container, or undefined when it no longer exists. */
@@ -88,7 +105,7 @@ export class Libpod {
     return this.client.destroy();
   }
 
-  private async json<T>(path: string, signal: AbortSignal): Promise<T> {
+  private async json<T>(path: string, signal?: AbortSignal): Promise<T> {
     return (await checked(await this.client.request({ method: 'GET', path, signal }))).body.json() as Promise<T>;
   }
 }

@@ -1,0 +1,13 @@
+// How the registry is named in DNS by default: the zone and the TTL of the
+// cluster and srv plugins, and the canonical (Kubernetes-form) name of a
+// service. Here so every plugin that answers from the registry agrees
+// without importing another plugin.
+
+export const CLUSTER_ZONE = 'cluster.local.';
+/** The seed's TTL for registry answers: short, since endpoints come and go. */
+export const REGISTRY_TTL = 60;
+
+/** `<svc>.<ns>.svc.<zone>` (zone a lowercased FQDN; `.` for the root). */
+export function serviceFqdn(svc: string, ns: string, zone: string): string {
+  return `${svc}.${ns}.svc.${zone === '.' ? '' : zone}`;
+}
