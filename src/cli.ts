@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { App, defaultNodeName } from './app.js';
 import { PLUGINS } from './chain/plugins.js';
+import { CTL_COMMANDS } from './ctl/commands.js';
 import { LOG_LEVELS, type LogLevel, createLogger, isLogLevel } from './log.js';
 import { parseUpstreamList } from './config/upstreams.js';
 import { logRegistryChanges } from './registry/change-log.js';
@@ -26,7 +27,9 @@ const USAGE = `Usage: podswarm-dns [options]
   -plugins              list compiled plugins in chain order and exit
   -version              print the version and exit
 Options may also be written with two dashes and as -name=value.
-  podswarm-dns setup podman|link ...   set this host up as a Podman node (podswarm-dns setup --help)`;
+  podswarm-dns setup podman|link ...   set this host up as a Podman node (podswarm-dns setup --help)
+  podswarm-dns members|services|endpoints|lookup|register|deregister|keygen ...
+                                       ask the running node (podswarm-dns COMMAND --help)`;
 
 interface Args {
   conf?: string;
@@ -119,6 +122,10 @@ async function main(): Promise<void> {
   if (process.argv[2] === 'setup') {
     const { runSetup } = await import('./setup/index.js');
     process.exit(await runSetup(process.argv.slice(3)));
+  }
+  if (CTL_COMMANDS.has(process.argv[2] ?? '')) {
+    const { runCtl } = await import('./ctl/index.js');
+    process.exit(await runCtl(process.argv[2]!, process.argv.slice(3)));
   }
   let args: Args;
   try {
