@@ -167,7 +167,9 @@ describe('-log.level and join retries', () => {
   it('-log.level debug reaches -workers processes, which parse the same flags', async () => {
     const s = await start({ corefile: 'cluster.local:18987 {\n    bind 127.0.0.1\n    cluster cluster.local\n}\n', args: ['-workers', '2', '-log.level', 'debug'] });
     assert.match(s.output(), /^\[INFO\] podswarm-dns-\S+ listening on dns:\/\/127\.0\.0\.1:18987 \(udp, tcp; 2 worker processes\)$/m);
-    assert.equal(lines(s, /^\[DEBUG\] worker \d+ listening on dns:\/\/127\.0\.0\.1:18987 \(udp, tcp\)$/).length, 2, s.output());
+    // each worker writes its own line; the primary's banner does not wait for them to reach the pipe
+    await s.waitFor(/(?:^\[DEBUG\] worker \d+ listening on dns:\/\/127\.0\.0\.1:18987 \(udp, tcp\)\n[^]*){2}/m);
+    assert.equal(lines(s, /^\[DEBUG\] worker \d+ listening on /).length, 2, s.output());
     await stop(s);
   });
 
