@@ -1,8 +1,9 @@
 // Follows a service with blocking queries: prints its endpoints now and on
 // every change. Edit examples/services.yaml while it runs to see an update.
 //   node --import tsx examples/watch-service.ts [service] [namespace]
+//   node "$(npm root -g)/podswarm-dns/dist/examples/watch-service.js" [service] [namespace]
 
-import { watch } from '../src/index.js';
+import { watch } from 'podswarm-dns';
 
 const [service = 'api', namespace = 'production'] = process.argv.slice(2);
 const w = watch(service, namespace, (endpoints, index) => {

@@ -16,7 +16,7 @@ import { parseAddress, type Address } from '../plugins/forward/address.js';
 import { parseForward } from '../plugins/forward/config.js';
 import { isResolvedStub, onlyResolvedStub, resolvedUpstreams } from '../plugins/forward/resolved.js';
 import type { DigRecord } from './helpers/dig.js';
-import { dnsmasqIn, stopAllNetnsDnsmasq } from './helpers/netns-dnsmasq.js';
+import { dnsmasqIn, stopAllDnsmasq } from './helpers/dnsmasq.js';
 import { createNetns, type Netns } from './helpers/netns-one.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
@@ -87,7 +87,7 @@ describe('forward: systemd-resolved host, end to end', () => {
   });
   after(async () => {
     await Promise.all(servers.map((s) => s.stop()));
-    stopAllNetnsDnsmasq();
+    stopAllDnsmasq();
     await ns?.destroy();
   });
 

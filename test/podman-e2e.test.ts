@@ -14,6 +14,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
 import { startServer, type RunningServer } from './helpers/server.js';
+import { stopChild } from './helpers/podman-netns.js';
 
 const run = promisify(execFile);
 
@@ -107,12 +108,6 @@ function spawnChecked(cmd: string, args: string[]): ChildProcess {
   return p;
 }
 
-async function stopChild(p: ChildProcess | undefined): Promise<void> {
-  if (!p || p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((resolve) => p.once('exit', resolve));
-  p.kill('SIGTERM');
-  await exited;
-}
 
 describe('podman end to end', { timeout: 300_000 }, () => {
   let service: ChildProcess | undefined;

@@ -25,9 +25,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'smol-toml';
 import { createLab, type Lab } from './helpers/netns.js';
-import { dnsmasqIn, stopAllNetnsDnsmasq, type NetnsDnsmasq } from './helpers/netns-dnsmasq.js';
+import { dnsmasqIn, stopAllDnsmasq, type NetnsDnsmasq } from './helpers/dnsmasq.js';
 import { startCli, type RunningServer } from './helpers/server.js';
 import { eventually } from './helpers/eventually.js';
+import { stopChild } from './helpers/podman-netns.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
@@ -122,13 +123,6 @@ async function podmanService(n: Node): Promise<ChildProcess> {
   return p;
 }
 
-async function stopChild(p: ChildProcess | undefined): Promise<void> {
-  if (!p || p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  await exited;
-}
-
 describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, () => {
   let before0: Record<string, string> | undefined;
   let web = '';
@@ -157,7 +151,7 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
       await stopChild(n.service);
       await n.upstream?.stop();
     }
-    stopAllNetnsDnsmasq();
+    stopAllDnsmasq();
     // Never leave the drop-in behind: the host's own containers would get the node address.
     if (lab && existsSync(DROPIN)) await setup(nodes[0]!, ['podman', '--undo', '--corefile', nodes[0]!.corefile]);
     rmSync(DROPIN, { force: true });
