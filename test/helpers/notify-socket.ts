@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { settleWhen } from './waiters.js';
 
 const LISTENER = `
 import array, json, os, socket, sys
@@ -65,31 +66,18 @@ export async function listenNotifySocket(): Promise<NotifySocket> {
     path,
     messages,
     next(re, timeoutMs = 15_000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
+      return settleWhen<string>(
+        waiters,
+        () => {
           while (read < messages.length) {
             const m = messages[read++]!;
-            if (re.test(m)) {
-              done();
-              return resolve(m);
-            }
+            if (re.test(m)) return { value: m };
           }
-          if (exited) {
-            done();
-            reject(new Error(`notify listener exited; messages: ${JSON.stringify(messages)}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`no notification matching ${re} within ${timeoutMs}ms; messages: ${JSON.stringify(messages)}`));
-        }, timeoutMs);
-        const done = (): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
+          return exited ? { error: new Error(`notify listener exited; messages: ${JSON.stringify(messages)}`) } : undefined;
+        },
+        timeoutMs,
+        () => `no notification matching ${re} within ${timeoutMs}ms; messages: ${JSON.stringify(messages)}`,
+      );
     },
     async close() {
       if (!exited) proc.kill();

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { settleWhen } from './waiters.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
 
@@ -91,28 +92,16 @@ function wrap(proc: ChildProcess, dir: string, corefilePath: string): RunningSer
     corefilePath,
     output: () => out,
     waitFor(re, timeoutMs = 10_000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
+      return settleWhen<string>(
+        waiters,
+        () => {
           const m = re.exec(out);
-          if (m) {
-            done();
-            resolve(m[0]);
-          } else if (exited) {
-            done();
-            reject(new Error(`server exited before printing ${re}; output:\n${out}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`timed out waiting for ${re}; output:\n${out}`));
-        }, timeoutMs);
-        const done = (): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
+          if (m) return { value: m[0]! };
+          return exited ? { error: new Error(`server exited before printing ${re}; output:\n${out}`) } : undefined;
+        },
+        timeoutMs,
+        () => `timed out waiting for ${re}; output:\n${out}`,
+      );
     },
     async stop(signal = 'SIGTERM') {
       if (!exited) proc.kill(signal);
