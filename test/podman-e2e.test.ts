@@ -228,7 +228,7 @@ describe('podman end to end', { timeout: 300_000 }, () => {
     assert.deepEqual(api.map((e) => e.healthy), [false]);
 
     await podman('exec', PREFIX + 'flaky', 'httpd', '-p', '8080', '-h', '/etc');
-    await server!.waitFor(/psw-e2e-flaky\.flaky\.e2e \([^)]+\) is healthy/, 15_000);
+    await server!.waitFor(/registry: endpoint psw-e2e-flaky\.flaky\.e2e \S+ \([^)]+\) is healthy/, 15_000);
     assert.match(await lookup(), new RegExp(`Address: ${ip.replaceAll('.', '\\.')}\\b`));
   });
 });
