@@ -9,6 +9,7 @@ import { dnsmasq, stopAllDnsmasq, type Dnsmasq } from './helpers/dnsmasq.js';
 import { eventually } from './helpers/eventually.js';
 import { schemaProblems } from './helpers/schema.js';
 import { runCli, startServer, type RunningServer } from './helpers/server.js';
+import { fastGossip } from './helpers/gossip-timing.js';
 
 const UPSTREAM_PORT = 18960;
 const UNUSED_PORT = 18979;
@@ -53,12 +54,7 @@ function corefile(n: Node, key: string): string {
     bind 127.0.0.1:${p.gossip}
     join 127.0.0.1:${other.gossip}
     encrypt ${key}
-    profile local
-    probe_interval 200ms
-    probe_timeout 100ms
-    suspicion_mult 3
-    gossip_interval 50ms
-    push_pull_interval 2s
+    ${fastGossip('    ')}
     gossip_to_the_dead 60s
     reconnect_interval 500ms
   }

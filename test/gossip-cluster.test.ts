@@ -12,6 +12,7 @@ import { parseDig } from './helpers/dig.js';
 import { eventually } from './helpers/eventually.js';
 import { createLab, type Lab } from './helpers/netns.js';
 import { startServer, type RunningServer } from './helpers/server.js';
+import { fastGossip } from './helpers/gossip-timing.js';
 
 const SUBNET = '10.231.57';
 const GOSSIP_PORT = 17860;
@@ -42,12 +43,7 @@ function corefile(i: N): string {
     gossip {
         bind ${SUBNET}.${i}:${GOSSIP_PORT}
         join ${seeds.join(' ')}
-        profile local
-        probe_interval 200ms
-        probe_timeout 100ms
-        suspicion_mult 3
-        gossip_interval 50ms
-        push_pull_interval 2s
+        ${fastGossip('        ')}
         gossip_to_the_dead 5s
         reconnect_interval 500ms
     }

@@ -22,16 +22,12 @@ import { eventually } from './helpers/eventually.js';
 import { createLab, type Lab } from './helpers/netns.js';
 import { serfMembers, startSerf, stopAllSerf, stopSerf, waitSerf } from './helpers/serf.js';
 import { type RunningServer, startServer } from './helpers/server.js';
+import { fastGossip } from './helpers/gossip-timing.js';
 
 const run = promisify(execFile);
 
 /** Fast failure detection; push_pull_interval 0 so later changes can only travel by UDP gossip. */
-const FAST = `profile local
-        probe_interval 200ms
-        probe_timeout 100ms
-        suspicion_mult 3
-        gossip_interval 50ms
-        push_pull_interval 0
+const FAST = `${fastGossip('        ', '0')}
         reconnect_interval 500ms`;
 
 const servers = new Set<RunningServer>();

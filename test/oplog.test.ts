@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { runCli, startServer, type RunningServer } from './helpers/server.js';
+import { fastGossip } from './helpers/gossip-timing.js';
 
 const TOKEN = 'oplog-secret';
 const started = new Set<RunningServer>();
@@ -213,12 +214,7 @@ describe('three gossiping nodes: member lines', () => {
     bind 127.0.0.1
     gossip {
         bind 127.0.0.1:${gossipPort(i)}${join}
-        profile local
-        probe_interval 200ms
-        probe_timeout 100ms
-        suspicion_mult 3
-        gossip_interval 50ms
-        push_pull_interval 2s
+        ${fastGossip('        ')}
         reconnect_interval 500ms
     }
     cluster cluster.local {
