@@ -56,7 +56,10 @@ interface Answer {
 
 /** dig from the client container's own address (its network namespace) to `server`. */
 async function ask(client: string, server: string, name: string, type = 'A'): Promise<Answer> {
-  const out = await inContainerNet(NS, PREFIX + client, 'dig', [`@${server}`, name, type, '+time=2', '+tries=1']);
+  // Three tries, as a stub resolver makes: netavark 1.4 changes a bridge's MAC when a container
+  // joins or leaves it, and the next packets through that bridge are lost (to aardvark-dns and
+  // podswarm-dns alike; netavark 1.9 pins the MAC).
+  const out = await inContainerNet(NS, PREFIX + client, 'dig', [`@${server}`, name, type, '+time=2', '+tries=3']);
   const r = parseDig(out);
   return { status: r.status, records: r.answer.map((a) => `${a.type} ${a.data} ${a.ttl}`).sort(), owners: r.answer.map((a) => a.name) };
 }
