@@ -106,7 +106,9 @@ describe('cluster: A/AAAA', () => {
       assert.equal(r.status, 'NOERROR', `${name} ${type}`);
       assert.equal(r.answer.length, 0);
       assert.deepEqual(r.authority.map((x) => [x.name, x.type]), [['cluster.local.', 'SOA']]);
-      assert.match(r.authority[0]!.data, /^ns\.dns\.cluster\.local\. hostmaster\.cluster\.local\. \d+ 7200 1800 86400 60$/);
+      // RFC 2308: a cache keeps it for min(SOA TTL, MINIMUM), both the 5 s negative TTL.
+      assert.equal(r.authority[0]!.ttl, 5);
+      assert.match(r.authority[0]!.data, /^ns\.dns\.cluster\.local\. hostmaster\.cluster\.local\. \d+ 7200 1800 86400 5$/);
     }
   });
 
@@ -114,8 +116,14 @@ describe('cluster: A/AAAA', () => {
     for (const name of ['nope.production.cluster.local', 'api.nope.cluster.local', 'nope.cluster.local', 'down.production.cluster.local', 'a.b.c.d.e.cluster.local']) {
       const r = await dig(PORT, name, 'A');
       assert.equal(r.status, 'NXDOMAIN', name);
-      assert.deepEqual(r.authority.map((x) => x.type), ['SOA']);
+      assert.deepEqual(r.authority.map((x) => [x.type, x.ttl]), [['SOA', 5]]);
+      assert.match(r.authority[0]!.data, / 5$/, 'MINIMUM is the negative TTL');
     }
+    // srv's negative answers too; positive answers keep 60 s.
+    const srv = await dig(PORT, '_nope._tcp.api.production.cluster.local', 'SRV');
+    assert.equal(srv.status, 'NXDOMAIN');
+    assert.deepEqual(srv.authority.map((x) => [x.type, x.ttl]), [['SOA', 5]]);
+    assert.deepEqual([...new Set((await dig(PORT, 'api.production.cluster.local', 'A')).answer.map((x) => x.ttl))], [60]);
   });
 
   it('matches names case-insensitively and echoes the question as asked', async () => {
@@ -138,7 +146,8 @@ describe('cluster: A/AAAA', () => {
 
   it('serves SOA and NS at the apex', async () => {
     const soa = await dig(PORT, 'cluster.local', 'SOA');
-    assert.deepEqual(soa.answer.map((x) => [x.name, x.type]), [['cluster.local.', 'SOA']]);
+    assert.deepEqual(soa.answer.map((x) => [x.name, x.type, x.ttl]), [['cluster.local.', 'SOA', 60]]);
+    assert.match(soa.answer[0]!.data, / 5$/, 'a cached SOA still gives negative answers 5 s');
     const ns = await dig(PORT, 'cluster.local', 'NS');
     assert.deepEqual(ns.answer.map((x) => [x.type, x.data]), [['NS', 'ns.dns.cluster.local.']]);
     assert.deepEqual(ns.additional.map((x) => [x.name, x.type, x.data]), [['ns.dns.cluster.local.', 'A', '127.0.0.1']]);

@@ -20,6 +20,8 @@ import { answerReply, negativeReply, soaRecord } from './zone.js';
 export interface ClusterOptions {
   zones: string[];
   ttl: number;
+  /** TTL of NXDOMAIN and NODATA answers (their SOA's TTL and MINIMUM). */
+  negativeTtl: number;
   /** Zones where NXDOMAIN hands the query to the next plugin instead; null: never. */
   fallthrough: string[] | null;
 }
@@ -53,7 +55,7 @@ export class ClusterHandler implements Handler {
     const outcome = isReverseZone(zone) ? this.reverse(req, zone) : this.forward(req, zone);
     if (outcome === NXDOMAIN && fallsThrough(this.opts.fallthrough, req.qname)) return this.next.serveDNS(req, w);
     const rcode = outcome === NXDOMAIN ? Rcode.NXDOMAIN : Rcode.NOERROR;
-    const msg = typeof outcome === 'number' ? negativeReply(req, rcode, soaRecord(zone, this.opts.ttl, this.registry.index)) : outcome;
+    const msg = typeof outcome === 'number' ? negativeReply(req, rcode, zone, this.opts.negativeTtl, this.registry.index) : outcome;
     // NS answers carry the address the query arrived on, so they are not memoised.
     if (req.qtype !== Type.NS && !req.qname.startsWith('ns.dns.')) this.memo.store(req, msg, rcode);
     w.write(msg);
@@ -67,7 +69,7 @@ export class ClusterHandler implements Handler {
     const ttl = this.opts.ttl;
     switch (name.kind) {
       case 'apex':
-        if (req.qtype === Type.SOA) return answerReply(req, [soaRecord(zone, ttl, this.registry.index)]);
+        if (req.qtype === Type.SOA) return answerReply(req, [soaRecord(zone, ttl, this.opts.negativeTtl, this.registry.index)]);
         if (req.qtype === Type.NS) return this.nsAnswer(req, zone);
         return NODATA;
       case 'namespace':

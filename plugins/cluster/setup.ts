@@ -1,4 +1,4 @@
-// `cluster [ZONES...] { ttl N; fallthrough [ZONES...]; registry FILE }`
+// `cluster [ZONES...] { ttl N; negative_ttl N; fallthrough [ZONES...]; registry FILE }`
 
 import { dirname, resolve } from 'node:path';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
@@ -6,7 +6,7 @@ import { parseFallthrough, zoneArgs } from '../../src/chain/fallthrough.js';
 import { argCount, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { CorefileError } from '../../src/corefile/types.js';
 import { FileSource } from '../../src/registry/file-source.js';
-import { CLUSTER_ZONE, REGISTRY_TTL } from '../../src/registry/dns.js';
+import { CLUSTER_ZONE, NEGATIVE_TTL, REGISTRY_TTL } from '../../src/registry/dns.js';
 import { ClusterHandler, type ClusterOptions } from './handler.js';
 import { followRegistry } from './memo.js';
 
@@ -17,12 +17,15 @@ export const plugin: PluginDef = {
     if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'cluster: only one cluster directive per server block');
     const d = c.directives[0]!;
     const zones = d.args.length > 0 ? zoneArgs(d) : [CLUSTER_ZONE];
-    const opts: ClusterOptions = { zones, ttl: REGISTRY_TTL, fallthrough: null };
+    const opts: ClusterOptions = { zones, ttl: REGISTRY_TTL, negativeTtl: NEGATIVE_TTL, fallthrough: null };
     let registryFile: string | undefined;
     for (const sub of subdirectives(d)) {
       switch (sub.name.text) {
         case 'ttl':
           opts.ttl = parseUint(argCount(sub, 1)[0]!, 'cluster: ttl', 0, 3600);
+          break;
+        case 'negative_ttl':
+          opts.negativeTtl = parseUint(argCount(sub, 1)[0]!, 'cluster: negative_ttl', 0, 3600);
           break;
         case 'fallthrough':
           opts.fallthrough = parseFallthrough(sub);

@@ -6,8 +6,12 @@ import { MessageBuilder, type RR } from '../../src/dns/builder.js';
 import { Rcode, Type } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
 
-/** The zone's SOA; `serial` follows the registry index so secondaries and caches see changes. */
-export function soaRecord(zone: string, ttl: number, serial: number): RR {
+/**
+ * The zone's SOA; `serial` follows the registry index so secondaries and caches
+ * see changes. MINIMUM is the negative TTL (RFC 2308 section 4): a cache keeps a
+ * negative answer for the smaller of the SOA's own TTL and its MINIMUM.
+ */
+export function soaRecord(zone: string, ttl: number, negativeTtl: number, serial: number): RR {
   const z = zone === '.' ? '' : zone;
   return {
     name: zone,
@@ -20,14 +24,17 @@ export function soaRecord(zone: string, ttl: number, serial: number): RR {
       refresh: 7200,
       retry: 1800,
       expire: 86400,
-      minimum: ttl,
+      minimum: negativeTtl,
     },
   };
 }
 
-/** NXDOMAIN or NODATA (NOERROR, empty answer) with the SOA in authority. */
-export function negativeReply(req: Request, rcode: typeof Rcode.NXDOMAIN | typeof Rcode.NOERROR, soa: RR): Buffer {
-  return new MessageBuilder(req, rcode, { aa: true }).authority(soa).finish();
+/**
+ * NXDOMAIN or NODATA (NOERROR, empty answer) with the SOA in authority, whose
+ * TTL and MINIMUM are both the negative TTL, so every cache downstream keeps it that long.
+ */
+export function negativeReply(req: Request, rcode: typeof Rcode.NXDOMAIN | typeof Rcode.NOERROR, zone: string, negativeTtl: number, serial: number): Buffer {
+  return new MessageBuilder(req, rcode, { aa: true }).authority(soaRecord(zone, negativeTtl, negativeTtl, serial)).finish();
 }
 
 /** A positive authoritative answer: answer records, optional additional ones. */

@@ -13,12 +13,14 @@ import { addressBytes } from '../../src/dns/address.js';
 import type { Registry } from '../../src/registry/registry.js';
 import type { Endpoint, ServicePort } from '../../src/registry/types.js';
 import { endpointFqdn, parseClusterName } from '../cluster/names.js';
-import { answerReply, negativeReply, soaRecord } from '../cluster/zone.js';
+import { answerReply, negativeReply } from '../cluster/zone.js';
 import { AnswerMemo } from '../../src/dns/answer-memo.js';
 
 export interface SrvOptions {
   zones: string[];
   ttl: number;
+  /** TTL of NXDOMAIN and NODATA answers (their SOA's TTL and MINIMUM). */
+  negativeTtl: number;
 }
 
 export class SrvHandler implements Handler {
@@ -62,7 +64,7 @@ export class SrvHandler implements Handler {
     // A service with healthy endpoints but no named ports exists: NODATA.
     const rcode = answers.length > 0 || (name.kind === 'service' && eps.length > 0) ? Rcode.NOERROR : Rcode.NXDOMAIN;
     const msg =
-      answers.length > 0 ? answerReply(req, answers, additional) : negativeReply(req, rcode, soaRecord(zone, this.opts.ttl, this.registry.index));
+      answers.length > 0 ? answerReply(req, answers, additional) : negativeReply(req, rcode, zone, this.opts.negativeTtl, this.registry.index);
     this.memo.store(req, msg, rcode);
     w.write(msg);
     return rcode;

@@ -1,10 +1,10 @@
-// `srv [ZONES...] { ttl N }`
+// `srv [ZONES...] { ttl N; negative_ttl N }`
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { zoneArgs } from '../../src/chain/fallthrough.js';
 import { argCount, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { CorefileError } from '../../src/corefile/types.js';
-import { CLUSTER_ZONE, REGISTRY_TTL } from '../../src/registry/dns.js';
+import { CLUSTER_ZONE, NEGATIVE_TTL, REGISTRY_TTL } from '../../src/registry/dns.js';
 import { SrvHandler, type SrvOptions } from './handler.js';
 import { followRegistry } from '../cluster/memo.js';
 
@@ -13,10 +13,11 @@ export const plugin: PluginDef = {
   setup(c: SetupContext): void {
     if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'srv: only one srv directive per server block');
     const d = c.directives[0]!;
-    const opts: SrvOptions = { zones: d.args.length > 0 ? zoneArgs(d) : [CLUSTER_ZONE], ttl: REGISTRY_TTL };
+    const opts: SrvOptions = { zones: d.args.length > 0 ? zoneArgs(d) : [CLUSTER_ZONE], ttl: REGISTRY_TTL, negativeTtl: NEGATIVE_TTL };
     for (const sub of subdirectives(d)) {
-      if (sub.name.text !== 'ttl') throw unknownSubdirective(d, sub);
-      opts.ttl = parseUint(argCount(sub, 1)[0]!, 'srv: ttl', 0, 3600);
+      if (sub.name.text === 'ttl') opts.ttl = parseUint(argCount(sub, 1)[0]!, 'srv: ttl', 0, 3600);
+      else if (sub.name.text === 'negative_ttl') opts.negativeTtl = parseUint(argCount(sub, 1)[0]!, 'srv: negative_ttl', 0, 3600);
+      else throw unknownSubdirective(d, sub);
     }
     c.onStartup(() => {
       for (const z of opts.zones) c.app.registryZones.add(z);
