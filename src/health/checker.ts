@@ -2,36 +2,42 @@
 // continuous failure; one success makes it healthy again). Only endpoints of
 // this node's own sources that declare a check are probed; the verdict goes
 // into the registry, and gossip carries it to the other nodes.
+//
+// Each endpoint has its own schedule, as Kubernetes' probe workers do: the
+// first check runs as soon as the endpoint appears (it is not served until
+// that passes, unless it is declared `initially: healthy`), then one every
+// interval after it. The served rule itself is src/health/served.ts.
 
+import { isDeepStrictEqual } from 'node:util';
 import { GOSSIP_SOURCE_PREFIX } from '../gossip/replication.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/registry.js';
 import type { Endpoint } from '../registry/types.js';
 import { probe } from './probe.js';
+import { served } from './served.js';
+import { type CheckSettings, CheckState } from './verdict.js';
 
-export interface CheckSettings {
-  intervalMs: number;
-  /** Continuous failure for this long marks an endpoint unhealthy. */
-  thresholdMs: number;
-  timeoutMs: number;
-}
+export type { CheckSettings } from './verdict.js';
 
 export const SEED_SETTINGS: CheckSettings = { intervalMs: 10_000, thresholdMs: 30_000, timeoutMs: 2_000 };
 
 interface Target {
   source: string;
   endpoint: Endpoint;
+  state: CheckState;
+  timer?: NodeJS.Timeout;
 }
 
 export class HealthChecker {
-  /** Endpoint key → when its current run of failures began. */
-  private readonly failingSince = new Map<string, number>();
-  /** Endpoint key → last verdict; re-applied when a source reloads its endpoints with their declared health. */
-  private readonly verdicts = new Map<string, Target & { healthy: boolean }>();
-  private timer: NodeJS.Timeout | undefined;
+  /** `source|ns/svc/name` → its check state, for every checked endpoint of the local sources. */
+  private readonly targets = new Map<string, Target>();
   private running = false;
-  private reapplying = false;
-  private readonly onChange = (): void => this.reapply();
+  /** Set while this checker writes to the registry, whose events come back synchronously. */
+  private applying = false;
+  private readonly onSource = (source: string): void => {
+    if (this.applying || source.startsWith(GOSSIP_SOURCE_PREFIX)) return;
+    this.sync(source);
+  };
 
   constructor(
     private readonly registry: Registry,
@@ -44,67 +50,83 @@ export class HealthChecker {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.registry.on('change', this.onChange);
-    void this.tick();
+    // 'source' comes synchronously with each change of a source, before DNS can
+    // answer from it: a new checked endpoint is unserved before anyone sees it.
+    this.registry.on('source', this.onSource);
+    for (const source of this.registry.sourceIds()) this.onSource(source);
   }
 
   stop(): void {
     this.running = false;
-    clearTimeout(this.timer);
-    this.registry.off('change', this.onChange);
+    this.registry.off('source', this.onSource);
+    for (const t of this.targets.values()) clearTimeout(t.timer);
+    this.targets.clear();
   }
 
-  private targets(): Map<string, Target> {
-    const out = new Map<string, Target>();
-    for (const source of this.registry.sourceIds()) {
-      if (source.startsWith(GOSSIP_SOURCE_PREFIX)) continue;
-      for (const e of this.registry.snapshot(source).endpoints) {
-        if (e.healthCheck) out.set(`${source}|${e.namespace}/${e.service}/${e.name}`, { source, endpoint: e });
+  /** Follows `source`'s checked endpoints: new ones are checked at once, gone ones forgotten, and each gets its served state. */
+  private sync(source: string): void {
+    const seen = new Set<string>();
+    for (const e of this.registry.snapshot(source).endpoints) {
+      if (!e.healthCheck) continue;
+      const key = `${source}|${e.namespace}/${e.service}/${e.name}`;
+      seen.add(key);
+      let t = this.targets.get(key);
+      // A changed check (or address) starts over, as a new endpoint.
+      if (t && (t.endpoint.address !== e.address || !isDeepStrictEqual(t.endpoint.healthCheck, e.healthCheck))) {
+        clearTimeout(t.timer);
+        t = undefined;
+      }
+      if (!t) {
+        t = { source, endpoint: e, state: new CheckState(Date.now()) };
+        this.targets.set(key, t);
+        this.schedule(key, t);
+      }
+      t.endpoint = e;
+      this.apply(t, 'awaiting its first passing check');
+    }
+    const prefix = `${source}|`;
+    for (const [key, t] of this.targets) {
+      if (key.startsWith(prefix) && !seen.has(key)) {
+        clearTimeout(t.timer);
+        this.targets.delete(key);
       }
     }
-    return out;
   }
 
-  private async tick(): Promise<void> {
-    const started = Date.now();
-    const targets = this.targets();
-    const { timeoutMs } = this.settings;
-    const results = await Promise.all(
-      [...targets.values()].map((t) => probe(t.endpoint.address, t.endpoint.healthCheck!, timeoutMs).then(() => null, (err: Error) => err.message)),
-    );
-    if (!this.running) return;
-    [...targets].forEach(([key, t], i) => this.record(key, t, results[i]!, started));
-    for (const key of this.failingSince.keys()) if (!targets.has(key)) this.failingSince.delete(key);
-    for (const key of this.verdicts.keys()) if (!targets.has(key)) this.verdicts.delete(key);
-    this.timer = setTimeout(() => void this.tick(), Math.max(0, started + this.settings.intervalMs - Date.now()));
+  private schedule(key: string, t: Target): void {
+    t.timer = setTimeout(() => void this.check(key, t), Math.max(0, t.state.dueAt - Date.now()));
   }
 
-  private record(key: string, t: Target, failure: string | null, at: number): void {
-    this.onResult(failure === null);
-    if (failure === null) {
-      this.failingSince.delete(key);
-      this.apply(key, t, true, 'check passed');
-      return;
-    }
-    const since = this.failingSince.get(key) ?? at;
-    this.failingSince.set(key, since);
-    this.log.debug(`${t.endpoint.name}.${t.endpoint.service}.${t.endpoint.namespace} check failed: ${failure}`);
-    if (at - since >= this.settings.thresholdMs) this.apply(key, t, false, `failing for ${(at - since) / 1000}s: ${failure}`);
-  }
-
-  private apply(key: string, t: Target, healthy: boolean, why: string): void {
-    this.verdicts.set(key, { ...t, healthy });
+  private async check(key: string, t: Target): Promise<void> {
+    const at = t.state.stamp(Date.now());
     const e = t.endpoint;
-    this.registry.setHealthy(t.source, e.namespace, e.service, e.name, healthy, why);
+    const failure = await probe(e.address, e.healthCheck!, this.settings.timeoutMs).then(
+      () => null,
+      (err: Error) => err.message,
+    );
+    if (!this.running || this.targets.get(key) !== t) return;
+    this.onResult(failure === null);
+    if (failure !== null) this.log.debug(`${e.name}.${e.service}.${e.namespace} check failed: ${failure}`);
+    const why = t.state.record(failure, at, this.settings);
+    this.apply(t, why);
+    this.schedule(key, t);
   }
 
-  private reapply(): void {
-    if (this.reapplying) return;
-    this.reapplying = true;
+  /** Writes the served state and the last result into the registry when either differs from what it holds. */
+  private apply(t: Target, why: string | undefined): void {
+    const e = t.endpoint;
+    const healthy = served(e, t.state.verdict);
+    const result = t.state.result;
+    if (e.healthy === healthy && isDeepStrictEqual(e.lastCheck, result)) return;
+    this.applying = true;
     try {
-      for (const { source, endpoint: e, healthy } of this.verdicts.values()) this.registry.setHealthy(source, e.namespace, e.service, e.name, healthy);
+      // The result first (no log line: health is unchanged), then the verdict with its reason.
+      if (result && !isDeepStrictEqual(e.lastCheck, result)) this.registry.upsertEndpoint(t.source, { ...e, lastCheck: result });
+      this.registry.setHealthy(t.source, e.namespace, e.service, e.name, healthy, why);
+      // What the registry now holds, for the next comparison (updatedAt aside).
+      t.endpoint = { ...e, healthy, ...(result && { lastCheck: result }) };
     } finally {
-      this.reapplying = false;
+      this.applying = false;
     }
   }
 }

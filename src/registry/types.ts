@@ -24,6 +24,23 @@ export interface HealthCheck {
   port: number;
   /** HTTP GET this path (2xx/3xx is healthy); without it a TCP connect is the check. */
   httpPath?: string;
+  /**
+   * Served before the first check passes? Default no (Kubernetes readiness:
+   * an endpoint that declares a check is not served until it passes once).
+   */
+  initially?: 'healthy';
+}
+
+/** Libpod's `State.Health.Status` of a container with a HEALTHCHECK (`--health-cmd`). */
+export type PodmanHealth = 'starting' | 'healthy' | 'unhealthy';
+
+/** The latest result of this node's check of an endpoint; changes only when the result does. */
+export interface CheckResult {
+  ok: boolean;
+  /** Milliseconds since the epoch: when checks began giving this result. */
+  since: number;
+  /** Why the failing checks fail. */
+  error?: string;
 }
 
 export interface Endpoint {
@@ -36,9 +53,17 @@ export interface Endpoint {
   /** IPv4 or IPv6 address, in canonical text form. */
   address: string;
   ports: ServicePort[];
+  /**
+   * Served (DNS, SRV, the API's `?healthy=true`). The owner composes it from
+   * its inputs below (src/health/served.ts); other nodes take it as it comes.
+   */
   healthy: boolean;
   /** Set when the owning node should check this endpoint. */
   healthCheck?: HealthCheck;
+  /** Set when the endpoint is a Podman container with a HEALTHCHECK. */
+  podmanHealth?: PodmanHealth;
+  /** The owner's latest check result (with healthCheck). */
+  lastCheck?: CheckResult;
   /** Milliseconds since the epoch of the last change. */
   updatedAt: number;
 }
