@@ -57,7 +57,8 @@ test('endpoints: one per address on the selected networks, named after the conta
   const one = containerEndpoints(inspect('Web_1', { n1: ['10.89.0.5'] }), labels, [], 'node-a');
   assert.deepEqual(
     one.map((e) => [e.name, e.address, e.nodeName, e.namespace, e.service, e.healthy, e.healthCheck]),
-    [['web-1', '10.89.0.5', 'node-a', 'shop', 'web', true, { port: 80 }]],
+    // Not served until the checker's first pass (readiness).
+    [['web-1', '10.89.0.5', 'node-a', 'shop', 'web', false, { port: 80 }]],
   );
   const two = containerEndpoints(inspect('web1', { n2: ['10.89.1.5'], n1: ['10.89.0.5', 'fd00::5'] }), labels, [], 'node-a');
   assert.deepEqual(
@@ -69,4 +70,21 @@ test('endpoints: one per address on the selected networks, named after the conta
     [['web1', '10.89.1.5']],
   );
   assert.deepEqual(containerEndpoints(inspect('web1', { host: [''] }), labels, [], 'node-a'), []);
+});
+
+test('health: a Podman HEALTHCHECK replaces the default TCP check, and is served only when healthy', () => {
+  const labels = { 'podswarm.service': 'api', 'podswarm.ports': 'http:8080' };
+  assert.equal(parseLabels(labels, true)?.healthCheck, undefined);
+  assert.deepEqual(parseLabels({ ...labels, 'podswarm.health': 'tcp' }, true)?.healthCheck, { port: 8080 });
+  assert.deepEqual(parseLabels({ ...labels, 'podswarm.health.initially': 'healthy' })?.healthCheck, { port: 8080, initially: 'healthy' });
+  assert.throws(() => parseLabels({ ...labels, 'podswarm.health.initially': 'yes' }), /podswarm.health.initially=yes: expected healthy or unhealthy/);
+  const checked = (status: string): ContainerInspect => ({
+    ...inspect('api', { n1: ['10.89.0.6'] }),
+    State: { Running: true, Health: { Status: status } },
+    Config: { Labels: null, Healthcheck: { Test: ['CMD-SHELL', 'true'] } },
+  });
+  const plain = { service: 'api', namespace: 'default', ports: [], healthCheck: undefined };
+  const of = (status: string) => containerEndpoints(checked(status), plain, [], 'n').map((e) => [e.podmanHealth, e.healthy]);
+  assert.deepEqual([of(''), of('starting'), of('healthy'), of('unhealthy')], [[['starting', false]], [['starting', false]], [['healthy', true]], [['unhealthy', false]]]);
+  assert.deepEqual(containerEndpoints(inspect('api', { n1: ['10.89.0.6'] }), plain, [], 'n').map((e) => [e.podmanHealth, e.healthy]), [[undefined, true]]);
 });

@@ -30,7 +30,21 @@ export const endpointSchema = {
     address: { type: 'string', description: 'IPv4 or IPv6 address' },
     port: { type: ['integer', 'null'], description: "The service's first port on this endpoint (null when it has none)" },
     ports: { type: 'array', items: portSchema },
-    healthy: { type: 'boolean' },
+    healthy: { type: 'boolean', description: 'Served: DNS answers with it, ?healthy=true lists it' },
+    health: {
+      type: 'object',
+      description: 'What decides healthy, and its latest word',
+      required: ['source'],
+      properties: {
+        source: { type: 'string', enum: ['podman-healthcheck', 'podswarm-check', 'podman-healthcheck+podswarm-check', 'none'] },
+        podman: { type: 'string', enum: ['starting', 'healthy', 'unhealthy'], description: "The container's HEALTHCHECK status (libpod)" },
+        lastCheck: {
+          type: 'object',
+          required: ['ok', 'since'],
+          properties: { ok: { type: 'boolean' }, since: { type: 'string', format: 'date-time' }, error: { type: 'string' } },
+        },
+      },
+    },
     source: { type: 'string', description: 'Where this node got it: api, file:PATH, podman:SOCKET, gossip:NODE (learnt from that node), ...' },
   },
 } as const;

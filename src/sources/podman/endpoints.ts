@@ -2,7 +2,9 @@
 // one per address on each selected network.
 
 import { canonicalAddress, dashedAddress, isDnsLabel } from '../../registry/names.js';
+import { served } from '../../health/served.js';
 import type { Endpoint } from '../../registry/types.js';
+import { podmanHealthOf } from './health.js';
 import type { ServiceLabels } from './labels.js';
 import type { ContainerInspect } from './libpod.js';
 
@@ -21,6 +23,8 @@ export function containerEndpoints(c: ContainerInspect, labels: ServiceLabels, n
   }
   const base = dnsName(c.Name);
   const now = Date.now();
+  const podmanHealth = podmanHealthOf(c);
+  const declared = { ...(labels.healthCheck && { healthCheck: labels.healthCheck }), ...(podmanHealth && { podmanHealth }) };
   return addresses.map((address) => ({
     namespace: labels.namespace,
     service: labels.service,
@@ -28,8 +32,9 @@ export function containerEndpoints(c: ContainerInspect, labels: ServiceLabels, n
     nodeName,
     address,
     ports: labels.ports,
-    healthy: true,
-    ...(labels.healthCheck && { healthCheck: labels.healthCheck }),
+    // A podswarm check's verdict is the checker's to add; until then its rule says not served.
+    healthy: served(declared, undefined),
+    ...declared,
     updatedAt: now,
   }));
 }

@@ -3,7 +3,9 @@
 //   podswarm.namespace=default                    (default: default)
 //   podswarm.ports=http:8080/tcp,grpc:50051/tcp   (name:port[/tcp|udp], comma-separated)
 //   podswarm.health=tcp[:NAME] | http:/PATH[@NAME] | none
-//                                                 (default: tcp on the first tcp port, none without one)
+//                                                 (default: tcp on the first tcp port, none without one,
+//                                                  none when the container has a Podman HEALTHCHECK)
+//   podswarm.health.initially=healthy             (served before the first check passes; default: not)
 
 import { isDnsLabel } from '../../registry/names.js';
 import type { HealthCheck, Protocol, ServicePort } from '../../registry/types.js';
@@ -12,6 +14,7 @@ export const LABEL_SERVICE = 'podswarm.service';
 export const LABEL_NAMESPACE = 'podswarm.namespace';
 export const LABEL_PORTS = 'podswarm.ports';
 export const LABEL_HEALTH = 'podswarm.health';
+export const LABEL_HEALTH_INITIALLY = 'podswarm.health.initially';
 
 export interface ServiceLabels {
   service: string;
@@ -21,15 +24,25 @@ export interface ServiceLabels {
   healthCheck: HealthCheck | undefined;
 }
 
-/** The labels' meaning; undefined when the container is not a service; throws with the bad label's text. */
-export function parseLabels(labels: Record<string, string> | null | undefined): ServiceLabels | undefined {
+/**
+ * The labels' meaning; undefined when the container is not a service; throws
+ * with the bad label's text. `podmanChecked`: the container has a Podman
+ * HEALTHCHECK, which then is its check unless `podswarm.health` asks for ours too.
+ */
+export function parseLabels(labels: Record<string, string> | null | undefined, podmanChecked = false): ServiceLabels | undefined {
   const service = labels?.[LABEL_SERVICE];
   if (service === undefined) return undefined;
   if (!isDnsLabel(service)) throw new Error(`${LABEL_SERVICE}=${service}: not a DNS label (lowercase letters, digits, '-')`);
   const namespace = labels![LABEL_NAMESPACE] ?? 'default';
   if (!isDnsLabel(namespace)) throw new Error(`${LABEL_NAMESPACE}=${namespace}: not a DNS label (lowercase letters, digits, '-')`);
   const ports = parsePorts(labels![LABEL_PORTS] ?? '');
-  return { service, namespace, ports, healthCheck: parseHealth(labels![LABEL_HEALTH], ports) };
+  const text = labels![LABEL_HEALTH] ?? (podmanChecked ? 'none' : undefined);
+  const check = parseHealth(text, ports);
+  const initially = labels![LABEL_HEALTH_INITIALLY];
+  if (initially !== undefined && initially !== 'healthy' && initially !== 'unhealthy') {
+    throw new Error(`${LABEL_HEALTH_INITIALLY}=${initially}: expected healthy or unhealthy`);
+  }
+  return { service, namespace, ports, healthCheck: check && initially === 'healthy' ? { ...check, initially } : check };
 }
 
 const HEALTH = /^(?:(none)|tcp(?::([^:@]+))?|http:(\/[^@\s]*)(?:@([^@\s]+))?)$/;

@@ -18,8 +18,10 @@ export interface NetworkAttachment {
 export interface ContainerInspect {
   Id: string;
   Name: string;
-  State: { Running: boolean };
-  Config: { Labels: Record<string, string> | null };
+  /** Health.Status: `starting`, `healthy`, `unhealthy`; `''` without a HEALTHCHECK (Podman 4.3). */
+  State: { Running: boolean; Health?: { Status: string } | null };
+  /** Healthcheck.Test: `['CMD-SHELL', …]`, `['NONE']` when disabled; absent without one. */
+  Config: { Labels: Record<string, string> | null; Healthcheck?: { Test?: string[] | null } | null };
   NetworkSettings: { Networks: Record<string, NetworkAttachment> | null };
 }
 
@@ -27,7 +29,7 @@ export interface ContainerInspect {
 export interface ContainerAddresses {
   Id: string;
   Labels: Record<string, string> | null;
-  NetworkSettings: { Networks: Record<string, { IPAddress: string; GlobalIPv6Address: string }> | null };
+  NetworkSettings: { Networks: Record<string, { IPAddress: string; GlobalIPv6Address: string; Aliases?: string[] | null }> | null };
 }
 
 /** One line of the events stream (type container). */
@@ -49,6 +51,12 @@ export class Libpod {
   async running(signal: AbortSignal): Promise<string[]> {
     const list = await this.json<Array<{ Id: string }>>(`${BASE}/containers/json`, signal);
     return list.map((c) => c.Id);
+  }
+
+  /** Each running container's HEALTHCHECK status (libpod's list `Status`: `healthy`, …; `''` without one). */
+  async runningHealth(signal?: AbortSignal): Promise<Map<string, string>> {
+    const list = await this.json<Array<{ Id: string; Status?: string }>>(`${BASE}/containers/json`, signal);
+    return new Map(list.map((c) => [c.Id, c.Status ?? '']));
   }
 
   /**

@@ -10,7 +10,8 @@ import type { Endpoint } from '../../registry/types.js';
 import { containerEndpoints } from './endpoints.js';
 import { parseLabels } from './labels.js';
 import type { ContainerInspect } from './libpod.js';
-import { STARTED, STOPPED } from './events.js';
+import { HEALTH_STATUS, NETWORKS_CHANGED, STARTED, STOPPED } from './events.js';
+import { hasPodmanHealthcheck } from './health.js';
 import { watchPodman, type PodmanSubscriber } from './watcher.js';
 
 export interface PodmanSourceOptions {
@@ -72,6 +73,10 @@ export class PodmanSource implements PodmanSubscriber {
 
   onEvent(action: string, id: string, c: ContainerInspect | undefined): void {
     if (!this.owner()) return;
+    if ((action === HEALTH_STATUS || action === NETWORKS_CHANGED) && c) {
+      this.replace(id, c, action === HEALTH_STATUS ? `podman healthcheck: ${c.State.Health?.Status}` : undefined);
+      return;
+    }
     // A paused container answers nothing, so it leaves like a stopped one; exec, health_status and the rest change nothing.
     const started = STARTED.has(action);
     if (!started && !STOPPED.has(action) && action !== 'pause') return;
@@ -88,6 +93,29 @@ export class PodmanSource implements PodmanSubscriber {
     this.opts.log.warn(`podman socket ${this.opts.socketPath}: ${err.message}; keeping ${known} known endpoint(s), retrying in ${retryMs / 1000}s`);
   }
 
+  /**
+   * The container's endpoints again, from a fresh inspection: ones that stay
+   * are updated in place (no removal and registration between), so a health
+   * change is one logged line with `why`.
+   */
+  private replace(id: string, c: ContainerInspect, why: string | undefined): void {
+    const old = new Map((this.byContainer.get(id) ?? []).map((e) => [e.name, e]));
+    const eps = this.endpointsOf(c);
+    const names = new Set(eps.map((e) => e.name));
+    for (const e of old.values()) if (!names.has(e.name)) this.registry.removeEndpoint(this.id, e.namespace, e.service, e.name);
+    if (eps.length > 0) this.byContainer.set(id, eps);
+    else this.byContainer.delete(id);
+    for (const e of eps) {
+      const prev = old.get(e.name);
+      if (!prev || prev.healthy === e.healthy || prev.address !== e.address) {
+        this.registry.upsertEndpoint(this.id, e);
+        continue;
+      }
+      this.registry.upsertEndpoint(this.id, { ...e, healthy: prev.healthy });
+      this.registry.setHealthy(this.id, e.namespace, e.service, e.name, e.healthy, why);
+    }
+  }
+
   private drop(id: string): void {
     const eps = this.byContainer.get(id);
     if (!eps) return;
@@ -100,7 +128,7 @@ export class PodmanSource implements PodmanSubscriber {
     if (!c.State.Running) return [];
     let labels;
     try {
-      labels = parseLabels(c.Config.Labels);
+      labels = parseLabels(c.Config.Labels, hasPodmanHealthcheck(c));
     } catch (err) {
       this.opts.log.warn(`container ${c.Name}: ignored, ${(err as Error).message}`);
       return [];

@@ -8,9 +8,22 @@
 // running container, so nothing between the listing and the stream is lost.
 // Losing the socket is never fatal: subscribers keep what they know, the
 // watcher retries with backoff, and the next listing replaces it wholesale.
+//
+// Two things libpod does not tell in events, so the watcher looks:
+// - network connect/disconnect (Podman 4.3 sends no event): every RESCAN_MS
+//   one listing (the compatible list carries every network's address)
+//   is compared with what is known, and only containers that differ are
+//   inspected again (measured: docs/ARCHITECTURE.md, "Podman networks");
+// - HEALTHCHECK status: `health_status` comes on every check run, not on a
+//   change, and Podman 4.3 sends it before it stores the new status (the
+//   event's own status and an inspection right after can be the old one).
+//   So the container is inspected, again HEALTH_CONFIRM_MS later when that
+//   showed no change, and passed on only when `State.Health.Status` changed;
+//   each rescan also compares libpod's list, which carries the status.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { STARTED, STOPPED } from './events.js';
+import { podmanHealthOf } from './health.js';
+import { HEALTH_STATUS, NETWORKS_CHANGED, STARTED, STOPPED } from './events.js';
 import { Libpod, type ContainerEvent, type ContainerInspect } from './libpod.js';
 
 /** What a user of the watcher is told. Calls are synchronous and in stream order. */
@@ -19,7 +32,9 @@ export interface PodmanSubscriber {
   onSync(containers: ReadonlyMap<string, ContainerInspect>): void;
   /**
    * A container event. `c` is the fresh inspection after start, restart and
-   * unpause (undefined if the container is already gone); undefined otherwise.
+   * unpause (undefined if the container is already gone), and after
+   * `health_status` and `networks-changed` (both only when something changed);
+   * undefined otherwise.
    */
   onEvent(action: string, id: string, c: ContainerInspect | undefined): void;
   /** The socket failed or closed; the watcher retries after `retryMs`. */
@@ -28,6 +43,10 @@ export interface PodmanSubscriber {
 
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 30_000;
+/** How often running containers are compared with a fresh listing (network connect/disconnect within 10 s). */
+export const RESCAN_MS = 5_000;
+/** A second look after a `health_status` that showed no change (the status may not be stored yet). */
+const HEALTH_CONFIRM_MS = 300;
 
 const watchers = new Map<string, PodmanWatcher>();
 
@@ -61,6 +80,8 @@ class PodmanWatcher {
   /** The containers on their networks (running or paused), as of the last listing plus the events since; undefined before the first listing. */
   private containers: Map<string, ContainerInspect> | undefined;
   private loop: Promise<void> | undefined;
+  /** Events and rescans, one at a time, so a rescan never races an event about the same container. */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(socketPath: string) {
     this.libpod = new Libpod(socketPath);
@@ -114,7 +135,51 @@ class PodmanWatcher {
     this.containers = next;
     onSynced();
     for (const s of this.subs) s.onSync(next);
-    for await (const ev of events) await this.apply(ev, signal);
+    const rescans = setInterval(() => void this.serially(() => this.rescan(signal)), RESCAN_MS);
+    try {
+      for await (const ev of events) await this.serially(() => this.apply(ev, signal));
+    } finally {
+      clearInterval(rescans);
+    }
+  }
+
+  /** Runs `fn` after everything queued before it; its failure is the caller's (a rescan's is retried next time). */
+  private serially(fn: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Inspects a known running container; when its HEALTHCHECK status changed, tells the subscribers. */
+  private async healthChanged(id: string, signal: AbortSignal): Promise<boolean> {
+    const known = this.containers?.get(id);
+    if (!known || signal.aborted) return false;
+    const c = await this.libpod.inspect(id, signal);
+    if (!c?.State.Running || !this.containers!.has(id) || podmanHealthOf(c) === podmanHealthOf(known)) return false;
+    this.containers!.set(id, c);
+    for (const s of this.subs) s.onEvent(HEALTH_STATUS, id, c);
+    return true;
+  }
+
+  /** Re-inspects the known containers whose networks differ from a fresh listing. */
+  private async rescan(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    const health = await this.libpod.runningHealth(signal).catch(() => new Map<string, string>());
+    for (const [id, status] of health) {
+      const known = this.containers?.get(id);
+      if (known && podmanHealthOf(known) !== undefined && status !== '' && status !== podmanHealthOf(known)) await this.healthChanged(id, signal);
+    }
+    const listed = await this.libpod.runningWithAddresses(signal).catch(() => []);
+    for (const item of listed) {
+      const known = this.containers?.get(item.Id);
+      if (!known || networksKey(item.NetworkSettings.Networks) === networksKey(known.NetworkSettings.Networks)) continue;
+      const c = await this.libpod.inspect(item.Id, signal).catch(() => undefined);
+      // Gone or stopped meanwhile: its own event says so.
+      if (!c?.State.Running || !this.containers!.has(item.Id)) continue;
+      if (networksKey(c.NetworkSettings.Networks) === networksKey(known.NetworkSettings.Networks)) continue;
+      this.containers!.set(item.Id, c);
+      for (const s of this.subs) s.onEvent(NETWORKS_CHANGED, item.Id, c);
+    }
   }
 
   private async apply(ev: ContainerEvent, signal: AbortSignal): Promise<void> {
@@ -127,6 +192,16 @@ class PodmanWatcher {
       else this.containers!.delete(id);
     } else if (STOPPED.has(ev.Action)) {
       this.containers!.delete(id);
+    } else if (ev.Action === HEALTH_STATUS) {
+      if (!(await this.healthChanged(id, signal))) {
+        const onAbort = (): void => clearTimeout(confirm);
+        const confirm = setTimeout(() => {
+          signal.removeEventListener('abort', onAbort);
+          this.serially(() => this.healthChanged(id, signal).then(() => {})).catch(() => {});
+        }, HEALTH_CONFIRM_MS);
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      return;
     } else if (ev.Action === 'pause') {
       // Still on its networks (aardvark keeps its names), but not running, as inspect would now say.
       const known = this.containers!.get(id);
@@ -134,4 +209,12 @@ class PodmanWatcher {
     }
     for (const s of this.subs) s.onEvent(ev.Action, id, c);
   }
+}
+
+/** A container's networks and addresses, comparable between the compatible list and an inspection. */
+function networksKey(nets: Record<string, { IPAddress: string; GlobalIPv6Address: string }> | null): string {
+  return Object.entries(nets ?? {})
+    .map(([name, n]) => `${name}=${n.IPAddress}/${n.GlobalIPv6Address}`)
+    .sort()
+    .join(',');
 }
