@@ -37,7 +37,15 @@ export interface GossipSettings {
   /** serf's reconnect: how often to try one failed member again, and for how long. */
   reconnectIntervalMs: number;
   reconnectTimeoutMs: number;
+  /** How long a gracefully departed member's endpoints stay in the answers (a restart keeps its containers running). */
+  keepDepartedMs: number;
+  /** How long a failed member's endpoints stay in the answers as last known good (0: out once declared dead). */
+  keepDeadMs: number;
 }
+
+/** Defaults of keep_departed and keep_dead: a restart is no gap, a crash is out within the failure detection time. */
+export const KEEP_DEPARTED_MS = 30_000;
+export const KEEP_DEAD_MS = 0;
 
 const DURATIONS = {
   probe_interval: 'probeIntervalMs',
@@ -67,7 +75,17 @@ const SWITCHES = {
 
 export function parseGossip(d: Directive): GossipSettings {
   argCount(d, 0);
-  const s: GossipSettings = { profile: 'lan', overrides: {}, keys: [], join: [], tags: {}, reconnectIntervalMs: 30_000, reconnectTimeoutMs: 24 * 3_600_000 };
+  const s: GossipSettings = {
+    profile: 'lan',
+    overrides: {},
+    keys: [],
+    join: [],
+    tags: {},
+    reconnectIntervalMs: 30_000,
+    reconnectTimeoutMs: 24 * 3_600_000,
+    keepDepartedMs: KEEP_DEPARTED_MS,
+    keepDeadMs: KEEP_DEAD_MS,
+  };
   const o = s.overrides;
   let advertiseTok: Token | undefined;
   for (const sub of subdirectives(d)) {
@@ -142,6 +160,12 @@ export function parseGossip(d: Directive): GossipSettings {
         break;
       case 'reconnect_timeout':
         s.reconnectTimeoutMs = parseDuration(argCount(sub, 1)[0]!, what);
+        break;
+      case 'keep_departed':
+        s.keepDepartedMs = parseDuration(argCount(sub, 1)[0]!, what);
+        break;
+      case 'keep_dead':
+        s.keepDeadMs = parseDuration(argCount(sub, 1)[0]!, what);
         break;
       default:
         throw unknownSubdirective(d, sub);

@@ -1,5 +1,8 @@
 // One running gossip node: the memberlist, the registry replication over it,
 // the first join and reconnects. Ready once joined (or with no seeds).
+// Startup waits (bounded) for the first join, so a restarted node answers
+// for the other nodes' services from its first query, as CoreDNS's
+// kubernetes plugin waits for its first sync.
 
 import type { App } from '../../src/app.js';
 import { joinHostPort } from '../../src/util/hostport.js';
@@ -8,9 +11,17 @@ import { Memberlist } from '../../src/gossip/memberlist.js';
 import { GOSSIP_SOURCE_PREFIX, RegistryReplicator } from '../../src/gossip/replication.js';
 import { type GossipSettings, memberlistConfig } from './config.js';
 import { logMembers } from './member-log.js';
+import { rejectedEntriesCounter } from './metrics.js';
+import { reportRejections } from './reject-log.js';
 import { Reconnector, joinWithRetry } from './rejoin.js';
 
 const LEAVE_TIMEOUT_MS = 3000;
+/** Longest the startup waits for the first join attempt (CoreDNS kubernetes: 5 s). */
+const FIRST_JOIN_WAIT_MS = 5000;
+/** How often the readiness of the registry's sources is checked until @synced goes out. */
+const SYNC_POLL_MS = 100;
+/** Readiness reporters that say nothing about what this node registers. */
+const NOT_SOURCES = new Set(['gossip', 'forward', 'lameduck']);
 
 export class GossipNode {
   readonly ml: Memberlist;
@@ -21,6 +32,7 @@ export class GossipNode {
   private readonly stopMemberLog: () => void;
   private joined: boolean;
   private stopped = false;
+  private syncTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly app: App,
@@ -28,7 +40,11 @@ export class GossipNode {
   ) {
     this.log = app.pluginLog('gossip');
     this.ml = new Memberlist(memberlistConfig(settings, app.options.nodeName, this.log));
-    this.replicator = new RegistryReplicator(this.ml, app.registry);
+    this.replicator = new RegistryReplicator(this.ml, app.registry, {
+      keepDepartedMs: settings.keepDepartedMs,
+      keepDeadMs: settings.keepDeadMs,
+      onReject: reportRejections(this.log, rejectedEntriesCounter(app)),
+    });
     this.reconnector = new Reconnector(this.ml, settings.reconnectIntervalMs, settings.reconnectTimeoutMs, this.log);
     this.joined = settings.join.length === 0;
     this.stopMemberLog = logMembers(this.ml, this.log);
@@ -47,16 +63,42 @@ export class GossipNode {
     this.reconnector.start();
     if (this.joined) return;
     const seeds = this.settings.join;
-    this.joining = joinWithRetry(this.ml, seeds, this.log, (answered) => {
+    const joining = joinWithRetry(this.ml, seeds, this.log, (answered) => {
       this.joined = true;
       this.log.info(`joined the cluster (${answered} of ${seeds.length} seeds answered)`);
     });
+    this.joining = joining;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([joining.firstAttempt, new Promise<void>((r) => (timer = setTimeout(r, FIRST_JOIN_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Once this node's registry sources have loaded (their readiness), tells
+   * the cluster it is synced: peers then drop what it registered before this
+   * start and no longer does. Call after every plugin has started. Gives up
+   * waiting when the peers' own resync time is up anyway.
+   */
+  announceSyncedWhenReady(): void {
+    const deadline = Date.now() + Math.max(this.settings.keepDepartedMs, this.settings.keepDeadMs);
+    const check = (): void => {
+      if (this.stopped) return;
+      const pending = [...this.app.readiness].filter(([name, ready]) => !NOT_SOURCES.has(name) && !ready()).map(([name]) => name);
+      if (pending.length === 0 || Date.now() >= deadline) {
+        this.replicator.markSynced();
+        if (pending.length > 0) this.log.warn(`announcing this node's registry as complete although ${pending.join(', ')} is not ready`);
+        return;
+      }
+      this.syncTimer = setTimeout(check, SYNC_POLL_MS);
+    };
+    check();
   }
 
   /** Leaves gracefully when `leave` (peers drop our endpoints at once), then closes; what peers contributed leaves the registry. */
   async stop(leave: boolean): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    clearTimeout(this.syncTimer);
     this.joining?.cancel();
     this.reconnector.stop();
     if (leave) {

@@ -10,19 +10,31 @@ import type { Memberlist, NodeInfo } from '../../src/gossip/memberlist.js';
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
 
-/** Calls `onJoined` after the first successful join; retries with exponential backoff until then or `cancel()`. */
-export function joinWithRetry(ml: Memberlist, seeds: readonly string[], log: Logger, onJoined: (answered: number) => void): { cancel(): void } {
+/**
+ * Calls `onJoined` after the first successful join; retries with exponential backoff until then or `cancel()`.
+ * `firstAttempt` settles when the first try has answered or failed.
+ */
+export function joinWithRetry(
+  ml: Memberlist,
+  seeds: readonly string[],
+  log: Logger,
+  onJoined: (answered: number) => void,
+): { cancel(): void; firstAttempt: Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
   let cancelled = false;
+  let first: () => void = () => {};
+  const firstAttempt = new Promise<void>((resolve) => (first = resolve));
   const attempt = (delay: number): void => {
-    ml.join(seeds).then(onJoined, (err: Error) => {
+    const p = ml.join(seeds).then(onJoined, (err: Error) => {
       if (cancelled) return;
       log.warn(`join failed, retrying in ${delay / 1000}s: ${err.message}`);
       timer = setTimeout(() => attempt(Math.min(delay * 2, MAX_RETRY_MS)), delay);
     });
+    void p.finally(first);
   };
   attempt(FIRST_RETRY_MS);
   return {
+    firstAttempt,
     cancel() {
       cancelled = true;
       clearTimeout(timer);

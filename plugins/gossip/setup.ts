@@ -56,6 +56,9 @@ export const plugin: PluginDef = {
         }
         mine = { node, key, users: 1 };
         running.set(app, mine);
+        // Startup runs the plugins' hooks in order, and one added now runs
+        // after the last of them: by then every registry source has started.
+        c.onStartup(() => node.announceSyncedWhenReady());
       }
       const node = mine.node;
       app.readiness.set('gossip', () => node.ready);

@@ -43,8 +43,8 @@ export interface GossipDelegate {
   onUserMessage?(msg: Buffer, from: string): void;
   /** Our application state sent in every push/pull. */
   localState?(join: boolean): Buffer;
-  /** The application state a remote node sent in a push/pull. */
-  mergeRemoteState?(state: Buffer, join: boolean): void;
+  /** The application state a remote node sent in a push/pull. `from` is its address. */
+  mergeRemoteState?(state: Buffer, join: boolean, from: string): void;
 }
 
 export const STATUS: Record<NodeStateType, MemberStatus> = { 0: 'alive', 1: 'suspect', 2: 'dead', 3: 'left' };

@@ -159,7 +159,7 @@ export async function handleConn(core: GossipCore, socket: net.Socket): Promise<
         try {
           const remote = decodePushPull(msg.body);
           socket.end(encodeStreamMessage(localState(core, remote.join), core.streamOpts()));
-          mergeRemoteState(core, remote.join, remote.nodes, remote.userState);
+          mergeRemoteState(core, remote.join, remote.nodes, remote.userState, from);
         } finally {
           core.pushPullRequests--;
         }

@@ -1,6 +1,7 @@
 // Push/pull state exchange (memberlist net.go, state.go): our node list and
 // serf user state out, the remote's checked for protocol compatibility and
 // merged in.
+import { joinHostPort } from '../util/hostport.js';
 import type { GossipCore } from './core.js';
 import { mergeState } from './membership.js';
 import { MessageType, NodeStateType, type PushNodeState, decodePushPull, encodePushPull } from './messages.js';
@@ -26,17 +27,18 @@ export async function pushPullNode(core: GossipCore, host: string, port: number,
   const reply = await exchange(core, host, port, localState(core, join), core.config.tcpTimeoutMs);
   if (reply.type !== MessageType.pushPull) throw new Error(`received invalid msgType (${reply.type}), expected pushPullMsg (6)`);
   const remote = decodePushPull(reply.body);
-  mergeRemoteState(core, join, remote.nodes, remote.userState);
+  mergeRemoteState(core, join, remote.nodes, remote.userState, joinHostPort(host, port));
 }
 
-export function mergeRemoteState(core: GossipCore, join: boolean, nodes: PushNodeState[], userState: Buffer | null): void {
+/** `from`: the remote's address, for the delegate's log lines. */
+export function mergeRemoteState(core: GossipCore, join: boolean, nodes: PushNodeState[], userState: Buffer | null, from: string): void {
   verifyProtocol(core, nodes);
   mergeState(core, nodes);
   if (!userState || userState.length === 0) return;
   try {
     const pp = decodeSerfPushPull(userState);
     if (pp.ltime > 0) core.clock.witness(pp.ltime - 1);
-    if (pp.appState) core.delegate.mergeRemoteState?.(pp.appState, join);
+    if (pp.appState) core.delegate.mergeRemoteState?.(pp.appState, join, from);
   } catch (err) {
     core.log.warn(`memberlist: ignoring remote user state: ${(err as Error).message}`);
   }
