@@ -1,28 +1,16 @@
-// Which registry source each endpoint came from. Service views merge every
-// source and do not keep it, but they hold the very Endpoint objects the
-// sources hold, so one pass over the sources maps objects to source ids. The
-// map is rebuilt only when the registry index moved: repeated and blocking
-// reads of an unchanged registry cost a lookup each.
+// Which registry source each endpoint of a view came from. Service views
+// merge every source and do not carry it; the registry records it when it
+// builds a view (src/registry/registry.ts: provenance), renamed copies of
+// clashing names included.
 
 import type { Registry } from '../registry/registry.js';
 import type { Endpoint } from '../registry/types.js';
 
 export class EndpointSources {
-  private bySource = new WeakMap<Endpoint, string>();
-  private builtAt = -1;
-
   constructor(private readonly registry: Registry) {}
 
-  /** The source id (`api`, `file:PATH`, `podman:SOCKET`, `gossip:NODE`, ...), or "" for an object no source holds. */
+  /** The source id (`api`, `file:PATH`, `podman:SOCKET`, `gossip:NODE`, ...), or "" for an object in no view. */
   of(e: Endpoint): string {
-    if (this.builtAt !== this.registry.index) this.rebuild();
-    return this.bySource.get(e) ?? '';
-  }
-
-  private rebuild(): void {
-    const map = new WeakMap<Endpoint, string>();
-    for (const id of this.registry.sourceIds()) for (const e of this.registry.snapshot(id).endpoints) map.set(e, id);
-    this.bySource = map;
-    this.builtAt = this.registry.index;
+    return this.registry.provenance(e)?.source ?? '';
   }
 }

@@ -5,12 +5,19 @@
 import { EventEmitter } from 'node:events';
 import { isIPv4 } from 'node:net';
 import { serviceKey } from './names.js';
+import { uniqueNames } from './unique-names.js';
 import type { Endpoint, Service, ServiceKey, ServicePort, ServiceView, SourceSnapshot } from './types.js';
 
 interface SourceState {
   services: Map<string, Service>;
   /** Service key → endpoint name → endpoint, so rebuilding one service never scans the rest. */
   endpoints: Map<string, Map<string, Endpoint>>;
+}
+
+/** Where an endpoint of a view comes from: the source, and its object there (whose name a clash may have qualified). */
+export interface Provenance {
+  source: string;
+  endpoint: Endpoint;
 }
 
 /** One endpoint of one source before and after a change (absent: not there). */
@@ -36,6 +43,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
   private readonly views = new Map<string, ServiceView>();
   private readonly namespaces = new Map<string, number>();
   private readonly addresses = new Map<string, Endpoint[]>();
+  private readonly provenances = new WeakMap<Endpoint, Provenance>();
   private _index = 1;
 
   /** Raft-like monotonically increasing change counter. */
@@ -129,6 +137,11 @@ export class Registry extends EventEmitter<RegistryEvents> {
     return this.addresses.get(address) ?? [];
   }
 
+  /** The source of an endpoint of a view, and the object that source holds (undefined: in no view). */
+  provenance(e: Endpoint): Provenance | undefined {
+    return this.provenances.get(e);
+  }
+
   services(namespace?: string): ServiceView[] {
     const all = [...this.views.values()];
     return namespace === undefined ? all : all.filter((v) => v.service.namespace === namespace);
@@ -174,22 +187,27 @@ export class Registry extends EventEmitter<RegistryEvents> {
   private build(key: string, index: number): ServiceView | undefined {
     const [namespace, name] = key.split('/') as [string, string];
     const ports = new Map<string, ServicePort>();
-    const endpoints: Endpoint[] = [];
+    const merged: Endpoint[] = [];
     let defined = false;
-    for (const st of this.sources.values()) {
+    for (const [id, st] of this.sources) {
       const s = st.services.get(key);
       if (s) {
         defined = true;
         for (const p of s.ports) if (!ports.has(p.name)) ports.set(p.name, p);
       }
       const eps = st.endpoints.get(key);
-      if (eps) for (const e of eps.values()) endpoints.push(e);
+      for (const e of eps?.values() ?? []) {
+        merged.push(e);
+        this.provenances.set(e, { source: id, endpoint: e });
+      }
     }
-    if (!defined && endpoints.length === 0) return undefined;
+    if (!defined && merged.length === 0) return undefined;
     // Endpoints that bring their own named ports make those ports part of the service.
-    for (const e of endpoints) for (const p of e.ports) if (!ports.has(p.name)) ports.set(p.name, p);
+    for (const e of merged) for (const p of e.ports) if (!ports.has(p.name)) ports.set(p.name, p);
     // A stable order (v4 before v6, then by address) keeps answers and caches deterministic.
-    endpoints.sort(compareEndpoints);
+    merged.sort(compareEndpoints);
+    const { endpoints, renamed } = uniqueNames(merged);
+    for (const [copy, e] of renamed) this.provenances.set(copy, this.provenances.get(e)!);
     return {
       service: { namespace, name, ports: [...ports.values()] },
       endpoints,
