@@ -16,6 +16,8 @@ export interface AppOptions {
   quiet: boolean;
   /** This node's name in the cluster (gossip, endpoint ownership). */
   nodeName: string;
+  /** `-state DIR` (or `off`): where the API's registrations persist; beats the api plugin's `state`. */
+  stateDir?: string;
   /**
    * Unset: one process does everything. With `-workers N`: the 'primary'
    * runs the control plugins and owns the registry, 'worker's serve DNS

@@ -20,6 +20,8 @@ const USAGE = `Usage: podswarm-dns [options]
   -dns.port N           port for every server block, overriding the Corefile (alias -p)
   -upstream-dns LIST    upstream servers IP[:PORT],... ([IPv6]:PORT) for forward (beats UPSTREAM_DNS and the Corefile)
   -node NAME            this node's name in the cluster (default: hostname)
+  -state DIR|off        keep API registrations in DIR across restarts (default: the api plugin's
+                        \`state\`, else systemd's $STATE_DIRECTORY, else off)
   -workers N            serve DNS from N worker processes sharing the sockets (default 1: one process)
   -log.json             log JSON lines instead of CoreDNS-style text
   -log.level LEVEL      ${LOG_LEVELS.join('|')}: the least severe lines to print (default info)
@@ -36,6 +38,7 @@ interface Args {
   port?: number;
   upstream?: string;
   node?: string;
+  state?: string;
   workers: number;
   json: boolean;
   level: LogLevel;
@@ -76,6 +79,10 @@ function parseArgs(argv: string[]): Args {
         break;
       case 'node':
         args.node = value();
+        break;
+      case 'state':
+        args.state = value();
+        if (args.state === '') throw new UsageError('-state needs a directory (or off)');
         break;
       case 'workers': {
         const v = value();
@@ -159,6 +166,7 @@ async function main(): Promise<void> {
       upstreams,
       quiet: args.quiet,
       nodeName: args.node ?? defaultNodeName(),
+      stateDir: args.state,
       role: isWorkerProcess() ? 'worker' : args.workers > 1 ? 'primary' : undefined,
     },
     log,

@@ -46,6 +46,12 @@ export function errorHandler(log: Logger) {
       void reply.code(status).send({ error: clientMessage(err) });
       return;
     }
+    // Our own fault, but one with a message the client can act on (retry).
+    if (err instanceof ApiError && status === 503) {
+      log.error(`${req.method} ${req.url}: ${err.message}`);
+      void reply.code(503).send({ error: err.message });
+      return;
+    }
     log.error(`${req.method} ${req.url}: ${err.stack ?? err.message}`);
     void reply.code(500).send({ error: 'internal error' });
   };

@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../app.js';
 import { membersOf } from './members.js';
+import { registrationsOf } from './persist.js';
 import type { ApiSettings } from './routes.js';
 
 interface Shared {
@@ -31,7 +32,8 @@ export async function acquireApi(app: App, host: string, port: number, settings:
     const leases: ApiSettings[] = [];
     // Loaded on use: fastify costs memory a node without the API should not pay.
     const { createApiServer } = await import('./server.js');
-    const server = createApiServer(app.registry, () => leases[leases.length - 1]!, app.pluginLog('api'), () => membersOf(app));
+    const persist = async (): Promise<void> => registrationsOf(app)?.save();
+    const server = createApiServer(app.registry, () => leases[leases.length - 1]!, app.pluginLog('api'), () => membersOf(app), persist);
     try {
       await server.listen({ host, port });
     } catch (e) {

@@ -6,6 +6,7 @@ import { parseDuration } from '../corefile/args.js';
 import { CorefileError } from '../corefile/types.js';
 import type { Registry } from '../registry/registry.js';
 import { canonicalAddress } from '../registry/names.js';
+import { GOSSIP_SOURCE_PREFIX } from '../gossip/replication.js';
 import type { Endpoint, ServicePort, ServiceView } from '../registry/types.js';
 import { checkBearer } from './auth.js';
 import { DEFAULT_WAIT_MS, MAX_WAIT_MS, type ChangeWaiters, type Scope } from './blocking.js';
@@ -31,6 +32,8 @@ export interface RouteContext {
   sources: EndpointSources;
   members: MembersSource;
   settings(): ApiSettings;
+  /** Resolves once the API's registrations as of now are durable (at once without a state directory). */
+  persist(): Promise<void>;
 }
 
 export interface RouteDef {
@@ -142,7 +145,7 @@ export const ROUTES: RouteDef[] = [
     schema: {
       params: epParams,
       body: registerBody,
-      response: { 200: endpointSchema, 201: endpointSchema, 401: errorSchema, 403: errorSchema, 409: errorSchema, 413: errorSchema, ...errors },
+      response: { 200: endpointSchema, 201: endpointSchema, 401: errorSchema, 403: errorSchema, 409: errorSchema, 413: errorSchema, 503: errorSchema, ...errors },
     },
     async handler(c, req, reply) {
       const { ns, svc, name } = req.params as Params;
@@ -153,7 +156,9 @@ export const ROUTES: RouteDef[] = [
       if (dup !== undefined) throw new ApiError(400, `body.ports: port name '${dup}' is used twice`);
       const view = c.registry.lookup(ns, svc);
       const existed = ownEndpoint(c.registry, ns, svc, name) !== undefined;
-      if (!existed && view?.endpoints.some((e) => e.name === name)) throw foreign(ns, svc, name);
+      // Another node's endpoint of this name is no obstacle (as a Consul agent's
+      // service IDs are its own): the registry qualifies clashing names.
+      if (!existed && heldBy(c.registry, view, name, (s) => !s.startsWith(GOSSIP_SOURCE_PREFIX))) throw foreign(ns, svc, name);
       const endpoint: Endpoint = {
         namespace: ns,
         service: svc,
@@ -165,9 +170,13 @@ export const ROUTES: RouteDef[] = [
         updatedAt: Date.now(),
       };
       c.registry.upsertEndpoint(API_SOURCE, endpoint);
-      const stored = c.registry.lookup(ns, svc)!;
-      void reply.code(existed ? 200 : 201).header(INDEX_HEADER, String(stored.modifyIndex));
-      return endpointJson(stored, endpoint, API_SOURCE);
+      const written = c.registry.lookup(ns, svc)!;
+      await persisted(c);
+      // As served now, a clashing name qualified (a later change may have come meanwhile).
+      const stored = c.registry.lookup(ns, svc) ?? written;
+      const served = stored.endpoints.find((e) => c.registry.provenance(e)?.endpoint === endpoint) ?? endpoint;
+      void reply.code(existed ? 200 : 201).header(INDEX_HEADER, String(written.modifyIndex));
+      return endpointJson(stored, served, API_SOURCE);
     },
   },
   {
@@ -175,13 +184,14 @@ export const ROUTES: RouteDef[] = [
     url: '/api/v1/services/:ns/:svc/endpoints/:name',
     summary: 'Deregister an endpoint registered through this API',
     auth: true,
-    schema: { params: epParams, response: { 204: { type: 'null' }, 401: errorSchema, 403: errorSchema, 409: errorSchema, ...errors } },
+    schema: { params: epParams, response: { 204: { type: 'null' }, 401: errorSchema, 403: errorSchema, 409: errorSchema, 503: errorSchema, ...errors } },
     async handler(c, req, reply) {
       const { ns, svc, name } = req.params as Params;
       if (!c.registry.removeEndpoint(API_SOURCE, ns, svc, name)) {
-        if (c.registry.lookup(ns, svc)?.endpoints.some((e) => e.name === name)) throw foreign(ns, svc, name);
+        if (heldBy(c.registry, c.registry.lookup(ns, svc), name, () => true)) throw foreign(ns, svc, name);
         throw new ApiError(404, `endpoint '${name}' of service '${svc}' in namespace '${ns}' not found`);
       }
+      await persisted(c);
       return reply.code(204).send();
     },
   },
@@ -231,6 +241,23 @@ function waitMs(text: string): number {
   } catch (e) {
     throw new ApiError(400, e instanceof CorefileError ? e.reason : String(e));
   }
+}
+
+/** Acknowledges a change only once it is durable; the change itself stays (the next save retries it). */
+async function persisted(c: RouteContext): Promise<void> {
+  try {
+    await c.persist();
+  } catch (e) {
+    throw new ApiError(503, `the change is made but not saved to the state directory: ${(e as Error).message}`);
+  }
+}
+
+/** Whether a source that `which` accepts holds an endpoint registered as `name` (before any qualifying). */
+function heldBy(registry: Registry, view: ServiceView | undefined, name: string, which: (source: string) => boolean): boolean {
+  return (view?.endpoints ?? []).some((e) => {
+    const p = registry.provenance(e);
+    return p !== undefined && p.endpoint.name === name && which(p.source);
+  });
 }
 
 function ownEndpoint(registry: Registry, ns: string, svc: string, name: string): Endpoint | undefined {

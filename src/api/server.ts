@@ -18,7 +18,13 @@ export const BODY_LIMIT = 16 * 1024;
 const METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'POST', 'PATCH', 'OPTIONS'] as const;
 export const OPENAPI_URL = '/api/v1/openapi.json';
 
-export function createApiServer(registry: Registry, settings: () => ApiSettings, log: Logger, members: MembersSource): FastifyInstance {
+export function createApiServer(
+  registry: Registry,
+  settings: () => ApiSettings,
+  log: Logger,
+  members: MembersSource,
+  persist: () => Promise<void> = async () => {},
+): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
@@ -28,7 +34,7 @@ export function createApiServer(registry: Registry, settings: () => ApiSettings,
     schemaErrorFormatter: formatSchemaError,
   });
   const waiters = new ChangeWaiters(registry);
-  const ctx: RouteContext = { registry, waiters, sources: new EndpointSources(registry), members, settings };
+  const ctx: RouteContext = { registry, waiters, sources: new EndpointSources(registry), members, settings, persist };
   app.addHook('preClose', (done) => {
     waiters.close();
     done();
