@@ -56,6 +56,13 @@ const DURATIONS = {
   tcp_timeout: 'tcpTimeoutMs',
 } as const;
 
+/** Durations of our own settings (not memberlist's), where 0 means never (reconnect) or not at all (keep). */
+const OWN_DURATIONS = {
+  reconnect_timeout: 'reconnectTimeoutMs',
+  keep_departed: 'keepDepartedMs',
+  keep_dead: 'keepDeadMs',
+} as const;
+
 const COUNTS = {
   suspicion_mult: ['suspicionMult', 1, 100],
   suspicion_max_timeout_mult: ['suspicionMaxTimeoutMult', 1, 100],
@@ -96,6 +103,10 @@ export function parseGossip(d: Directive): GossipSettings {
       // 0 turns periodic push/pull off, and forgets dead nodes at once; the others need time
       const zeroOk = name === 'push_pull_interval' || name === 'gossip_to_the_dead';
       o[DURATIONS[name as keyof typeof DURATIONS]] = zeroOk ? parseDuration(tok, what) : positive(tok, what);
+      continue;
+    }
+    if (name in OWN_DURATIONS) {
+      s[OWN_DURATIONS[name as keyof typeof OWN_DURATIONS]] = parseDuration(argCount(sub, 1)[0]!, what);
       continue;
     }
     if (name in COUNTS) {
@@ -157,15 +168,6 @@ export function parseGossip(d: Directive): GossipSettings {
         break;
       case 'reconnect_interval':
         s.reconnectIntervalMs = positive(argCount(sub, 1)[0]!, what);
-        break;
-      case 'reconnect_timeout':
-        s.reconnectTimeoutMs = parseDuration(argCount(sub, 1)[0]!, what);
-        break;
-      case 'keep_departed':
-        s.keepDepartedMs = parseDuration(argCount(sub, 1)[0]!, what);
-        break;
-      case 'keep_dead':
-        s.keepDeadMs = parseDuration(argCount(sub, 1)[0]!, what);
         break;
       default:
         throw unknownSubdirective(d, sub);

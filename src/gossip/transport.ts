@@ -131,7 +131,15 @@ export class Transport {
  * arrived; the whole exchange is bounded by a deadline (memberlist TCPTimeout).
  */
 export class StreamReader {
-  private buf = Buffer.alloc(0);
+  /**
+   * Received bytes are store[start, end); the store grows by doubling. A
+   * Buffer.concat per chunk copied everything received so far each time:
+   * quadratic, so a 17 MB push/pull held the event loop long enough for
+   * the node to be suspected, and ran past the TCP timeout.
+   */
+  private store = Buffer.alloc(0);
+  private start = 0;
+  private end = 0;
   private ended = false;
   private error: Error | null = null;
   private wake: (() => void) | null = null;
@@ -144,7 +152,7 @@ export class StreamReader {
     private readonly maxBytes = 24 * 1024 * 1024,
   ) {
     socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
+      this.append(d);
       if (this.buf.length > this.maxBytes) {
         this.error = new Error('stream exceeds size limit');
         socket.destroy();
@@ -170,6 +178,23 @@ export class StreamReader {
     }, timeoutMs);
   }
 
+  private get buf(): Buffer {
+    return this.store.subarray(this.start, this.end);
+  }
+
+  private append(d: Buffer): void {
+    const len = this.end - this.start;
+    if (this.end + d.length > this.store.length) {
+      const next = Buffer.allocUnsafe(Math.max(2 * this.store.length, len + d.length, 4096));
+      this.store.copy(next, 0, this.start, this.end);
+      this.store = next;
+      this.start = 0;
+      this.end = len;
+    }
+    d.copy(this.store, this.end);
+    this.end += d.length;
+  }
+
   private notify(): void {
     const w = this.wake;
     this.wake = null;
@@ -185,7 +210,7 @@ export class StreamReader {
     if (size < 1) throw new Error('label header cannot be empty when present');
     await this.until(() => this.buf.length >= 2 + size);
     const label = this.buf.subarray(2, 2 + size).toString('utf8');
-    this.buf = this.buf.subarray(2 + size);
+    this.start += 2 + size;
     return label;
   }
 
