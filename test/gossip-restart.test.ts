@@ -106,7 +106,9 @@ describe('restarting podswarm-dns nodes', () => {
     const load = clients(() => ({ svc1: '192.0.2.1' }), (i) => i === 1);
     await lab.stop(1, 'SIGTERM');
     await lab.start(1, own(1));
+    const t0 = Date.now();
     for (const i of NODES) await waitAnswers(i, 'gone', [], 'n1 restarted without gone');
+    console.log(`# gone from every node ${Date.now() - t0} ms after n1 was back`);
     const tally = await load.stop();
     assert.deepEqual(tally.bad, [], 'svc1 lost while n1 restarted');
   });
