@@ -103,6 +103,7 @@ describe('api', () => {
         { name: 'grpc', port: 50051, protocol: 'tcp' },
       ],
       healthy: true,
+      health: { source: 'none' },
       source: `file:${join(server.dir, 'services.yaml')}`,
     });
     assert.deepEqual(
@@ -221,6 +222,7 @@ describe('api', () => {
         { name: 'grpc', port: 50051, protocol: 'tcp' },
       ],
       healthy: true,
+      health: { source: 'none' },
       source: 'api',
     });
     const replaced = await call('PUT', path, { body: JSON.stringify({ address: '10.0.9.51', nodeName: 'edge-1', ports: [{ name: 'http', port: 9090 }] }), token: TOKEN });
