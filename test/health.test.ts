@@ -168,6 +168,44 @@ describe('health check declarations', () => {
     assert.match(out2, /services\[0\]\.health_check: expected \{ tcp: PORT \} or \{ http: \/PATH, port: PORT \}/);
   });
 
+  it('refuses an initially that is neither healthy nor unhealthy', async () => {
+    const out = await refused('services:\n  - name: a\n    endpoints:\n      - { address: 192.0.2.1, health_check: { tcp: 80, initially: maybe } }\n');
+    assert.match(out, /services\[0\]\.endpoints\[0\]\.health_check\.initially: expected healthy or unhealthy/);
+  });
+
+  it('a checked endpoint is not served until a check passes, unless declared initially: healthy', async () => {
+    // Port 17879 is never opened: every check fails, and the 1 h threshold never takes a served endpoint out.
+    const server = await startServer({
+      files: {
+        'services.yaml': `services:
+  - name: ready
+    endpoints:
+      - { name: waits, address: 127.0.0.1, health_check: { tcp: 17879 } }
+      - { name: trusted, address: 127.0.0.2, health_check: { tcp: 17879, initially: healthy } }
+`,
+      },
+      corefile: `cluster.local:17878 {
+        bind 127.0.0.1
+        healthcheck {
+          interval 200ms
+          threshold 1h
+          timeout 100ms
+        }
+        cluster cluster.local {
+          registry {{dir}}/services.yaml
+        }
+      }`,
+    });
+    try {
+      await server.waitFor(/endpoint waits\.ready\.default 127\.0\.0\.1 .* registered, unhealthy/);
+      const r = await dig(17878, 'ready.default.cluster.local', 'A');
+      assert.deepEqual(r.answer.map((x) => x.data), ['127.0.0.2']);
+      assert.equal((await dig(17878, 'waits.ready.default.cluster.local', 'A')).status, 'NXDOMAIN');
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('refuses bad healthcheck settings with FILE:LINE', async () => {
     const out = await refused('services: []\n', 'cluster.local:17878 {\n  bind 127.0.0.1\n  healthcheck {\n    interval 0\n  }\n}\n');
     assert.match(out, /Corefile:4: healthcheck: interval must be more than 0/);

@@ -115,17 +115,23 @@ function portsOf(v: unknown, path: string, fail: Fail): ServicePort[] {
   });
 }
 
-const CHECK_SHAPE = 'expected { tcp: PORT } or { http: /PATH, port: PORT }';
+const CHECK_SHAPE = 'expected { tcp: PORT } or { http: /PATH, port: PORT }, each with an optional initially: healthy';
 
-/** `{ tcp: PORT }` or `{ http: /PATH, port: PORT }`; PORT is one of the endpoint's tcp port names, or a number. */
+/**
+ * `{ tcp: PORT }` or `{ http: /PATH, port: PORT }`; PORT is one of the endpoint's
+ * tcp port names, or a number. `initially: healthy` serves the endpoint before
+ * its first check passes (the default is not to, as Kubernetes readiness).
+ */
 function healthCheckOf(v: unknown, path: string, ports: ServicePort[], fail: Fail): HealthCheck {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(path, CHECK_SHAPE);
-  const c = v as Record<string, unknown>;
+  const { initially, ...c } = v as Record<string, unknown>;
+  if (initially !== undefined && initially !== 'healthy' && initially !== 'unhealthy') return fail(`${path}.initially`, 'expected healthy or unhealthy');
+  const opt = initially === 'healthy' ? { initially: 'healthy' as const } : {};
   const keys = Object.keys(c).sort().join(',');
-  if (keys === 'tcp') return { port: checkPort(c.tcp, `${path}.tcp`, ports, fail) };
+  if (keys === 'tcp') return { port: checkPort(c.tcp, `${path}.tcp`, ports, fail), ...opt };
   if (keys !== 'http,port') return fail(path, CHECK_SHAPE);
   if (typeof c.http !== 'string' || !c.http.startsWith('/')) return fail(`${path}.http`, 'expected a path starting with /');
-  return { port: checkPort(c.port, `${path}.port`, ports, fail), httpPath: c.http };
+  return { port: checkPort(c.port, `${path}.port`, ports, fail), httpPath: c.http, ...opt };
 }
 
 function checkPort(v: unknown, path: string, ports: ServicePort[], fail: Fail): number {
