@@ -36,8 +36,8 @@ before(async () => {
     dnsPort: 19321,
     gossipPort: GOSSIP_PORT,
     metricsPort: 19323,
-    // no periodic push/pull: node 2 learns the forger's entries only from node 1's broadcasts
-    gossip: () => [fastGossip('        ', '0s'), ...(key ? [`encrypt ${key}`] : [])],
+    // the forger answers periodic push/pulls with an empty state: node 2 learns its entries only from node 1
+    gossip: () => [fastGossip('        '), ...(key ? [`encrypt ${key}`] : [])],
     seeds: (i) => (i === 1 ? [] : [1]),
   });
 });

@@ -1,8 +1,9 @@
 // A gossip member that sends whatever the test tells it to: this repository's
 // own Memberlist (so the framing, encryption and push/pull are the real
 // thing) in a process of its own, joined to a podswarm-dns node, carrying
-// replication payloads the test writes, valid or not. It never relays and
-// never pushes/pulls on its own, so what it sends reaches only its seed.
+// replication payloads the test writes, valid or not. It never relays,
+// never pushes/pulls on its own, and answers other nodes' periodic
+// push/pulls with an empty state, so what it sends reaches only its seed.
 //
 //   node --import tsx test/helpers/gossip-forger.ts BIND_IP:PORT SEED_IP:PORT [KEY]
 //
@@ -36,9 +37,13 @@ const ml = new Memberlist({
 });
 const EMPTY = Buffer.from('\x01{}');
 
-/** A push/pull with the seed in which our application state is `payload`, then nothing again. */
+/**
+ * A push/pull with the seed in which our application state is `payload`,
+ * then nothing again. Only our own join carries it: a periodic push/pull
+ * another node starts meanwhile (join false) still gets the empty state.
+ */
 async function pushPull(payload: Buffer): Promise<void> {
-  ml.setDelegate({ localState: () => payload });
+  ml.setDelegate({ localState: (join) => (join ? payload : EMPTY) });
   try {
     await ml.join([seed]);
   } finally {
