@@ -45,8 +45,8 @@ async function addresses(node: number): Promise<string[]> {
   return Array.isArray(body) ? body.map((e) => e.address).sort() : [];
 }
 
-async function until(node: number, want: string[], what: string): Promise<void> {
-  await eventually(() => addresses(node), (a) => JSON.stringify(a) === JSON.stringify([...want].sort()), what, 10_000, 200);
+async function until(node: number, want: string[], what: string, timeoutMs = 10_000): Promise<void> {
+  await eventually(() => addresses(node), (a) => JSON.stringify(a) === JSON.stringify([...want].sort()), what, timeoutMs, 200);
 }
 
 before(async () => {
@@ -81,6 +81,11 @@ test('network connect and disconnect are picked up within the re-inspect period'
 
   await lab.podman('network', 'disconnect', NET_A, `${PREFIX}multi`);
   await until(0, [b], 'one address after network disconnect');
+  // Off and on again at once, with another address: the network names never change, so only the
+  // address comparison (every sixth rescan, 30 s) can see it.
+  await lab.podman('network', 'disconnect', NET_B, `${PREFIX}multi`);
+  await lab.podman('network', 'connect', '--ip', '10.250.53.200', NET_B, `${PREFIX}multi`);
+  await until(0, ['10.250.53.200'], 'the new address after a quick reconnect', 40_000);
   await lab.podman('network', 'disconnect', NET_B, `${PREFIX}multi`);
   await until(1, [], 'nothing once off the filtered network');
 });

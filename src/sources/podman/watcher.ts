@@ -11,9 +11,12 @@
 //
 // Two things libpod does not tell in events, so the watcher looks:
 // - network connect/disconnect (Podman 4.3 sends no event): every RESCAN_MS
-//   one listing (the compatible list carries every network's address)
-//   is compared with what is known, and only containers that differ are
-//   inspected again (measured: docs/ARCHITECTURE.md, "Podman networks");
+//   libpod's list (network names and health, its cheapest listing) is
+//   compared with what is known, and only containers that differ are
+//   inspected again. A disconnect and reconnect to the same network between
+//   two looks keeps the names and may change the address, so every
+//   ADDRESS_RESCANS passes the compatible list, which carries addresses, is
+//   compared too;
 // - HEALTHCHECK status: `health_status` comes on every check run, not on a
 //   change, and Podman 4.3 sends it before it stores the new status (the
 //   event's own status and an inspection right after can be the old one).
@@ -45,6 +48,8 @@ const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 30_000;
 /** How often running containers are compared with a fresh listing (network connect/disconnect within 10 s). */
 export const RESCAN_MS = 5_000;
+/** Every how many rescans addresses are compared as well (the compatible list costs 1.6 times libpod's). */
+const ADDRESS_RESCANS = 6;
 /** A second look after a `health_status` that showed no change (the status may not be stored yet). */
 const HEALTH_CONFIRM_MS = 300;
 
@@ -82,6 +87,8 @@ class PodmanWatcher {
   private loop: Promise<void> | undefined;
   /** Events and rescans, one at a time, so a rescan never races an event about the same container. */
   private queue: Promise<void> = Promise.resolve();
+  /** Rescans so far: every ADDRESS_RESCANS-th compares addresses too. */
+  private rescans = 0;
 
   constructor(socketPath: string) {
     this.libpod = new Libpod(socketPath);
@@ -135,11 +142,11 @@ class PodmanWatcher {
     this.containers = next;
     onSynced();
     for (const s of this.subs) s.onSync(next);
-    const rescans = setInterval(() => void this.serially(() => this.rescan(signal)), RESCAN_MS);
+    const timer = setInterval(() => void this.serially(() => this.rescan(signal)), RESCAN_MS);
     try {
       for await (const ev of events) await this.serially(() => this.apply(ev, signal));
     } finally {
-      clearInterval(rescans);
+      clearInterval(timer);
     }
   }
 
@@ -161,24 +168,31 @@ class PodmanWatcher {
     return true;
   }
 
-  /** Re-inspects the known containers whose networks differ from a fresh listing. */
+  /** Re-inspects the known containers whose health or networks differ from a fresh listing. */
   private async rescan(signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
-    const health = await this.libpod.runningHealth(signal).catch(() => new Map<string, string>());
-    for (const [id, status] of health) {
+    const summary = await this.libpod.runningSummary(signal).catch(() => new Map<string, { health: string; networks: string[] }>());
+    const moved: string[] = [];
+    for (const [id, { health, networks }] of summary) {
       const known = this.containers?.get(id);
-      if (known && podmanHealthOf(known) !== undefined && status !== '' && status !== podmanHealthOf(known)) await this.healthChanged(id, signal);
+      if (!known) continue;
+      if (podmanHealthOf(known) !== undefined && health !== '' && health !== podmanHealthOf(known)) await this.healthChanged(id, signal);
+      if (networks.join(',') !== Object.keys(known.NetworkSettings.Networks ?? {}).sort().join(',')) moved.push(id);
     }
-    const listed = await this.libpod.runningWithAddresses(signal).catch(() => []);
-    for (const item of listed) {
-      const known = this.containers?.get(item.Id);
-      if (!known || networksKey(item.NetworkSettings.Networks) === networksKey(known.NetworkSettings.Networks)) continue;
-      const c = await this.libpod.inspect(item.Id, signal).catch(() => undefined);
+    if (++this.rescans % ADDRESS_RESCANS === 0) {
+      for (const item of await this.libpod.runningWithAddresses(signal).catch(() => [])) {
+        const known = this.containers?.get(item.Id);
+        if (known && !moved.includes(item.Id) && networksKey(item.NetworkSettings.Networks) !== networksKey(known.NetworkSettings.Networks)) moved.push(item.Id);
+      }
+    }
+    for (const id of moved) {
+      const known = this.containers?.get(id);
+      const c = await this.libpod.inspect(id, signal).catch(() => undefined);
       // Gone or stopped meanwhile: its own event says so.
-      if (!c?.State.Running || !this.containers!.has(item.Id)) continue;
+      if (!known || !c?.State.Running || !this.containers!.has(id)) continue;
       if (networksKey(c.NetworkSettings.Networks) === networksKey(known.NetworkSettings.Networks)) continue;
-      this.containers!.set(item.Id, c);
-      for (const s of this.subs) s.onEvent(NETWORKS_CHANGED, item.Id, c);
+      this.containers!.set(id, c);
+      for (const s of this.subs) s.onEvent(NETWORKS_CHANGED, id, c);
     }
   }
 
