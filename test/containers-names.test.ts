@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addressesFor, buildIndex, clientOf, clientsOf, namesFor } from '../plugins/containers/names.js';
+import { addressesFor, buildIndex, clientOf, indexOfList, namesFor } from '../plugins/containers/names.js';
 import type { ContainerInspect } from '../src/sources/podman/libpod.js';
 
 const ctr = (name: string, networks: Record<string, { v4?: string; v6?: string; aliases?: string[] }>): ContainerInspect => ({
@@ -76,12 +76,17 @@ test('namespaces: a service container is in its podswarm.namespace (default with
   assert.equal(clientOf(i, '10.250.10.99'), undefined);
 });
 
-test('a compatible container list identifies clients the index has not seen yet', () => {
-  const found = clientsOf([
-    { Id: 'new', Labels: { 'podswarm.namespace': 'shop' }, NetworkSettings: { Networks: { front: { IPAddress: '10.250.10.20', GlobalIPv6Address: '' }, back: { IPAddress: '10.250.11.20', GlobalIPv6Address: 'fd00::20' } } } },
-    { Id: 'hostnet', Labels: null, NetworkSettings: { Networks: { host: { IPAddress: '', GlobalIPv6Address: '' } } } },
+test('a compatible container list gives the whole index, for containers the events have not brought yet', () => {
+  const found = indexOfList([
+    {
+      Id: 'new', Names: ['/newbie'], Labels: { 'podswarm.namespace': 'shop' },
+      NetworkSettings: { Networks: { front: { IPAddress: '10.250.10.20', GlobalIPv6Address: '', Aliases: ['nb', 'abc'] }, back: { IPAddress: '10.250.11.20', GlobalIPv6Address: 'fd00::20' } } },
+    },
+    { Id: 'hostnet', Names: ['/h'], Labels: null, NetworkSettings: { Networks: { host: { IPAddress: '', GlobalIPv6Address: '' } } } },
   ]);
   assert.deepEqual(clientOf(found, '10.250.11.20'), { nets: ['back', 'front'], namespace: 'shop' });
   assert.deepEqual(clientOf(found, 'fd00::20'), { nets: ['back', 'front'], namespace: 'shop' });
   assert.equal(found.clients.size, 3);
+  assert.deepEqual(addressesFor(found, ['front'], 'newbie.', 'dns.podman'), ['10.250.10.20']);
+  assert.deepEqual(addressesFor(found, ['front'], 'nb.dns.podman.', 'dns.podman'), ['10.250.10.20']);
 });

@@ -16,7 +16,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { parseDig } from './helpers/dig.js';
 import { eventually } from './helpers/eventually.js';
-import { inContainerNet, podmanIn, startLibpodService, type LibpodService } from './helpers/podman-netns.js';
+import { inContainerNet, pinBridgeMacs, podmanIn, startLibpodService, type LibpodService } from './helpers/podman-netns.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 const run = promisify(execFile);
@@ -101,6 +101,7 @@ describe('containers plugin, side by side with aardvark-dns', { timeout: 300_000
     await container('client-a', [NET_A]);
     await container('client-b', [NET_B]);
     await container('client-ab', [NET_A, NET_B]);
+    await pinBridgeMacs(NS);
     for (const [name, net] of [['web', NET_A], ['db', NET_B], ['app', NET_A], ['app', NET_B]] as const) ip[`${name}@${net}`] = await ipOn(name, net);
     service = await startLibpodService(NS, SOCKET);
     server = await startServer({

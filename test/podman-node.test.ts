@@ -28,7 +28,7 @@ import { createLab, type Lab } from './helpers/netns.js';
 import { dnsmasqIn, stopAllDnsmasq, type NetnsDnsmasq } from './helpers/dnsmasq.js';
 import { startCli, type RunningServer } from './helpers/server.js';
 import { eventually } from './helpers/eventually.js';
-import { stopChild } from './helpers/podman-netns.js';
+import { pinBridgeMacs, stopChild } from './helpers/podman-netns.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
@@ -242,6 +242,9 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
       IMAGE, 'sh', '-c', 'echo hello-from-node1 > /tmp/index.html && exec httpd -f -p 8080 -h /tmp');
     web = await podman(n1, 'inspect', '--format', `{{(index .NetworkSettings.Networks "${NETS[0]!.name}").IPAddress}}`, `${PREFIX}web`);
     assert.match(web, /^10\.250\.32\.\d+$/);
+    // Node 1's bridge lives as long as web does: pin its MAC (see pinBridgeMacs) so the
+    // containers that come and go next do not cost the long-lived ones their packets.
+    await pinBridgeMacs(lab.ns(1));
     const n2 = nodes[1]!;
     // Gossip carries it to node 2; the API there shows it once it has arrived.
     await eventually(

@@ -15,7 +15,7 @@ import { Rcode, Type } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
 import { addressFromReverse } from '../../src/dns/reverse-name.js';
 import { canonicalAddress } from '../../src/registry/names.js';
-import { addressesFor, namesFor, v4, v6, type Client } from './names.js';
+import { addressesFor, clientOf, namesFor, v4, v6, type Client } from './names.js';
 import type { ContainerNames } from './source.js';
 import { CLUSTER_ZONE, REGISTRY_TTL, serviceFqdn } from '../../src/registry/dns.js';
 import type { Registry } from '../../src/registry/registry.js';
@@ -44,12 +44,16 @@ export class ContainersHandler implements Handler {
     // The host asking itself (loopback, or the node address as source) is no container.
     if (client === undefined || client === req.peer.localAddress || isLoopback(client)) return this.next.serveDNS(req, w);
     const who = this.source.identify(client);
-    if (who instanceof Promise) return who.then((c) => (c ? this.answer(req, w, c) : this.next.serveDNS(req, w)));
-    return who ? this.answer(req, w, who) : this.next.serveDNS(req, w);
+    if (who instanceof Promise) return who.then((c) => (c ? this.answer(req, w, client, c) : this.next.serveDNS(req, w)));
+    return who ? this.answer(req, w, client, who) : this.next.serveDNS(req, w);
   }
 
-  private answer(req: Request, w: ResponseWriter, client: Client): Result {
-    const idx = this.source.index;
+  /**
+   * `idx`: the events-fed index, or (`fresh`) one from a listing made for
+   * this query, when a Podman name was not found: a container started a
+   * moment ago may not have reached the index yet.
+   */
+  private answer(req: Request, w: ResponseWriter, address: string, client: Client, idx = this.source.index, fresh = false): Result {
     const nets = client.nets;
     const qname = req.qname;
     const ttl = this.opts.ttl;
@@ -63,7 +67,15 @@ export class ContainersHandler implements Handler {
     } else {
       if (matchZone(qname, this.opts.zones) === undefined) return this.next.serveDNS(req, w);
       const ips = addressesFor(idx, nets, qname, this.opts.domain);
-      if (ips.length === 0) return this.miss(req, w, client.namespace);
+      if (ips.length === 0) {
+        const ns = client.namespace;
+        if (ns !== undefined && isSingleLabel(qname) && this.sameNamespace(req, w, qname.slice(0, -1), ns)) return Rcode.NOERROR;
+        if (!fresh && this.isPodmanName(qname) && this.source.worthListing(qname)) {
+          return this.source.fresh().then((f) => (f ? this.answer(req, w, address, clientOf(f, address) ?? client, f, true) : this.miss(req, w)));
+        }
+        if (fresh) this.source.missed(qname);
+        return this.miss(req, w);
+      }
       // Other types, and AAAA for a v4-only container, get NODATA (aardvark's empty NOERROR).
       const type = req.qtype === Type.A ? Type.A : Type.AAAA;
       const family = req.qtype === Type.A ? v4(ips) : req.qtype === Type.AAAA ? v6(ips) : [];
@@ -75,22 +87,20 @@ export class ContainersHandler implements Handler {
     return Rcode.NOERROR;
   }
 
-  /**
-   * aardvark answers NXDOMAIN for one-label names and its own domain, and
-   * forwards the rest. Before that, a one-label name from a container in a
-   * registry namespace may be a service of that namespace.
-   */
-  private miss(req: Request, w: ResponseWriter, namespace: string | undefined): Result {
+  /** aardvark answers NXDOMAIN for one-label names and its own domain, and forwards the rest. */
+  private miss(req: Request, w: ResponseWriter): Result {
     const qname = req.qname;
-    if (namespace !== undefined && isSingleLabel(qname) && this.sameNamespace(req, w, qname.slice(0, -1), namespace)) return Rcode.NOERROR;
-    const local = isSingleLabel(qname) || qname.endsWith(`.${this.opts.domain}.`);
-    if (!local || fallsThrough(this.opts.fallthrough, qname)) return this.next.serveDNS(req, w);
+    if (!this.isPodmanName(qname) || fallsThrough(this.opts.fallthrough, qname)) return this.next.serveDNS(req, w);
     w.write(new MessageBuilder(req, Rcode.NXDOMAIN, { aa: true, ra: true }).finish());
     return Rcode.NXDOMAIN;
   }
 
+  /** One label, or under Podman's domain: the names aardvark-dns would not forward. */
+  private isPodmanName(qname: string): boolean {
+    return isSingleLabel(qname) || qname.endsWith(`.${this.opts.domain}.`);
+  }
 
-/**
+  /**
    * `web` from a container of namespace `shop`, as Kubernetes' per-pod search
    * list would find it: a CNAME to `web.shop.svc.cluster.local` and that
    * name's healthy addresses, with the registry's TTL. False when there is no such service.

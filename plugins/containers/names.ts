@@ -45,11 +45,11 @@ export function clientOf(idx: Pick<NameIndex, 'clients' | 'namespaces'>, address
   return nets === undefined ? undefined : { nets, namespace: idx.namespaces.get(address) };
 }
 
-/** The clients in a compatible container list (addresses and labels, no names): for containers that started a moment ago. */
-export function clientsOf(list: readonly ContainerAddresses[]): Pick<NameIndex, 'clients' | 'namespaces'> {
-  const out = { clients: new Map<string, string[]>(), namespaces: new Map<string, string>() };
-  for (const c of list) addClient(out, c.Labels, c.NetworkSettings.Networks);
-  return out;
+/** The whole index from one compatible container list: for containers that started a moment ago. */
+export function indexOfList(list: readonly ContainerAddresses[]): NameIndex {
+  return buildIndex(
+    list.map((c) => ({ Id: c.Id, Name: (c.Names[0] ?? '').replace(/^\//, ''), State: { Running: true }, Config: { Labels: c.Labels }, NetworkSettings: c.NetworkSettings })),
+  );
 }
 
 type Networks = Record<string, { IPAddress: string; GlobalIPv6Address: string }> | null;

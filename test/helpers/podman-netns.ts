@@ -54,6 +54,18 @@ export async function startLibpodService(ns: string, socket: string): Promise<Li
   }
 }
 
+/**
+ * Pins the MAC of every bridge in `ns` (netavark 1.9 does it itself). With
+ * netavark 1.4 a bridge takes its lowest port's MAC, so a container that
+ * joins or leaves can change it, and the other containers' packets to the
+ * gateway (and through it to the node) are lost until their ARP entry ages,
+ * which took over 6 s in these tests. Call once the bridges exist.
+ */
+export async function pinBridgeMacs(ns: string): Promise<void> {
+  const bridges = JSON.parse((await run('ip', ['-n', ns, '-j', 'link', 'show', 'type', 'bridge'])).stdout) as Array<{ ifname: string; address: string }>;
+  for (const b of bridges) await run('ip', ['-n', ns, 'link', 'set', 'dev', b.ifname, 'address', b.address]);
+}
+
 /** SIGTERM and wait for the exit (no-op when it already exited). */
 export async function stopChild(p: ChildProcess | undefined): Promise<void> {
   if (!p || p.exitCode !== null || p.signalCode !== null) return;

@@ -28,8 +28,10 @@ export interface ContainerInspect {
 /** An item of the compatible container list (the fields read). */
 export interface ContainerAddresses {
   Id: string;
+  /** `/name`, Docker's spelling. */
+  Names: string[];
   Labels: Record<string, string> | null;
-  NetworkSettings: { Networks: Record<string, { IPAddress: string; GlobalIPv6Address: string; Aliases?: string[] | null }> | null };
+  NetworkSettings: { Networks: Record<string, NetworkAttachment> | null };
 }
 
 /** One line of the events stream (type container). */
