@@ -65,7 +65,7 @@ async function processes(): Promise<ProcessResult> {
   const nodes = [1, 2, 3];
   const lab = await createLab(`b${process.pid}`, subnet, nodes.length);
   const servers = new Map<number, RunningServer>();
-  const files = new Map<number, Record<string, string>>(nodes.map((i) => [i, { [`svc${i}`]: `192.0.2.${i}` }]));
+  const files = new Map<number, Record<string, string>>(nodes.map((i) => [i, { [`svc${i}`]: `203.0.113.${i}` }]));
   const yaml = (i: number): string =>
     `services:\n${Object.entries(files.get(i)!)
       .map(([name, a]) => `  - name: ${name}\n    endpoints:\n      - { address: ${a} }\n`)
@@ -84,7 +84,7 @@ async function processes(): Promise<ProcessResult> {
 
     const propagate: number[] = [];
     for (let k = 0; k < ROUNDS; k++) {
-      files.get(1)![`new${k}`] = `192.0.2.${100 + k}`;
+      files.get(1)![`new${k}`] = `203.0.113.${100 + k}`;
       const t0 = performance.now();
       writeFileSync(join(servers.get(1)!.dir, 'services.yaml'), yaml(1));
       await everywhere(`new${k}`, true);
@@ -176,7 +176,7 @@ async function simulate(count: number): Promise<void> {
     for (let i = 1; i <= count; i++) {
       const ml = new Memberlist({ name: `sim${i}`, bindAddr: `127.0.0.${i}`, bindPort: GOSSIP_PORT, tags: { role: 'podswarm-dns' } });
       const registry = new Registry();
-      registry.setSource('file:sim', service(`sim${i}`, `192.0.2.${i}`));
+      registry.setSource('file:sim', service(`sim${i}`, `203.0.113.${i}`));
       new RegistryReplicator(ml, registry).start();
       await ml.start();
       nodes.push({ ml, registry });
@@ -189,7 +189,7 @@ async function simulate(count: number): Promise<void> {
     const propagate: number[] = [];
     for (let k = 0; k < ROUNDS; k++) {
       const t = performance.now();
-      nodes[0]!.registry.setSource(`file:new${k}`, service(`new${k}`, `192.0.2.${200 + k}`));
+      nodes[0]!.registry.setSource(`file:new${k}`, service(`new${k}`, `203.0.113.${200 + k}`));
       await onAll(nodes, has(`new${k}`), `new${k} everywhere`);
       propagate.push(performance.now() - t);
     }

@@ -88,7 +88,7 @@ describe('podswarm-dns operator subcommands', () => {
     assert.equal(k.code, 0, k.output);
     keyOutput = k.output;
     key = k.output.trim();
-    upstream = await dnsmasq(UPSTREAM_PORT, ['outside.example,192.0.2.80']);
+    upstream = await dnsmasq(UPSTREAM_PORT, ['outside.example,203.0.113.80']);
     for (const n of ['n1', 'n2'] as const) {
       servers.set(n, await startServer({ corefile: corefile(n, key), files: { 'services.yaml': REGISTRY[n], token: `${TOKEN}\n`, wrong: 'not-the-token\n' }, args: ['-node', n] }));
     }
@@ -190,12 +190,12 @@ describe('podswarm-dns operator subcommands', () => {
     assert.match(cluster.output, /NOERROR from 127\.0\.0\.1:18900 over udp \(flags: qr aa rd[^)]*\), answered by cluster\n$/);
 
     const forwarded = await ctlJson('lookup', 'outside.example', 'A', ...dns);
-    assert.deepEqual(forwarded.answers.map((a: any) => a.data), ['192.0.2.80']);
+    assert.deepEqual(forwarded.answers.map((a: any) => a.data), ['203.0.113.80']);
     assert.equal(forwarded.rcode, 'NOERROR');
     assert.deepEqual(forwarded.answeredBy, { plugin: 'forward', counted: { forward: 1 } });
     const cached = await ctlJson('lookup', 'outside.example', ...dns);
     assert.deepEqual(cached.answeredBy, { plugin: 'cache', counted: { cache: 1 } });
-    assert.deepEqual(cached.answers.map((a: any) => a.data), ['192.0.2.80']);
+    assert.deepEqual(cached.answers.map((a: any) => a.data), ['203.0.113.80']);
 
     const gone = await ctl('lookup', 'nothing.shop.cluster.local', ...dns);
     assert.equal(gone.code, 3, gone.output);

@@ -32,7 +32,7 @@ describe('forward: systemd-resolved stub detection', () => {
   it('a list is replaced only when it names the stub and nothing else', () => {
     assert.equal(onlyResolvedStub([addr('127.0.0.53')]), true);
     assert.equal(onlyResolvedStub([addr('127.0.0.53'), addr('127.0.0.54')]), true);
-    assert.equal(onlyResolvedStub([addr('127.0.0.53'), addr('192.0.2.1')]), false);
+    assert.equal(onlyResolvedStub([addr('127.0.0.53'), addr('203.0.113.1')]), false);
     assert.equal(onlyResolvedStub([]), false);
   });
 
@@ -46,8 +46,8 @@ describe('forward: systemd-resolved stub detection', () => {
     };
 
     it('takes its nameservers, skipping lines that are not addresses and the stub itself', () => {
-      const p = file('ok.conf', '# This is /run/systemd/resolve/resolv.conf managed by man:systemd-resolved(8).\nnameserver 192.0.2.53\nnameserver not-an-ip\nnameserver 127.0.0.53\nnameserver 2001:db8::53\nsearch example.test\n');
-      assert.deepEqual(resolvedUpstreams(tok, p).map((a) => a.label), ['192.0.2.53:53', '[2001:db8::53]:53']);
+      const p = file('ok.conf', '# This is /run/systemd/resolve/resolv.conf managed by man:systemd-resolved(8).\nnameserver 203.0.113.53\nnameserver not-an-ip\nnameserver 127.0.0.53\nnameserver 2001:db8::53\nsearch example.test\n');
+      assert.deepEqual(resolvedUpstreams(tok, p).map((a) => a.label), ['203.0.113.53:53', '[2001:db8::53]:53']);
     });
 
     const refused = (path: string, reason: RegExp) => {
@@ -72,9 +72,9 @@ describe('forward: systemd-resolved stub detection', () => {
   it('a file with real servers, or the stub named as an address, is used as written', () => {
     const dir = mkdtempSync(join(tmpdir(), 'podswarm-resolved-'));
     const mixed = join(dir, 'mixed.conf');
-    writeFileSync(mixed, 'nameserver 127.0.0.53\nnameserver 192.0.2.1\n');
+    writeFileSync(mixed, 'nameserver 127.0.0.53\nnameserver 203.0.113.1\n');
     const to = (text: string) => parseForward(parseCorefile(`. {\n  ${text}\n}\n`, 'Corefile')[0]!.directives[0]!).to.map((a) => a.label);
-    assert.deepEqual(to(`forward . ${mixed}`), ['127.0.0.53:53', '192.0.2.1:53']);
+    assert.deepEqual(to(`forward . ${mixed}`), ['127.0.0.53:53', '203.0.113.1:53']);
     assert.deepEqual(to('forward . 127.0.0.53'), ['127.0.0.53:53']);
   });
 });

@@ -35,7 +35,7 @@ describe('node addresses on the wire (memberlist net.IP)', () => {
   });
 
   it('reads 4 and 16 bytes as Go prints them: v4-mapped as IPv4, IPv6 compressed', () => {
-    assert.equal(ipFromWire(Buffer.from([192, 0, 2, 7])), '192.0.2.7');
+    assert.equal(ipFromWire(Buffer.from([203, 0, 113, 7])), '203.0.113.7');
     assert.equal(ipFromWire(LOOPBACK6), '::1');
     assert.equal(ipFromWire(DOC6), '2001:db8::1');
     assert.equal(ipFromWire(MAPPED4), '10.0.0.1');

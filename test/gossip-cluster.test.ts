@@ -24,9 +24,9 @@ let lab: Lab | undefined;
 
 /** Services each node registers in its own file: name → address. */
 const services: Record<N, Record<string, string>> = {
-  1: { svc1: '192.0.2.1' },
-  2: { svc2: '192.0.2.2' },
-  3: { svc3: '192.0.2.3' },
+  1: { svc1: '203.0.113.1' },
+  2: { svc2: '203.0.113.2' },
+  3: { svc3: '203.0.113.3' },
 };
 const servers = new Map<N, RunningServer>();
 
@@ -106,8 +106,8 @@ describe('a cluster of three podswarm-dns processes', () => {
   });
 
   it('serves a service registered on node 1 from node 3', async () => {
-    register(1, 'late', '192.0.2.101');
-    await waitAnswers(3, 'late', ['192.0.2.101'], 'registered on n1');
+    register(1, 'late', '203.0.113.101');
+    await waitAnswers(3, 'late', ['203.0.113.101'], 'registered on n1');
     await converged('after registering late');
   });
 
@@ -137,10 +137,10 @@ describe('a cluster of three podswarm-dns processes', () => {
     await eventually(() => members(3), (m) => m.alive === 1 && m.dead === 0, 'n3 alone, the others forgotten');
     await eventually(() => members(1), (m) => m.alive === 2 && m.dead === 0, 'n1 has forgotten n3');
     // both sides keep registering while apart
-    register(1, 'during1', '192.0.2.111');
-    register(3, 'during3', '192.0.2.113');
-    await waitAnswers(2, 'during1', ['192.0.2.111'], 'same side as n1');
-    await waitAnswers(3, 'during3', ['192.0.2.113'], 'n3 own registration');
+    register(1, 'during1', '203.0.113.111');
+    register(3, 'during3', '203.0.113.113');
+    await waitAnswers(2, 'during1', ['203.0.113.111'], 'same side as n1');
+    await waitAnswers(3, 'during3', ['203.0.113.113'], 'n3 own registration');
     await lab!.heal(3);
     await converged('partition healed');
   });

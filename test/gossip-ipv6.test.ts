@@ -117,8 +117,8 @@ describe('podswarm-dns nodes gossiping on ::1', () => {
     await converged('initial sync');
 
     // with periodic push/pull off, a later registration can only travel by UDP gossip over IPv6
-    register(nodes[0]!, 'late', '192.0.2.50');
-    await waitAnswer(nodes[2]!, 'late', '192.0.2.50', 'gossiped from v6n1');
+    register(nodes[0]!, 'late', '203.0.113.50');
+    await waitAnswer(nodes[2]!, 'late', '203.0.113.50', 'gossiped from v6n1');
 
     // failure detection (direct and indirect probes over IPv6) takes v6n1's entries out
     await stopNode(nodes[0]!);
@@ -215,7 +215,7 @@ describe('an indirect probe between IPv6 nodes', () => {
 describe('a node bound to IPv4 and a peer on IPv6 only', () => {
   it('logs why it cannot join, keeps running, and names the member it cannot reach', async () => {
     const serf = await startSerf('serf6m', '[::1]:17740', 17741);
-    const ours: Node = { name: 'psdns4', dnsPort: 17743, services: { web: '192.0.2.7' } };
+    const ours: Node = { name: 'psdns4', dnsPort: 17743, services: { web: '203.0.113.7' } };
     const server = await startNode(ours, '127.0.0.1', 'bind 127.0.0.1:17742\n        join [::1]:17740');
     await server.waitFor(
       /\[WARNING\] plugin\/gossip: join failed, retrying in 1s: failed to join \[::1\]:17740: cannot reach \[::1\]:17740: it is an IPv6 address and this node gossips on IPv4 \(127\.0\.0\.1\)/,
@@ -224,7 +224,7 @@ describe('a node bound to IPv4 and a peer on IPv6 only', () => {
     await run('serf', ['join', `-rpc-addr=${serf.rpc}`, '127.0.0.1:17742']);
     await server.waitFor(/\[WARNING\] plugin\/gossip: memberlist: serf6m at \[::1\]:17740 is out of reach: it is an IPv6 address and this node gossips on IPv4 \(127\.0\.0\.1\); this node does not probe or gossip to it/);
     assert.equal(server.proc.exitCode, null);
-    assert.deepEqual((await dig(ours.dnsPort, 'web.default.cluster.local')).answer.map((r) => r.data), ['192.0.2.7']);
+    assert.deepEqual((await dig(ours.dnsPort, 'web.default.cluster.local')).answer.map((r) => r.data), ['203.0.113.7']);
     assert.equal((await serfMembers(serf)).get('psdns4')?.addr, '127.0.0.1:17742');
   });
 });
@@ -239,8 +239,8 @@ describe('a dual-stack node bound to [::]', () => {
     // `[::]` listens on every address: only inside a namespace of our own (just its loopback is used)
     lab = await createLab(`d${process.pid}`, '10.231.58', 1);
     const prefix = ['ip', 'netns', 'exec', lab.ns(1)];
-    const dual: Node = { name: 'dual', dnsPort: 17750, services: { fromdual: '192.0.2.60' } };
-    const four: Node = { name: 'four', dnsPort: 17751, services: { fromfour: '192.0.2.61' } };
+    const dual: Node = { name: 'dual', dnsPort: 17750, services: { fromdual: '203.0.113.60' } };
+    const four: Node = { name: 'four', dnsPort: 17751, services: { fromfour: '203.0.113.61' } };
     await startNode(dual, '127.0.0.1', 'bind [::]:17752\n        advertise 127.0.0.1:17752', prefix);
     await startNode(four, '127.0.0.1', 'bind 127.0.0.1:17753\n        join 127.0.0.1:17752', prefix);
     await four.server!.waitFor(/plugin\/gossip: joined the cluster/);
@@ -248,11 +248,11 @@ describe('a dual-stack node bound to [::]', () => {
       parseDig(await lab!.exec(1, 'dig', ['@127.0.0.1', '-p', String(n.dnsPort), `${name}.default.cluster.local`, 'A', '+norec', '+time=1', '+tries=1'])).answer.map((r) => r.data);
     const waitAnswer = (n: Node, name: string, address: string): Promise<string[]> =>
       eventually(() => answers(n, name), (a) => a.join() === address, `${n.name}: ${name} → ${address}`, 30_000, 200);
-    await waitAnswer(dual, 'fromfour', '192.0.2.61');
-    await waitAnswer(four, 'fromdual', '192.0.2.60');
+    await waitAnswer(dual, 'fromfour', '203.0.113.61');
+    await waitAnswer(four, 'fromdual', '203.0.113.60');
     // no periodic push/pull: this one reaches `four` only by UDP from the dual-stack socket
-    register(dual, 'later', '192.0.2.62');
-    await waitAnswer(four, 'later', '192.0.2.62');
+    register(dual, 'later', '203.0.113.62');
+    await waitAnswer(four, 'later', '203.0.113.62');
     for (const n of [dual, four]) assert.doesNotMatch(n.server!.output(), /\[ERROR\]|UDP probes failed/);
   });
 });

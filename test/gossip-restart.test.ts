@@ -13,7 +13,7 @@ import { fastGossip } from './helpers/gossip-timing.js';
 import { GossipLab } from './helpers/gossip-lab.js';
 
 const NODES = [1, 2, 3] as const;
-const own = (i: number): Record<string, string> => ({ [`svc${i}`]: `192.0.2.${i}` });
+const own = (i: number): Record<string, string> => ({ [`svc${i}`]: `203.0.113.${i}` });
 let lab: GossipLab;
 
 before(async () => {
@@ -83,7 +83,7 @@ function clients(names: () => Record<string, string>, down: (i: number) => boole
 
 describe('restarting podswarm-dns nodes', () => {
   it('keeps every running endpoint in every node’s answers through a rolling restart', async () => {
-    for (const i of NODES) for (const j of NODES) await waitAnswers(i, `svc${j}`, [`192.0.2.${j}`], 'initial sync');
+    for (const i of NODES) for (const j of NODES) await waitAnswers(i, `svc${j}`, [`203.0.113.${j}`], 'initial sync');
     const all = Object.assign({}, ...NODES.map(own)) as Record<string, string>;
     let restarting = 0;
     // A node just back is still restarting until it first answers (its first replies may be slow, not wrong).
@@ -107,9 +107,9 @@ describe('restarting podswarm-dns nodes', () => {
   });
 
   it('drops what a node stopped registering while it restarted, and nothing else', async () => {
-    lab.register(1, { ...own(1), gone: '192.0.2.100' });
-    for (const i of NODES) await waitAnswers(i, 'gone', ['192.0.2.100'], 'registered on n1');
-    const load = clients(() => ({ svc1: '192.0.2.1' }), (i) => i === 1, new Set());
+    lab.register(1, { ...own(1), gone: '203.0.113.100' });
+    for (const i of NODES) await waitAnswers(i, 'gone', ['203.0.113.100'], 'registered on n1');
+    const load = clients(() => ({ svc1: '203.0.113.1' }), (i) => i === 1, new Set());
     await lab.stop(1, 'SIGTERM');
     await lab.start(1, own(1));
     const t0 = Date.now();

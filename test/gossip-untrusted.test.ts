@@ -56,21 +56,21 @@ const payload = (state: unknown): string => Buffer.concat([Buffer.from([1]), Buf
 /** Push/pull: the endpoint whose ports are no list is the one that used to block every later entry of its owner. */
 const FIRST = {
   forger: {
-    ...entry('good1', endpoint('good1', '192.0.2.51')),
-    ...entry('noports', endpoint('noports', '192.0.2.60', 'http:80')),
-    ...entry('badaddr', endpoint('badaddr', '192.0.2.300')),
-    ...entry('bighport', endpoint('bighport', '192.0.2.61', [{ name: 'http', port: 70_000, protocol: 'tcp' }])),
-    ...entry('future', endpoint('future', '192.0.2.62'), Date.now() + 24 * 3_600_000),
-    ...entry('huge', endpoint('huge', '192.0.2.63', undefined, { note: 'x'.repeat(10_000) })),
-    'e:default/Bad_Name/e1': [Date.now(), endpoint('Bad_Name', '192.0.2.64')],
+    ...entry('good1', endpoint('good1', '203.0.113.51')),
+    ...entry('noports', endpoint('noports', '203.0.113.60', 'http:80')),
+    ...entry('badaddr', endpoint('badaddr', '203.0.113.300')),
+    ...entry('bighport', endpoint('bighport', '203.0.113.61', [{ name: 'http', port: 70_000, protocol: 'tcp' }])),
+    ...entry('future', endpoint('future', '203.0.113.62'), Date.now() + 24 * 3_600_000),
+    ...entry('huge', endpoint('huge', '203.0.113.63', undefined, { note: 'x'.repeat(10_000) })),
+    'e:default/Bad_Name/e1': [Date.now(), endpoint('Bad_Name', '203.0.113.64')],
   },
-  'bad\u0001owner': entry('ctrl', endpoint('ctrl', '192.0.2.65')),
+  'bad\u0001owner': entry('ctrl', endpoint('ctrl', '203.0.113.65')),
 };
 const FIRST_REASONS = { port: 2, address: 1, version: 1, size: 1, name: 1, owner: 1 };
 /** User message, later: good entries still get through. */
-const SECOND = { forger: { ...entry('good2', endpoint('good2', '192.0.2.52')), ...entry('zeroport', endpoint('zeroport', '192.0.2.66', [{ name: 'http', port: 0, protocol: 'tcp' }])) } };
-const THIRD = { forger: entry('good3', endpoint('good3', '192.0.2.53')) };
-const GOOD = { good1: '192.0.2.51', good2: '192.0.2.52', good3: '192.0.2.53' };
+const SECOND = { forger: { ...entry('good2', endpoint('good2', '203.0.113.52')), ...entry('zeroport', endpoint('zeroport', '203.0.113.66', [{ name: 'http', port: 0, protocol: 'tcp' }])) } };
+const THIRD = { forger: entry('good3', endpoint('good3', '203.0.113.53')) };
+const GOOD = { good1: '203.0.113.51', good2: '203.0.113.52', good3: '203.0.113.53' };
 const BAD = ['noports', 'badaddr', 'bighport', 'future', 'huge', 'ctrl', 'zeroport'];
 
 class Forger {
@@ -124,9 +124,9 @@ for (const encrypted of [false, true]) {
 
     it('serves the good ones, drops, logs and counts the bad, and never passes them on', async () => {
       key = encrypted ? KEY : undefined;
-      await lab.start(1, { svc1: '192.0.2.1' });
+      await lab.start(1, { svc1: '203.0.113.1' });
       await lab.start(2, {});
-      await eventually(() => lab.answers(2, 'svc1'), (a) => a.join() === '192.0.2.1', 'n2 joined n1');
+      await eventually(() => lab.answers(2, 'svc1'), (a) => a.join() === '203.0.113.1', 'n2 joined n1');
 
       forger = new Forger(key);
       await forger.waitFor('ready');

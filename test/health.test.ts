@@ -34,7 +34,7 @@ const REGISTRY = `services:
   # no health_check: never contacted, stays healthy
   - name: plain
     endpoints:
-      - { address: 192.0.2.10 }
+      - { address: 203.0.113.10 }
 `;
 
 function corefile(dnsPort: number, gossipPort: number, extra: string): string {
@@ -112,7 +112,7 @@ after(async () => {
 describe('health checks', () => {
   it('serves a listening TCP endpoint on the owner and on its peer', async () => {
     await bothAnswer('web.default.cluster.local', ['127.0.0.1']);
-    await bothAnswer('plain.default.cluster.local', ['192.0.2.10']);
+    await bothAnswer('plain.default.cluster.local', ['203.0.113.10']);
   });
 
   it('drops an endpoint whose port stops listening, everywhere, and brings it back', async () => {
@@ -124,7 +124,7 @@ describe('health checks', () => {
     await bothAnswer('web.default.cluster.local', ['127.0.0.1']);
     await n1.waitFor(/registry: endpoint web-0\.web\.default 127\.0\.0\.1 \(node n1, source file:\S+\) is healthy: check passed/);
     // the unchecked endpoint never moved
-    assert.deepEqual(await addresses(17873, 'plain.default.cluster.local'), ['192.0.2.10']);
+    assert.deepEqual(await addresses(17873, 'plain.default.cluster.local'), ['203.0.113.10']);
   });
 
   it('follows an HTTP check: a 500 makes it unhealthy, a 200 healthy again', async () => {
@@ -157,19 +157,19 @@ describe('health check declarations', () => {
   }
 
   it('refuses a check naming a port the endpoint does not have', async () => {
-    const out = await refused('services:\n  - name: a\n    ports: [{ name: http, port: 80 }]\n    health_check: { tcp: grpc }\n    endpoints: [{ address: 192.0.2.1 }]\n');
+    const out = await refused('services:\n  - name: a\n    ports: [{ name: http, port: 80 }]\n    health_check: { tcp: grpc }\n    endpoints: [{ address: 203.0.113.1 }]\n');
     assert.match(out, /services\[0\]\.health_check\.tcp: no tcp port named "grpc"/);
   });
 
   it('refuses a check of the wrong shape', async () => {
-    const out = await refused('services:\n  - name: a\n    endpoints:\n      - { address: 192.0.2.1, health_check: { http: healthz, port: 80 } }\n');
+    const out = await refused('services:\n  - name: a\n    endpoints:\n      - { address: 203.0.113.1, health_check: { http: healthz, port: 80 } }\n');
     assert.match(out, /services\[0\]\.endpoints\[0\]\.health_check\.http: expected a path starting with \//);
-    const out2 = await refused('services:\n  - name: a\n    health_check: { udp: 53 }\n    endpoints: [{ address: 192.0.2.1 }]\n');
+    const out2 = await refused('services:\n  - name: a\n    health_check: { udp: 53 }\n    endpoints: [{ address: 203.0.113.1 }]\n');
     assert.match(out2, /services\[0\]\.health_check: expected \{ tcp: PORT \} or \{ http: \/PATH, port: PORT \}/);
   });
 
   it('refuses an initially that is neither healthy nor unhealthy', async () => {
-    const out = await refused('services:\n  - name: a\n    endpoints:\n      - { address: 192.0.2.1, health_check: { tcp: 80, initially: maybe } }\n');
+    const out = await refused('services:\n  - name: a\n    endpoints:\n      - { address: 203.0.113.1, health_check: { tcp: 80, initially: maybe } }\n');
     assert.match(out, /services\[0\]\.endpoints\[0\]\.health_check\.initially: expected healthy or unhealthy/);
   });
 

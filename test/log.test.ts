@@ -123,9 +123,9 @@ describe('log: format', () => {
   });
 
   it('prints an IPv4-mapped remote as IPv4, like Go', () => {
-    const req = query('example.org', 'A', { edns: false, peer: { ...V4, remoteAddress: '::ffff:192.0.2.1' } });
+    const req = query('example.org', 'A', { edns: false, peer: { ...V4, remoteAddress: '::ffff:203.0.113.1' } });
     const msg = new MessageBuilder(req, Rcode.NOERROR).finish();
-    assert.equal(render(compileFormat('{remote} {local}'), { req, name: req.qname, msg, start: 0n, end: 0n }), '192.0.2.1 127.0.0.1');
+    assert.equal(render(compileFormat('{remote} {local}'), { req, name: req.qname, msg, start: 0n, end: 0n }), '203.0.113.1 127.0.0.1');
   });
 
   it('renders every placeholder of a custom format', () => {

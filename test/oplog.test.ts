@@ -55,7 +55,7 @@ describe('one node: endpoint lines, startup and shutdown', () => {
 
   /** 40 services in the file (a sync: one summary line) and one endpoint with a TCP check on CHECKED. */
   function registry(): string {
-    const many = Array.from({ length: 40 }, (_, i) => `  - name: bulk${i}\n    endpoints:\n      - { address: 192.0.2.${i + 1} }\n`).join('');
+    const many = Array.from({ length: 40 }, (_, i) => `  - name: bulk${i}\n    endpoints:\n      - { address: 203.0.113.${i + 1} }\n`).join('');
     return `services:\n${many}  - name: checked\n    endpoints:\n      - { name: c0, address: 127.0.0.1, health_check: { tcp: ${CHECKED} } }\n`;
   }
 
@@ -102,12 +102,12 @@ describe('one node: endpoint lines, startup and shutdown', () => {
   it('logs an endpoint registered through the API, and its removal', async () => {
     const url = `http://127.0.0.1:${API}/api/v1/services/shop/web/endpoints/web-0`;
     const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-    const put = await fetch(url, { method: 'PUT', headers: auth, body: JSON.stringify({ address: '192.0.2.200' }) });
+    const put = await fetch(url, { method: 'PUT', headers: auth, body: JSON.stringify({ address: '203.0.113.200' }) });
     assert.equal(put.status, 201);
-    await s.waitFor(/^\[INFO\] registry: endpoint web-0\.web\.shop 192\.0\.2\.200 \(node n1, source api\) registered$/m);
+    await s.waitFor(/^\[INFO\] registry: endpoint web-0\.web\.shop 203\.0\.113\.200 \(node n1, source api\) registered$/m);
     const del = await fetch(url, { method: 'DELETE', headers: auth });
     assert.equal(del.status, 204);
-    await s.waitFor(/^\[INFO\] registry: endpoint web-0\.web\.shop 192\.0\.2\.200 \(node n1, source api\) removed$/m);
+    await s.waitFor(/^\[INFO\] registry: endpoint web-0\.web\.shop 203\.0\.113\.200 \(node n1, source api\) removed$/m);
     assert.equal(lines(s, /web-0\.web\.shop/).length, 2, s.output());
   });
 
@@ -225,7 +225,7 @@ describe('three gossiping nodes: member lines', () => {
     }
 }
 `,
-      files: { 'services.yaml': `services:\n  - name: svc${i}\n    endpoints:\n      - { name: e${i}, address: 192.0.2.${i} }\n` },
+      files: { 'services.yaml': `services:\n  - name: svc${i}\n    endpoints:\n      - { name: e${i}, address: 203.0.113.${i} }\n` },
       args: ['-node', `n${i}`],
     });
     nodes.set(i, s);
@@ -234,7 +234,7 @@ describe('three gossiping nodes: member lines', () => {
 
   const member = (i: N, what: string): RegExp => new RegExp(`^\\[INFO\\] plugin/gossip: member n${i} ${what} \\(127\\.0\\.0\\.1:${gossipPort(i)}\\)$`, 'm');
   const endpoint = (i: N, what: string): RegExp =>
-    new RegExp(`^\\[INFO\\] registry: endpoint e${i}\\.svc${i}\\.default 192\\.0\\.2\\.${i} \\(node n${i}, source gossip:n${i}\\) ${what}$`, 'm');
+    new RegExp(`^\\[INFO\\] registry: endpoint e${i}\\.svc${i}\\.default 203\\.0\\.113\\.${i} \\(node n${i}, source gossip:n${i}\\) ${what}$`, 'm');
 
   before(async () => {
     for (const i of NODES) await startNode(i);
