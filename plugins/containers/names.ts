@@ -4,7 +4,8 @@
 // aardvark scopes them: by the networks of the container asking.
 
 import { isIPv4 } from 'node:net';
-import { canonicalAddress, isDnsLabel } from '../../src/registry/names.js';
+import { isDnsLabel } from '../../src/registry/names.js';
+import { attachmentAddresses } from '../../src/sources/podman/endpoints.js';
 import { LABEL_NAMESPACE, LABEL_SERVICE } from '../../src/sources/podman/labels.js';
 import type { ContainerAddresses, ContainerInspect } from '../../src/sources/podman/libpod.js';
 
@@ -58,7 +59,7 @@ type Networks = Record<string, { IPAddress: string; GlobalIPv6Address: string }>
 function attachments<A extends { IPAddress: string; GlobalIPv6Address: string }>(networks: Record<string, A> | null): Array<[string, A, string[]]> {
   const out: Array<[string, A, string[]]> = [];
   for (const [net, a] of Object.entries(networks ?? {}).sort(([x], [y]) => x.localeCompare(y))) {
-    const addrs = [a.IPAddress, a.GlobalIPv6Address].map((raw) => (raw ? canonicalAddress(raw) : undefined)).filter((x): x is string => x !== undefined);
+    const addrs = attachmentAddresses(a);
     if (addrs.length > 0) out.push([net, a, addrs]);
   }
   return out;

@@ -9,6 +9,11 @@ export function isDnsLabel(s: string): boolean {
   return LABEL.test(s);
 }
 
+/** Lowercased, every run of other characters as one `-`, none at the ends: `Node_1.example` → `node-1-example` (may be empty or too long for a label). */
+export function dnsSafe(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
 /** `10.0.1.1` → `10-0-1-1`; `fd00::1` → `fd00--1` (a trailing `-` completed by `0`, as CoreDNS does). */
 export function dashedAddress(address: string): string {
   const dashed = address.toLowerCase().replace(/[.:]/g, '-');

@@ -8,7 +8,7 @@
 // become `<name>-<node>` (or `<name>-<dashed address>` when that is taken too).
 
 import { createHash } from 'node:crypto';
-import { dashedAddress } from './names.js';
+import { dashedAddress, dnsSafe } from './names.js';
 import type { Endpoint } from './types.js';
 
 const MAX_LABEL = 63;
@@ -57,7 +57,7 @@ function cmp(a: string, b: string): number {
 
 /** A node name as a DNS label: `Node_1.example` → `node-1-example`. */
 function nodeLabel(node: string): string {
-  const l = node.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  const l = dnsSafe(node);
   return l === '' ? hash(node) : l;
 }
 

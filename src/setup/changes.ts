@@ -4,7 +4,7 @@
 
 import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { addAddress, describeAddress, removeAddress } from './node-address.js';
-import { writeAtomic } from './owned-file.js';
+import { writeFileAtomic } from '../state/atomic-file.js';
 
 export type Change =
   | { kind: 'mkdir'; path: string }
@@ -53,7 +53,8 @@ async function apply(c: Change): Promise<void> {
     case 'rmdir':
       return rmdirSync(c.path);
     case 'write':
-      return writeAtomic(c.path, c.text);
+      // Never a half-written file, and readable by Podman and users as the files beside it.
+      return writeFileAtomic(c.path, c.text, 0o644);
     case 'remove':
       return rmSync(c.path);
     case 'add-address':

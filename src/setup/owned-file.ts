@@ -4,7 +4,7 @@
 // edit is kept, and said so), then the directories it created, if empty.
 
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { VERSION } from '../version.js';
 
 const MARK = '# podswarm-dns-setup';
@@ -32,13 +32,6 @@ export function readOwned(path: string): OwnedFile {
   if (!lines[0]?.startsWith('# Written by `podswarm-dns setup`') || !m) return { state: 'foreign', text };
   const body = lines.slice(2).join('\n');
   return { state: 'ours', text, body, createdDirs: m[2] ? m[2].split(',') : [], edited: sha256(body) !== m[1] };
-}
-
-/** Never a half-written file: the text goes to a temporary beside it, then replaces it in one rename. */
-export function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.podswarm-tmp`;
-  writeFileSync(tmp, text, { mode: 0o644 });
-  renameSync(tmp, path);
 }
 
 function sha256(s: string): string {

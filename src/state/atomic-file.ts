@@ -10,9 +10,10 @@ export function tempPathOf(path: string): string {
   return `${path}.tmp`;
 }
 
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
+/** `mode`: the new file's permissions (state is private; setup's config files are world-readable). */
+export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
   const tmp = tempPathOf(path);
-  const fh = await open(tmp, 'w', 0o600);
+  const fh = await open(tmp, 'w', mode);
   try {
     await fh.writeFile(data);
     await fh.sync();

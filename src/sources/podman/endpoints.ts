@@ -1,12 +1,17 @@
 // A container (as libpod inspects it) → the registry endpoints it provides:
 // one per address on each selected network.
 
-import { canonicalAddress, dashedAddress, isDnsLabel } from '../../registry/names.js';
+import { canonicalAddress, dashedAddress, dnsSafe, isDnsLabel } from '../../registry/names.js';
 import { served } from '../../health/served.js';
 import type { Endpoint } from '../../registry/types.js';
 import { podmanHealthOf } from './health.js';
 import type { ServiceLabels } from './labels.js';
-import type { ContainerInspect } from './libpod.js';
+import type { ContainerInspect, NetworkAttachment } from './libpod.js';
+
+/** An attachment's addresses (IPv4, then IPv6), canonical; none for host or none networking. */
+export function attachmentAddresses(a: Pick<NetworkAttachment, 'IPAddress' | 'GlobalIPv6Address'>): string[] {
+  return [a.IPAddress, a.GlobalIPv6Address].map((raw) => (raw ? canonicalAddress(raw) : undefined)).filter((x): x is string => x !== undefined);
+}
 
 /**
  * `networks` empty means every network. A container on one address is named
@@ -16,10 +21,7 @@ export function containerEndpoints(c: ContainerInspect, labels: ServiceLabels, n
   const addresses: string[] = [];
   for (const [net, settings] of Object.entries(c.NetworkSettings.Networks ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
     if (networks.length > 0 && !networks.includes(net)) continue;
-    for (const raw of [settings.IPAddress, settings.GlobalIPv6Address]) {
-      const a = raw ? canonicalAddress(raw) : undefined;
-      if (a !== undefined && !addresses.includes(a)) addresses.push(a);
-    }
+    for (const a of attachmentAddresses(settings)) if (!addresses.includes(a)) addresses.push(a);
   }
   const base = dnsName(c.Name);
   const now = Date.now();
@@ -41,6 +43,6 @@ export function containerEndpoints(c: ContainerInspect, labels: ServiceLabels, n
 
 /** Podman names allow `_`, `.` and capitals; DNS labels do not. */
 function dnsName(name: string): string | undefined {
-  const s = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+  const s = dnsSafe(name).slice(0, 63).replace(/-+$/, '');
   return isDnsLabel(s) ? s : undefined;
 }
