@@ -6,7 +6,7 @@ import { parseDuration } from '../corefile/args.js';
 import { CorefileError } from '../corefile/types.js';
 import type { Registry } from '../registry/registry.js';
 import { canonicalAddress } from '../registry/names.js';
-import { GOSSIP_SOURCE_PREFIX } from '../gossip/replication.js';
+import { isRemoteSource } from '../registry/local-changes.js';
 import type { Endpoint, ServicePort, ServiceView } from '../registry/types.js';
 import { checkBearer } from './auth.js';
 import { DEFAULT_WAIT_MS, MAX_WAIT_MS, type ChangeWaiters, type Scope } from './blocking.js';
@@ -158,7 +158,7 @@ export const ROUTES: RouteDef[] = [
       const existed = ownEndpoint(c.registry, ns, svc, name) !== undefined;
       // Another node's endpoint of this name is no obstacle (as a Consul agent's
       // service IDs are its own): the registry qualifies clashing names.
-      if (!existed && heldBy(c.registry, view, name, (s) => !s.startsWith(GOSSIP_SOURCE_PREFIX))) throw foreign(ns, svc, name);
+      if (!existed && heldBy(c.registry, view, name, (s) => !isRemoteSource(s))) throw foreign(ns, svc, name);
       const endpoint: Endpoint = {
         namespace: ns,
         service: svc,

@@ -9,7 +9,7 @@
 // interval after it. The served rule itself is src/health/served.ts.
 
 import { isDeepStrictEqual } from 'node:util';
-import { GOSSIP_SOURCE_PREFIX } from '../gossip/replication.js';
+import { isRemoteSource } from '../registry/local-changes.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/registry.js';
 import type { Endpoint } from '../registry/types.js';
@@ -35,7 +35,7 @@ export class HealthChecker {
   /** Set while this checker writes to the registry, whose events come back synchronously. */
   private applying = false;
   private readonly onSource = (source: string): void => {
-    if (this.applying || source.startsWith(GOSSIP_SOURCE_PREFIX)) return;
+    if (this.applying || isRemoteSource(source)) return;
     this.sync(source);
   };
 

@@ -1,0 +1,128 @@
+// This node's own registry entries as a feed of changes, for the backends
+// that replicate them (gossip, etcd). Local sources are every source that
+// is not another node's, as replicated to us. A change costs work in
+// proportion to the sources it touched, never to the whole registry: only
+// sources the registry reports as changed are compared, entry objects the
+// registry kept are skipped by identity, and the rest are compared by their
+// JSON (a rescan that rebuilds identical objects announces nothing).
+
+import type { Registry } from './registry.js';
+import type { Endpoint, Service } from './types.js';
+
+/** One replicated registry entry. */
+export type RegistryValue = { kind: 'endpoint'; endpoint: Endpoint } | { kind: 'service'; service: Service };
+
+/** A key (`e:NS/SVC/NAME` or `s:NS/NAME`) and its new value; null: it is gone. */
+export interface LocalChange {
+  key: string;
+  value: RegistryValue | null;
+}
+
+/** Registry source ids of what other nodes own, one prefix per replication backend. */
+export const REMOTE_SOURCE_PREFIXES = ['gossip:', 'etcd:'] as const;
+
+/** True for a source replicated from another node (never published again by this node). */
+export function isRemoteSource(id: string): boolean {
+  return REMOTE_SOURCE_PREFIXES.some((p) => id.startsWith(p));
+}
+
+export const endpointKey = (e: Endpoint): string => `e:${e.namespace}/${e.service}/${e.name}`;
+export const serviceEntryKey = (s: Service): string => `s:${s.namespace}/${s.name}`;
+
+interface Published {
+  /** The registry's object this value was made from: the same object means unchanged. */
+  raw: Endpoint | Service;
+  value: RegistryValue;
+  json: string;
+}
+
+export class LocalChanges {
+  /** Per local source: key → the registry's object. */
+  private readonly bySource = new Map<string, Map<string, Endpoint | Service>>();
+  private readonly published = new Map<string, Published>();
+  private readonly dirty = new Set<string>();
+  private scheduled: NodeJS.Immediate | undefined;
+  private running = false;
+  private readonly onSource = (source: string): void => {
+    if (isRemoteSource(source)) return;
+    this.dirty.add(source);
+    this.scheduled ??= setImmediate(() => {
+      this.scheduled = undefined;
+      const changes = this.collect();
+      if (changes.length > 0) this.onChanges(changes);
+    });
+  };
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly onChanges: (changes: LocalChange[]) => void,
+  ) {}
+
+  /** The current entries as changes (every one with its value); from now on, batches of what changed. */
+  start(): LocalChange[] {
+    if (this.running) throw new Error('local changes: already started');
+    this.running = true;
+    this.registry.on('source', this.onSource);
+    for (const id of this.registry.sourceIds()) if (!isRemoteSource(id)) this.dirty.add(id);
+    return this.collect();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.registry.off('source', this.onSource);
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    this.dirty.clear();
+  }
+
+  /** What this node publishes now, by key. */
+  current(): ReadonlyMap<string, RegistryValue> {
+    const out = new Map<string, RegistryValue>();
+    for (const [key, p] of this.published) out.set(key, p.value);
+    return out;
+  }
+
+  /** Compares the dirty sources with what was published and returns the difference. */
+  private collect(): LocalChange[] {
+    const candidates = new Set<string>();
+    for (const source of this.dirty) {
+      const before = this.bySource.get(source);
+      const after = new Map<string, Endpoint | Service>();
+      const snap = this.registry.snapshot(source);
+      for (const s of snap.services) after.set(serviceEntryKey(s), s);
+      for (const e of snap.endpoints) after.set(endpointKey(e), e);
+      for (const key of before?.keys() ?? []) if (after.get(key) !== before?.get(key)) candidates.add(key);
+      for (const [key, raw] of after) if (before?.get(key) !== raw) candidates.add(key);
+      if (after.size === 0) this.bySource.delete(source);
+      else this.bySource.set(source, after);
+    }
+    this.dirty.clear();
+    const changes: LocalChange[] = [];
+    for (const key of candidates) {
+      const raw = this.owner(key);
+      const old = this.published.get(key);
+      if (raw === undefined) {
+        if (old) {
+          this.published.delete(key);
+          changes.push({ key, value: null });
+        }
+        continue;
+      }
+      if (old?.raw === raw) continue;
+      const value: RegistryValue = key.startsWith('e:') ? { kind: 'endpoint', endpoint: raw as Endpoint } : { kind: 'service', service: raw as Service };
+      const json = JSON.stringify(value);
+      this.published.set(key, { raw, value, json });
+      if (old?.json !== json) changes.push({ key, value });
+    }
+    return changes;
+  }
+
+  /** The object a key has in the first local source (in the registry's order) that holds it. */
+  private owner(key: string): Endpoint | Service | undefined {
+    for (const entries of this.bySource.values()) {
+      const raw = entries.get(key);
+      if (raw !== undefined) return raw;
+    }
+    return undefined;
+  }
+}
