@@ -16,6 +16,7 @@ import type { Endpoint } from '../../src/registry/types.js';
 import { endpointFqdn, parseClusterName } from './names.js';
 import { addressFromReverse, isReverseZone } from '../../src/dns/reverse-name.js';
 import { answerReply, negativeReply, soaRecord } from './zone.js';
+import { sameNodeOrder, type SameNode } from '../../src/registry/same-node.js';
 
 export interface ClusterOptions {
   zones: string[];
@@ -24,6 +25,9 @@ export interface ClusterOptions {
   negativeTtl: number;
   /** Zones where NXDOMAIN hands the query to the next plugin instead; null: never. */
   fallthrough: string[] | null;
+  /** This node's endpoints first or only in A/AAAA answers; see src/registry/same-node.ts. */
+  sameNode: SameNode;
+  nodeName: string;
 }
 
 /** What a lookup found: a built positive reply, or which negative answer to give. */
@@ -77,7 +81,7 @@ export class ClusterHandler implements Handler {
       case 'service': {
         const view = this.registry.lookup(name.ns, name.svc);
         if (!view || view.healthy.length === 0) return NXDOMAIN;
-        return this.addresses(req, view.healthy, ttl);
+        return this.addresses(req, sameNodeOrder(view.healthy, this.opts.nodeName, this.opts.sameNode), ttl);
       }
       case 'endpoint': {
         const ep = this.registry.lookup(name.ns, name.svc)?.healthy.find((e) => e.name === name.endpoint);

@@ -1,9 +1,11 @@
-// `cluster [ZONES...] { ttl N; negative_ttl N; fallthrough [ZONES...]; registry FILE }`
+// `cluster [ZONES...] { ttl N; negative_ttl N; fallthrough [ZONES...]; registry FILE; same_node MODE; pods MODE }`
 
 import { dirname, resolve } from 'node:path';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { parseFallthrough, zoneArgs } from '../../src/chain/fallthrough.js';
-import { argCount, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { argCount, parseChoice, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { SAME_NODE_MODES } from '../../src/registry/same-node.js';
+import { KubeNamesHandler, PODS_MODES, type PodsMode } from './kube-names.js';
 import { CorefileError } from '../../src/corefile/types.js';
 import { FileSource } from '../../src/registry/file-source.js';
 import { CLUSTER_ZONE, NEGATIVE_TTL, REGISTRY_TTL } from '../../src/registry/dns.js';
@@ -17,7 +19,8 @@ export const plugin: PluginDef = {
     if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'cluster: only one cluster directive per server block');
     const d = c.directives[0]!;
     const zones = d.args.length > 0 ? zoneArgs(d) : [CLUSTER_ZONE];
-    const opts: ClusterOptions = { zones, ttl: REGISTRY_TTL, negativeTtl: NEGATIVE_TTL, fallthrough: null };
+    const opts: ClusterOptions = { zones, ttl: REGISTRY_TTL, negativeTtl: NEGATIVE_TTL, fallthrough: null, sameNode: 'off', nodeName: c.app.options.nodeName };
+    let pods: PodsMode = 'disabled';
     let registryFile: string | undefined;
     for (const sub of subdirectives(d)) {
       switch (sub.name.text) {
@@ -29,6 +32,12 @@ export const plugin: PluginDef = {
           break;
         case 'fallthrough':
           opts.fallthrough = parseFallthrough(sub);
+          break;
+        case 'same_node':
+          opts.sameNode = parseChoice(sub, 'cluster: same_node', SAME_NODE_MODES);
+          break;
+        case 'pods':
+          pods = parseChoice(sub, 'cluster: pods', PODS_MODES);
           break;
         case 'registry': {
           const file = argCount(sub, 1)[0]!;
@@ -58,6 +67,9 @@ export const plugin: PluginDef = {
       for (const z of zones) app.registryZones.add(z);
       app.readiness.set('cluster', () => loaded);
     });
-    c.handler((next) => followRegistry(c, new ClusterHandler(opts, app.registry, next)));
+    c.handler((next) => {
+      const cluster = followRegistry(c, new ClusterHandler(opts, app.registry, next));
+      return new KubeNamesHandler({ zones, ttl: opts.ttl, negativeTtl: opts.negativeTtl, pods }, app.registry, cluster, next);
+    });
   },
 };

@@ -15,12 +15,16 @@ import type { Endpoint, ServicePort } from '../../src/registry/types.js';
 import { endpointFqdn, parseClusterName } from '../cluster/names.js';
 import { answerReply, negativeReply } from '../cluster/zone.js';
 import { AnswerMemo } from '../../src/dns/answer-memo.js';
+import { sameNodeOrder, sameNodePriority, type SameNode } from '../../src/registry/same-node.js';
 
 export interface SrvOptions {
   zones: string[];
   ttl: number;
   /** TTL of NXDOMAIN and NODATA answers (their SOA's TTL and MINIMUM). */
   negativeTtl: number;
+  /** This node's endpoints first (SRV priority) or only; see src/registry/same-node.ts. */
+  sameNode: SameNode;
+  nodeName: string;
 }
 
 export class SrvHandler implements Handler {
@@ -49,13 +53,16 @@ export class SrvHandler implements Handler {
     const answers: RR[] = [];
     const additional: RR[] = [];
     const targets = new Set<string>();
-    const eps = view?.healthy ?? [];
+    const { sameNode, nodeName } = this.opts;
+    const eps = sameNodeOrder(view?.healthy ?? [], nodeName, sameNode);
     const matches: Array<[Endpoint, ServicePort]> = [];
     for (const e of eps) for (const p of e.ports) if (wanted(p)) matches.push([e, p]);
-    const weight = matches.length === 0 ? 0 : Math.max(1, Math.floor(100 / matches.length));
+    // An endpoint's own weight, else an equal share (as before weights existed).
+    const share = matches.length === 0 ? 0 : Math.max(1, Math.floor(100 / matches.length));
     for (const [e, p] of matches) {
       const target = endpointFqdn(e.name, name.svc, name.ns, zone);
-      answers.push({ name: req.qname, ttl: this.opts.ttl, data: { type: Type.SRV, priority: 0, weight, port: p.port, target } });
+      const priority = sameNodePriority(e, nodeName, sameNode);
+      answers.push({ name: req.qname, ttl: this.opts.ttl, data: { type: Type.SRV, priority, weight: e.weight ?? share, port: p.port, target } });
       if (!targets.has(target)) {
         targets.add(target);
         additional.push({ name: target, ttl: this.opts.ttl, data: { type: isIPv4(e.address) ? Type.A : Type.AAAA, address: addressBytes(e.address) } });

@@ -1,8 +1,9 @@
-// `srv [ZONES...] { ttl N; negative_ttl N }`
+// `srv [ZONES...] { ttl N; negative_ttl N; same_node off|first|only }`
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { zoneArgs } from '../../src/chain/fallthrough.js';
-import { argCount, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { argCount, parseChoice, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { SAME_NODE_MODES } from '../../src/registry/same-node.js';
 import { CorefileError } from '../../src/corefile/types.js';
 import { CLUSTER_ZONE, NEGATIVE_TTL, REGISTRY_TTL } from '../../src/registry/dns.js';
 import { SrvHandler, type SrvOptions } from './handler.js';
@@ -13,10 +14,17 @@ export const plugin: PluginDef = {
   setup(c: SetupContext): void {
     if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'srv: only one srv directive per server block');
     const d = c.directives[0]!;
-    const opts: SrvOptions = { zones: d.args.length > 0 ? zoneArgs(d) : [CLUSTER_ZONE], ttl: REGISTRY_TTL, negativeTtl: NEGATIVE_TTL };
+    const opts: SrvOptions = {
+      zones: d.args.length > 0 ? zoneArgs(d) : [CLUSTER_ZONE],
+      ttl: REGISTRY_TTL,
+      negativeTtl: NEGATIVE_TTL,
+      sameNode: 'off',
+      nodeName: c.app.options.nodeName,
+    };
     for (const sub of subdirectives(d)) {
       if (sub.name.text === 'ttl') opts.ttl = parseUint(argCount(sub, 1)[0]!, 'srv: ttl', 0, 3600);
       else if (sub.name.text === 'negative_ttl') opts.negativeTtl = parseUint(argCount(sub, 1)[0]!, 'srv: negative_ttl', 0, 3600);
+      else if (sub.name.text === 'same_node') opts.sameNode = parseChoice(sub, 'srv: same_node', SAME_NODE_MODES);
       else throw unknownSubdirective(d, sub);
     }
     c.onStartup(() => {

@@ -149,7 +149,7 @@ export const ROUTES: RouteDef[] = [
     },
     async handler(c, req, reply) {
       const { ns, svc, name } = req.params as Params;
-      const body = req.body as { address: string; ports?: ServicePort[]; nodeName?: string; healthy?: boolean };
+      const body = req.body as { address: string; ports?: ServicePort[]; nodeName?: string; healthy?: boolean; weight?: number };
       const address = canonicalAddress(body.address);
       if (address === undefined) throw new ApiError(400, `body.address '${body.address}' is not an IP address`);
       const dup = duplicate((body.ports ?? []).map((p) => p.name));
@@ -167,6 +167,7 @@ export const ROUTES: RouteDef[] = [
         address,
         ports: body.ports ?? view?.service.ports ?? [],
         healthy: body.healthy ?? true,
+        ...(body.weight !== undefined && { weight: body.weight }),
         updatedAt: Date.now(),
       };
       c.registry.upsertEndpoint(API_SOURCE, endpoint);

@@ -117,5 +117,6 @@ export const registerBody = {
     ports: { type: 'array', items: portSchema, maxItems: 64, description: "Defaults to the service's ports" },
     nodeName: { type: 'string', minLength: 1, maxLength: 253, description: 'Defaults to this node' },
     healthy: { type: 'boolean', default: true },
+    weight: { type: 'integer', minimum: 0, maximum: 65535, description: 'SRV weight; without one, equal shares' },
   },
 } as const;

@@ -65,3 +65,10 @@ export function parseUint(tok: Token, name: string, min = 0, max = Number.MAX_SA
   }
   return n;
 }
+
+/** One argument that must be one of `choices` (`plugin: name` prefixes the error). */
+export function parseChoice<T extends string>(d: Directive, name: string, choices: readonly T[]): T {
+  const tok = argCount(d, 1)[0]!;
+  if (!(choices as readonly string[]).includes(tok.text)) throw CorefileError.at(tok, `${name}: '${tok.text}' is not one of ${choices.join(', ')}`);
+  return tok.text as T;
+}

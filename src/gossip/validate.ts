@@ -4,7 +4,7 @@
 // list, say) stored in a node's state broke every later refresh of that
 // owner. Each entry is judged on its own, so a bad one costs only itself;
 // what passes is all the replicator ever stores, serves or passes on.
-import { canonicalAddress, isDnsLabel } from '../registry/names.js';
+import { canonicalAddress, canonicalHostName, isDnsLabel } from '../registry/names.js';
 
 /** Whole replication payload (a push/pull carries every owner): below memberlist's 20 MB stream limit. */
 export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
@@ -159,6 +159,7 @@ function checkEndpoint(e: unknown, [ns, svc, name]: [string, string, string]): v
   }
   checkPorts(e.ports);
   if (typeof e.healthy !== 'boolean') throw new Bad('value', 'healthy is not a boolean');
+  if (e.weight !== undefined && !(Number.isInteger(e.weight) && (e.weight as number) >= 0 && (e.weight as number) <= 65535)) throw new Bad('value', 'weight is not 0-65535');
   if (typeof e.updatedAt !== 'number' || !Number.isFinite(e.updatedAt)) throw new Bad('value', 'updatedAt is not a number');
   if (e.healthCheck !== undefined) {
     const h = e.healthCheck;
@@ -171,6 +172,9 @@ function checkService(s: unknown, [ns, name]: [string, string]): void {
   if (!isObject(s)) throw new Bad('value', 'service is not an object');
   if (s.namespace !== ns || s.name !== name) throw new Bad('key', 'service does not match its key');
   checkPorts(s.ports);
+  if (s.externalName !== undefined && (typeof s.externalName !== 'string' || canonicalHostName(s.externalName) !== s.externalName)) {
+    throw new Bad('name', 'externalName is not a host name in canonical form');
+  }
 }
 
 function checkPorts(ports: unknown): void {

@@ -5,7 +5,7 @@
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { load } from 'js-yaml';
-import { canonicalAddress, dashedAddress, isDnsLabel } from './names.js';
+import { canonicalAddress, canonicalHostName, dashedAddress, isDnsLabel } from './names.js';
 import type { Registry } from './registry.js';
 import type { Endpoint, HealthCheck, Protocol, Service, ServicePort, SourceSnapshot } from './types.js';
 
@@ -50,6 +50,12 @@ function toSnapshot(file: string, doc: unknown, defaultNode: string): SourceSnap
     if (seen.has(`${namespace}/${name}`)) fail(`${at}`, `service ${name}.${namespace} is listed twice`);
     seen.add(`${namespace}/${name}`);
     const ports = portsOf(s.ports, `${at}.ports`, fail);
+    if (s.external_name !== undefined) {
+      const target = canonicalHostName(str(s.external_name, `${at}.external_name`, fail)) ?? fail(`${at}.external_name`, 'not a host name');
+      if (s.endpoints !== undefined) fail(`${at}.endpoints`, 'an external_name service has no endpoints (it is a CNAME)');
+      services.push({ namespace, name, ports, externalName: target });
+      return;
+    }
     services.push({ namespace, name, ports });
     const eps = s.endpoints ?? [];
     if (!Array.isArray(eps)) fail(`${at}.endpoints`, 'expected a list');
@@ -64,6 +70,7 @@ function toSnapshot(file: string, doc: unknown, defaultNode: string): SourceSnap
       names.add(epName);
       const healthy = e.healthy === undefined ? true : e.healthy === true ? true : e.healthy === false ? false : fail(`${eat}.healthy`, 'expected true or false');
       const epPorts = e.ports === undefined ? ports : portsOf(e.ports, `${eat}.ports`, fail);
+      const weight = e.weight === undefined ? undefined : weightOf(e.weight, `${eat}.weight`, fail);
       // an endpoint's own health_check replaces the service's
       const check =
         e.health_check !== undefined
@@ -79,6 +86,7 @@ function toSnapshot(file: string, doc: unknown, defaultNode: string): SourceSnap
         address,
         ports: epPorts,
         healthy,
+        ...(weight !== undefined && { weight }),
         ...(check && { healthCheck: check }),
         updatedAt: now,
       });
@@ -113,6 +121,12 @@ function portsOf(v: unknown, path: string, fail: Fail): ServicePort[] {
     if (protocol !== 'tcp' && protocol !== 'udp') fail(`${at}.protocol`, 'expected tcp or udp');
     return { name: label(p.name, `${at}.name`, fail), port: port as number, protocol };
   });
+}
+
+/** An SRV weight: 0-65535 (RFC 2782). */
+function weightOf(v: unknown, path: string, fail: Fail): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) return fail(path, 'expected an SRV weight 0-65535');
+  return v;
 }
 
 const CHECK_SHAPE = 'expected { tcp: PORT } or { http: /PATH, port: PORT }, each with an optional initially: healthy';

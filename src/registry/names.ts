@@ -36,3 +36,23 @@ function ipv6Canonical(s: string): string {
 export function serviceKey(namespace: string, service: string): string {
   return `${namespace}/${service}`;
 }
+
+const HOST_LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
+
+/**
+ * A host name (an ExternalName target) in the form the registry keeps:
+ * lowercase, no trailing dot, every label 1-63 characters, at most 253 in
+ * all; undefined when it is not one. Underscores are allowed, as in DNS.
+ */
+export function canonicalHostName(s: string): string | undefined {
+  const name = s.toLowerCase().replace(/\.$/, '');
+  if (name.length === 0 || name.length > 253) return undefined;
+  return name.split('.').every((l) => HOST_LABEL.test(l)) ? name : undefined;
+}
+
+/** The address a dashed label spells (`10-0-1-1`, `fd00--5`), as Kubernetes pod names do; undefined when none. */
+export function addressFromDashed(label: string): string | undefined {
+  const v4 = label.split('-');
+  if (v4.length === 4) return canonicalAddress(v4.join('.'));
+  return label.includes('.') ? undefined : canonicalAddress(label.replace(/-/g, ':'));
+}

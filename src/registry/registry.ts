@@ -45,6 +45,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
   private readonly addresses = new Map<string, Endpoint[]>();
   private readonly provenances = new WeakMap<Endpoint, Provenance>();
   private _index = 1;
+  private externalNames = 0;
 
   /** Raft-like monotonically increasing change counter. */
   get index(): number {
@@ -128,6 +129,11 @@ export class Registry extends EventEmitter<RegistryEvents> {
     return this.views.get(serviceKey(namespace, service));
   }
 
+  /** Whether any service is an ExternalName alias (answer paths skip looking when none is). */
+  get hasExternalNames(): boolean {
+    return this.externalNames > 0;
+  }
+
   hasNamespace(namespace: string): boolean {
     return this.namespaces.has(namespace);
   }
@@ -189,10 +195,12 @@ export class Registry extends EventEmitter<RegistryEvents> {
     const ports = new Map<string, ServicePort>();
     const merged: Endpoint[] = [];
     let defined = false;
+    let externalName: string | undefined;
     for (const [id, st] of this.sources) {
       const s = st.services.get(key);
       if (s) {
         defined = true;
+        externalName ??= s.externalName;
         for (const p of s.ports) if (!ports.has(p.name)) ports.set(p.name, p);
       }
       const eps = st.endpoints.get(key);
@@ -209,7 +217,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
     const { endpoints, renamed } = uniqueNames(merged);
     for (const [copy, e] of renamed) this.provenances.set(copy, this.provenances.get(e)!);
     return {
-      service: { namespace, name, ports: [...ports.values()] },
+      service: { namespace, name, ports: [...ports.values()], ...(externalName !== undefined && { externalName }) },
       endpoints,
       healthy: endpoints.filter((e) => e.healthy),
       modifyIndex: index,
@@ -219,6 +227,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
   private indexView(v: ServiceView): void {
     const ns = v.service.namespace;
     this.namespaces.set(ns, (this.namespaces.get(ns) ?? 0) + 1);
+    if (v.service.externalName !== undefined) this.externalNames++;
     for (const e of v.endpoints) {
       const list = this.addresses.get(e.address);
       if (list) list.push(e);
@@ -228,6 +237,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
 
   private unindex(v: ServiceView): void {
     const ns = v.service.namespace;
+    if (v.service.externalName !== undefined) this.externalNames--;
     const n = (this.namespaces.get(ns) ?? 1) - 1;
     if (n <= 0) this.namespaces.delete(ns);
     else this.namespaces.set(ns, n);

@@ -13,6 +13,11 @@ export interface Service {
   namespace: string;
   name: string;
   ports: ServicePort[];
+  /**
+   * Kubernetes `type: ExternalName`: the service is an alias, answered as a
+   * CNAME to this host name (lowercase, no trailing dot), and has no endpoints.
+   */
+  externalName?: string;
 }
 
 /**
@@ -53,6 +58,8 @@ export interface Endpoint {
   /** IPv4 or IPv6 address, in canonical text form. */
   address: string;
   ports: ServicePort[];
+  /** SRV weight (0-65535); without one, every endpoint of an answer gets an equal share. */
+  weight?: number;
   /**
    * Served (DNS, SRV, the API's `?healthy=true`). The owner composes it from
    * its inputs below (src/health/served.ts); other nodes take it as it comes.

@@ -34,6 +34,7 @@ export function containerEndpoints(c: ContainerInspect, labels: ServiceLabels, n
     nodeName,
     address,
     ports: labels.ports,
+    ...(labels.weight !== undefined && { weight: labels.weight }),
     // A podswarm check's verdict is the checker's to add; until then its rule says not served.
     healthy: served(declared, undefined),
     ...declared,

@@ -6,6 +6,7 @@
 //                                                 (default: tcp on the first tcp port, none without one,
 //                                                  none when the container has a Podman HEALTHCHECK)
 //   podswarm.health.initially=healthy             (served before the first check passes; default: not)
+//   podswarm.weight=N                             (SRV weight 0-65535; default: equal shares)
 
 import { isDnsLabel } from '../../registry/names.js';
 import type { HealthCheck, Protocol, ServicePort } from '../../registry/types.js';
@@ -15,6 +16,7 @@ export const LABEL_NAMESPACE = 'podswarm.namespace';
 export const LABEL_PORTS = 'podswarm.ports';
 export const LABEL_HEALTH = 'podswarm.health';
 export const LABEL_HEALTH_INITIALLY = 'podswarm.health.initially';
+export const LABEL_WEIGHT = 'podswarm.weight';
 
 export interface ServiceLabels {
   service: string;
@@ -22,6 +24,8 @@ export interface ServiceLabels {
   ports: ServicePort[];
   /** How this node checks the container (plugins/healthcheck); undefined: never. */
   healthCheck: HealthCheck | undefined;
+  /** SRV weight; undefined: an equal share. */
+  weight?: number;
 }
 
 /**
@@ -42,7 +46,10 @@ export function parseLabels(labels: Record<string, string> | null | undefined, p
   if (initially !== undefined && initially !== 'healthy' && initially !== 'unhealthy') {
     throw new Error(`${LABEL_HEALTH_INITIALLY}=${initially}: expected healthy or unhealthy`);
   }
-  return { service, namespace, ports, healthCheck: check && initially === 'healthy' ? { ...check, initially } : check };
+  const weightText = labels![LABEL_WEIGHT];
+  const weight = weightText === undefined ? undefined : Number(weightText);
+  if (weight !== undefined && !(/^\d{1,5}$/.test(weightText!) && weight <= 65535)) throw new Error(`${LABEL_WEIGHT}=${weightText}: expected an SRV weight 0-65535`);
+  return { service, namespace, ports, healthCheck: check && initially === 'healthy' ? { ...check, initially } : check, ...(weight !== undefined && { weight }) };
 }
 
 const HEALTH = /^(?:(none)|tcp(?::([^:@]+))?|http:(\/[^@\s]*)(?:@([^@\s]+))?)$/;
