@@ -161,6 +161,9 @@ describe('Kubernetes names: dns-version, ExternalName, pods, weights, same node'
         ['cluster {\n  registry r.yaml\n}', 'services:\n  - { name: x, external_name: "not a name" }\n', /services\[0\]\.external_name: not a host name/],
         ['cluster {\n  registry r.yaml\n}', 'services:\n  - { name: x, external_name: a.example, endpoints: [] }\n', /services\[0\]\.endpoints: an external_name service has no endpoints/],
         ['cluster {\n  registry r.yaml\n}', 'services:\n  - { name: x, endpoints: [{ address: 10.0.0.1, weight: 70000 }] }\n', /services\[0\]\.endpoints\[0\]\.weight: expected an SRV weight 0-65535/],
+        ['kube r.yaml', 'kind: Service\nmetadata: { name: x }\nspec:\n  ports: [{ name: s, port: 9, protocol: SCTP }]\n', /Corefile:2: kube: \S+r\.yaml: document 1 \(Service x\): spec\.ports\[0\]: protocol: "SCTP" is not TCP or UDP/],
+        ['kube r.yaml', 'kind: Service\nmetadata: { name: x }\nspec: { type: ExternalName }\n', /Corefile:2: kube: \S+r\.yaml: document 1 \(Service x\): spec\.externalName: required for type ExternalName/],
+        ['kube nowhere', '', /Corefile:2: kube: \S+nowhere: ENOENT/],
       ];
       for (const [core, reg, want] of cases) {
         writeFileSync(join(dir, 'Corefile'), `cluster.local:19785 {\n${core}\n}\n`);

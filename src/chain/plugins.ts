@@ -12,6 +12,7 @@ import { plugin as gossip } from '../../plugins/gossip/setup.js';
 import { plugin as healthcheck } from '../../plugins/healthcheck/setup.js';
 import { plugin as api } from '../../plugins/api/setup.js';
 import { plugin as podman } from '../../plugins/podman/setup.js';
+import { plugin as kube } from '../../plugins/kube/setup.js';
 import { plugin as ready } from '../../plugins/ready/setup.js';
 import { plugin as health } from '../../plugins/health/setup.js';
 import { plugin as prometheus } from '../../plugins/prometheus/setup.js';
@@ -30,7 +31,7 @@ import { plugin as loop } from '../../plugins/loop/setup.js';
 import { plugin as forward } from '../../plugins/forward/setup.js';
 import { plugin as whoami } from '../../plugins/whoami/setup.js';
 
-export const PLUGINS: readonly PluginDef[] = [reload, bufsize, bind, gossip, healthcheck, api, podman, ready, health, prometheus, errors, log, any, loadbalance, rewrite, acl, containers, cache, hosts, srv, cluster, loop, forward, whoami];
+export const PLUGINS: readonly PluginDef[] = [reload, bufsize, bind, gossip, healthcheck, api, podman, kube, ready, health, prometheus, errors, log, any, loadbalance, rewrite, acl, containers, cache, hosts, srv, cluster, loop, forward, whoami];
 
 export function findPlugin(name: string): PluginDef | undefined {
   return PLUGINS.find((p) => p.name === name);

@@ -18,10 +18,12 @@ export interface NetworkAttachment {
 export interface ContainerInspect {
   Id: string;
   Name: string;
+  /** The pod's id for a container of a pod (`podman kube play` makes one per Pod), else empty. */
+  Pod?: string;
   /** Health.Status: `starting`, `healthy`, `unhealthy`; `''` without a HEALTHCHECK (Podman 4.3). */
   State: { Running: boolean; Health?: { Status: string } | null };
   /** Healthcheck.Test: `['CMD-SHELL', …]`, `['NONE']` when disabled; absent without one. */
-  Config: { Labels: Record<string, string> | null; Healthcheck?: { Test?: string[] | null } | null };
+  Config: { Labels: Record<string, string> | null; Hostname?: string; Healthcheck?: { Test?: string[] | null } | null };
   NetworkSettings: { Networks: Record<string, NetworkAttachment> | null };
 }
 
