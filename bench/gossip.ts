@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Memberlist } from '../src/gossip/memberlist.js';
-import { RegistryReplicator } from '../src/gossip/replication.js';
+import { RegistryReplicator } from '../src/replication/replicator.js';
 import { Registry } from '../src/registry/registry.js';
 import type { SourceSnapshot } from '../src/registry/types.js';
 import { parseDig } from '../test/helpers/dig.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { defaultLANConfig } from '../src/gossip/config.js';
 import { Memberlist } from '../src/gossip/memberlist.js';
-import { GOSSIP_SOURCE_PREFIX, RegistryReplicator } from '../src/gossip/replication.js';
+import { GOSSIP_SOURCE_PREFIX, PODSWARM_ROLE, RegistryReplicator } from '../src/replication/replicator.js';
 import { Registry } from '../src/registry/registry.js';
 import type { Endpoint } from '../src/registry/types.js';
 
@@ -23,6 +23,7 @@ function node(name: string, addr: string, port: number): { ml: Memberlist; reg: 
     suspicionMult: 3,
     pushPullIntervalMs: 1000,
     tcpTimeoutMs: 1000,
+    tags: { role: PODSWARM_ROLE },
   });
   open.push(ml);
   const reg = new Registry();

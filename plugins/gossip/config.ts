@@ -13,10 +13,11 @@ import { isUnspecified, splitHostPort, unreachableReason } from '../../src/gossi
 import { DEFAULT_PORT, type GossipConfig, type Logger, defaultLANConfig, defaultLocalConfig, defaultWANConfig } from '../../src/gossip/config.js';
 import { Keyring } from '../../src/gossip/security.js';
 import { encodeTags } from '../../src/gossip/serf.js';
+import { PODSWARM_ROLE } from '../../src/replication/replicator.js';
 import { canonicalAddress } from '../../src/registry/names.js';
 
 /** Always in our node meta, so `serf members` tells podswarm-dns nodes apart. */
-const ROLE_TAG = { role: 'podswarm-dns' };
+const ROLE_TAG = { role: PODSWARM_ROLE };
 /** memberlist's limit for node meta. */
 const META_MAX = 512;
 

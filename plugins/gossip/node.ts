@@ -8,7 +8,7 @@ import type { App } from '../../src/app.js';
 import { joinHostPort } from '../../src/util/hostport.js';
 import type { Logger } from '../../src/log.js';
 import { Memberlist } from '../../src/gossip/memberlist.js';
-import { GOSSIP_SOURCE_PREFIX, RegistryReplicator } from '../../src/gossip/replication.js';
+import { GOSSIP_SOURCE_PREFIX, RegistryReplicator } from '../../src/replication/replicator.js';
 import { type GossipSettings, memberlistConfig } from './config.js';
 import { logMembers } from './member-log.js';
 import { rejectedEntriesCounter } from './metrics.js';
@@ -63,7 +63,8 @@ export class GossipNode {
     this.reconnector.start();
     if (this.joined) return;
     const seeds = this.settings.join;
-    const joining = joinWithRetry(this.ml, seeds, this.log, (answered) => {
+    const joining = joinWithRetry(this.ml, seeds, this.log, async (answered) => {
+      await this.replicator.syncWithPeer();
       this.joined = true;
       this.log.info(`joined the cluster (${answered} of ${seeds.length} seeds answered)`);
     });

@@ -5,7 +5,7 @@
 
 import type { Counter } from 'prom-client';
 import type { Logger } from '../../src/log.js';
-import type { Rejection } from '../../src/gossip/validate.js';
+import type { Rejection } from '../../src/replication/validate.js';
 import { splitHostPort } from '../../src/gossip/address.js';
 
 const QUIET_MS = 10 * 60 * 1000;

@@ -11,14 +11,14 @@ const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
 
 /**
- * Calls `onJoined` after the first successful join; retries with exponential backoff until then or `cancel()`.
+ * Calls (and awaits) `onJoined` after the first successful join; retries with exponential backoff until then or `cancel()`.
  * `firstAttempt` settles when the first try has answered or failed.
  */
 export function joinWithRetry(
   ml: Memberlist,
   seeds: readonly string[],
   log: Logger,
-  onJoined: (answered: number) => void,
+  onJoined: (answered: number) => void | Promise<void>,
 ): { cancel(): void; firstAttempt: Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
   let cancelled = false;

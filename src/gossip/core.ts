@@ -41,8 +41,8 @@ export interface GossipEvents {
 export interface GossipDelegate {
   /** A user message from another node (broadcast or direct). `from` is the sender's address. */
   onUserMessage?(msg: Buffer, from: string): void;
-  /** Our application state sent in every push/pull. */
-  localState?(join: boolean): Buffer;
+  /** Our application state for a push/pull (`join`: the one a join makes); null: none. */
+  localState?(join: boolean): Buffer | null;
   /** The application state a remote node sent in a push/pull. `from` is its address. */
   mergeRemoteState?(state: Buffer, join: boolean, from: string): void;
 }

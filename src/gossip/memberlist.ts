@@ -14,6 +14,7 @@ import { MessageType, NodeStateType, encodeStreamUserMsg } from './messages.js';
 import { encodeStreamMessage } from './net.js';
 import { schedule } from './probe.js';
 import { pushPullNode } from './pushpull.js';
+import { rawSendPacket } from './send.js';
 import { APP_MESSAGE_TYPE, encodeJoinIntent, encodeLeaveIntent, encodeTags } from './serf.js';
 import { Transport } from './transport.js';
 
@@ -120,9 +121,25 @@ export class Memberlist extends EventEmitter<GossipEvents> {
     return ok;
   }
 
+  /** A join-style push/pull with one node: node lists and application state both ways. */
+  async pushPull(host: string, port: number): Promise<void> {
+    await pushPullNode(this.core, host, port, true);
+  }
+
   /** Piggybacks a user message on gossip; a `key` replaces an older queued message with the same key. */
   sendUserBroadcast(msg: Buffer, key?: string): void {
     this.core.broadcasts.queue({ name: key === undefined ? null : `user:${key}`, msg: this.userPacket(msg) });
+  }
+
+  /**
+   * Sends a user message to one node in one UDP packet (memberlist
+   * SendBestEffort): no retransmits, nothing piggybacked. Throws when it
+   * does not fit in a packet.
+   */
+  async sendBestEffort(host: string, port: number, msg: Buffer): Promise<void> {
+    const packet = this.userPacket(msg);
+    if (packet.length > this.config.udpBufferSize) throw new Error(`user message of ${packet.length} bytes does not fit in a packet (${this.config.udpBufferSize})`);
+    await rawSendPacket(this.core, host, port, packet);
   }
 
   /** Sends a direct user message over TCP. */

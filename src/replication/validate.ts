@@ -50,7 +50,10 @@ export interface CheckedPayload {
   rejected: Rejection[];
 }
 
-const FORMAT_V1 = 1;
+/** First byte of a replication message: what follows. */
+export const FORMAT_ENTRIES = 1;
+export const FORMAT_DIGEST = 2;
+export const FORMAT_SUM = 3;
 
 class Bad extends Error {
   constructor(
@@ -66,7 +69,7 @@ export function checkPayload(buf: Buffer, now = Date.now()): CheckedPayload {
   const entries: CheckedEntry[] = [];
   const rejected: Rejection[] = [];
   if (buf.length > MAX_PAYLOAD_BYTES) return { entries, rejected: [{ reason: 'oversized', detail: `payload of ${buf.length} bytes, limit ${MAX_PAYLOAD_BYTES}` }] };
-  if (buf[0] !== FORMAT_V1) return { entries, rejected: [{ reason: 'format', detail: `unknown replication format ${buf[0]}` }] };
+  if (buf[0] !== FORMAT_ENTRIES) return { entries, rejected: [{ reason: 'format', detail: `unknown replication format ${buf[0]}` }] };
   let state: unknown;
   try {
     state = JSON.parse(buf.subarray(1).toString('utf8'));
@@ -106,7 +109,7 @@ export function checkPayload(buf: Buffer, now = Date.now()): CheckedPayload {
 }
 
 export function encodePayload(state: Record<string, Record<string, Entry>>): Buffer {
-  return Buffer.concat([Buffer.from([FORMAT_V1]), Buffer.from(JSON.stringify(state), 'utf8')]);
+  return Buffer.concat([Buffer.from([FORMAT_ENTRIES]), Buffer.from(JSON.stringify(state), 'utf8')]);
 }
 
 function checkEntry(key: string, raw: unknown, now: number): Entry {
@@ -191,12 +194,12 @@ function isPort(p: unknown): boolean {
   return Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 65535;
 }
 
-function isObject(x: unknown): x is Record<string, unknown> {
+export function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
 // memberlist takes any string; we refuse what cannot be printed in a log line or is too long to be a host name.
-function isOwnerName(s: string): boolean {
+export function isOwnerName(s: string): boolean {
   return s.length > 0 && Buffer.byteLength(s) <= MAX_OWNER_BYTES && !/[\u0000-\u001f\u007f]/.test(s);
 }
 

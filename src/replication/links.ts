@@ -1,0 +1,117 @@
+// One reliable outgoing queue per podswarm-dns peer. Entries for a peer
+// gather for a moment (lingerMs) and go out in chunks over memberlist's
+// stream (TCP) transport, one connection at a time per peer: a burst of
+// changes becomes a few large messages instead of one message per change,
+// a slow peer holds back only its own queue, and a newer entry for the same
+// key replaces the queued one. A failed send drops what was queued for that
+// peer: the next anti-entropy round with it finds and repairs the gap.
+import type { CheckedEntry, Entry } from './validate.js';
+import { encodePayload } from './validate.js';
+
+/** Sends one message to the peer named; rejects when it could not be delivered. */
+export type SendFn = (peer: string, msg: Buffer) => Promise<void>;
+
+export interface LinkOptions {
+  /** How long entries gather before a send starts; default 10 ms. */
+  lingerMs?: number;
+  /** Entries per message, so that no single message is long work for the receiver; default 256. */
+  chunkEntries?: number;
+  /** A send failed (for a debug line). */
+  onError?: (peer: string, err: Error) => void;
+}
+
+interface Link {
+  entries: Map<string, CheckedEntry>;
+  control: Buffer[];
+  busy: boolean;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class PeerLinks {
+  private readonly links = new Map<string, Link>();
+  private readonly lingerMs: number;
+  private readonly chunk: number;
+  private stopped = false;
+
+  constructor(
+    private readonly send: SendFn,
+    private readonly opts: LinkOptions = {},
+  ) {
+    this.lingerMs = opts.lingerMs ?? 10;
+    this.chunk = opts.chunkEntries ?? 256;
+  }
+
+  queueEntries(peer: string, entries: Iterable<CheckedEntry>): void {
+    const link = this.link(peer);
+    for (const e of entries) link.entries.set(`${e.owner}\n${e.key}`, e);
+    this.kick(peer, link);
+  }
+
+  /** A control message (sum or digest); goes out before queued entries. */
+  queueControl(peer: string, msg: Buffer): void {
+    const link = this.link(peer);
+    link.control.push(msg);
+    this.kick(peer, link);
+  }
+
+  /** Entries and messages waiting for `peer` (for tests and metrics). */
+  pending(peer: string): number {
+    const link = this.links.get(peer);
+    return link ? link.entries.size + link.control.length : 0;
+  }
+
+  drop(peer: string): void {
+    const link = this.links.get(peer);
+    if (!link) return;
+    clearTimeout(link.timer);
+    this.links.delete(peer);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const peer of [...this.links.keys()]) this.drop(peer);
+  }
+
+  private link(peer: string): Link {
+    let link = this.links.get(peer);
+    if (!link) this.links.set(peer, (link = { entries: new Map(), control: [], busy: false, timer: undefined }));
+    return link;
+  }
+
+  private kick(peer: string, link: Link): void {
+    if (this.stopped || link.busy || link.timer) return;
+    link.timer = setTimeout(() => {
+      link.timer = undefined;
+      void this.drain(peer, link);
+    }, this.lingerMs);
+  }
+
+  private async drain(peer: string, link: Link): Promise<void> {
+    link.busy = true;
+    try {
+      while (!this.stopped && this.links.get(peer) === link) {
+        const msg = link.control.shift() ?? this.nextChunk(link);
+        if (!msg) break;
+        await this.send(peer, msg);
+      }
+    } catch (err) {
+      this.opts.onError?.(peer, err as Error);
+      link.entries.clear();
+      link.control.length = 0;
+    } finally {
+      link.busy = false;
+    }
+  }
+
+  private nextChunk(link: Link): Buffer | undefined {
+    if (link.entries.size === 0) return undefined;
+    const state: Record<string, Record<string, Entry>> = Object.create(null);
+    let n = 0;
+    for (const [id, { owner, key, entry }] of link.entries) {
+      (state[owner] ??= Object.create(null) as Record<string, Entry>)[key] = entry;
+      link.entries.delete(id);
+      if (++n >= this.chunk) break;
+    }
+    return encodePayload(state);
+  }
+}
