@@ -10,6 +10,8 @@ const run = promisify(execFile);
 export interface Agent {
   proc: ChildProcess;
   rpc: string;
+  /** Runs serf commands where the agent runs, e.g. `['ip', 'netns', 'exec', NS]`. */
+  prefix: string[];
   log: () => string;
 }
 
@@ -21,14 +23,13 @@ export interface SerfMember {
 
 const agents = new Set<Agent>();
 
-/** `serf agent -profile=local` on `bind`, RPC on 127.0.0.1:`rpcPort`; resolves once it runs. */
-export async function startSerf(name: string, bind: string, rpcPort: number, extra: string[] = []): Promise<Agent> {
+/** `serf agent -profile=local` on `bind`, RPC on 127.0.0.1:`rpcPort` (under `prefix`, e.g. in a netns); resolves once it runs. */
+export async function startSerf(name: string, bind: string, rpcPort: number, extra: string[] = [], prefix: string[] = []): Promise<Agent> {
   const rpc = `127.0.0.1:${rpcPort}`;
-  const proc = spawn('serf', ['agent', `-node=${name}`, `-bind=${bind}`, `-rpc-addr=${rpc}`, '-profile=local', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const argv = [...prefix, 'serf', 'agent', `-node=${name}`, `-bind=${bind}`, `-rpc-addr=${rpc}`, '-profile=local', ...extra];
+  const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  const agent: Agent = { proc, rpc, log: () => out };
+  const agent: Agent = { proc, rpc, prefix, log: () => out };
   agents.add(agent);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serf ${name} did not start:\n${out}`)), 5000);
@@ -67,7 +68,8 @@ export async function stopAllSerf(): Promise<void> {
 }
 
 export async function serfMembers(a: Agent): Promise<Map<string, SerfMember>> {
-  const { stdout } = await run('serf', ['members', `-rpc-addr=${a.rpc}`]);
+  const argv = [...a.prefix, 'serf', 'members', `-rpc-addr=${a.rpc}`];
+  const { stdout } = await run(argv[0]!, argv.slice(1));
   const out = new Map<string, SerfMember>();
   for (const line of stdout.split('\n')) {
     const [name, addr, status, tags] = line.trim().split(/\s+/);
