@@ -2,7 +2,8 @@
 // order here, not the order in the Corefile, decides who sees a query first.
 // Plugins that only start services (no handler) sit where CoreDNS puts theirs.
 // `containers` (not in CoreDNS) sits before `cache`: its answers depend on who
-// asks, and the cache keys by question only.
+// asks, and the cache keys by question only. So does `autopath` (CoreDNS puts
+// its own after cache), before `containers` so the names it walks reach it.
 
 import type { PluginDef } from './plugin.js';
 import { plugin as reload } from '../../plugins/reload/setup.js';
@@ -22,6 +23,7 @@ import { plugin as any } from '../../plugins/any/setup.js';
 import { plugin as loadbalance } from '../../plugins/loadbalance/setup.js';
 import { plugin as rewrite } from '../../plugins/rewrite/setup.js';
 import { plugin as acl } from '../../plugins/acl/setup.js';
+import { plugin as autopath } from '../../plugins/autopath/setup.js';
 import { plugin as containers } from '../../plugins/containers/setup.js';
 import { plugin as cache } from '../../plugins/cache/setup.js';
 import { plugin as hosts } from '../../plugins/hosts/setup.js';
@@ -31,7 +33,7 @@ import { plugin as loop } from '../../plugins/loop/setup.js';
 import { plugin as forward } from '../../plugins/forward/setup.js';
 import { plugin as whoami } from '../../plugins/whoami/setup.js';
 
-export const PLUGINS: readonly PluginDef[] = [reload, bufsize, bind, gossip, healthcheck, api, podman, kube, ready, health, prometheus, errors, log, any, loadbalance, rewrite, acl, containers, cache, hosts, srv, cluster, loop, forward, whoami];
+export const PLUGINS: readonly PluginDef[] = [reload, bufsize, bind, gossip, healthcheck, api, podman, kube, ready, health, prometheus, errors, log, any, loadbalance, rewrite, acl, autopath, containers, cache, hosts, srv, cluster, loop, forward, whoami];
 
 export function findPlugin(name: string): PluginDef | undefined {
   return PLUGINS.find((p) => p.name === name);
