@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { Registry as MetricsRegistry, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Logger } from './log.js';
 import { Registry } from './registry/registry.js';
+import type { UdpIoMode } from './server/udp-io.js';
 
 export interface AppOptions {
   /** Corefile path (undefined when the embedded default is used). */
@@ -24,6 +25,8 @@ export interface AppOptions {
    * from a mirror of it.
    */
   role?: 'primary' | 'worker';
+  /** `-udp.io` or `PODSWARM_UDP_IO`: the UDP listeners' I/O path (default auto). */
+  udpIo?: UdpIoMode;
 }
 
 export class App {

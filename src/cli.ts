@@ -12,6 +12,7 @@ import { logRegistryChanges } from './registry/change-log.js';
 import { announceListening, announceShutdown, announceStopped, dnsUrls } from './server/announce.js';
 import { Instance } from './server/instance.js';
 import { sdNotifier } from './server/sd-notify.js';
+import { UDP_IO_MODES, isUdpIoMode, type UdpIoMode } from './server/udp-io.js';
 import { followPrimary, isWorkerProcess, reportStarted, startWorkers } from './server/workers.js';
 import { PACKAGE_ROOT, VERSION } from './version.js';
 
@@ -23,6 +24,8 @@ const USAGE = `Usage: podswarm-dns [options]
   -state DIR|off        keep API registrations in DIR across restarts (default: the api plugin's
                         \`state\`, else systemd's $STATE_DIRECTORY, else off)
   -workers N            serve DNS from N worker processes sharing the sockets (default 1: one process)
+  -udp.io MODE          ${UDP_IO_MODES.join('|')}: UDP through the native batching addon (batch) or node:dgram
+                        (dgram); auto takes batch when the addon is built (default $PODSWARM_UDP_IO, else auto)
   -log.json             log JSON lines instead of CoreDNS-style text
   -log.level LEVEL      ${LOG_LEVELS.join('|')}: the least severe lines to print (default info)
   -quiet                do not print the startup banner (the log still says where it listens)
@@ -40,6 +43,7 @@ interface Args {
   node?: string;
   state?: string;
   workers: number;
+  udpIo?: UdpIoMode;
   json: boolean;
   level: LogLevel;
   quiet: boolean;
@@ -89,6 +93,12 @@ function parseArgs(argv: string[]): Args {
         const n = Number(v);
         if (!/^\d+$/.test(v) || n < 1 || n > 64) throw new UsageError(`-workers: '${v}' is not a number from 1 to 64`);
         args.workers = n;
+        break;
+      }
+      case 'udp.io': {
+        const v = value();
+        if (!isUdpIoMode(v)) throw new UsageError(`-udp.io: '${v}' is not one of ${UDP_IO_MODES.join(', ')}`);
+        args.udpIo = v;
         break;
       }
       case 'log.json':
@@ -159,6 +169,11 @@ async function main(): Promise<void> {
     process.stderr.write(`podswarm-dns: ${args.upstream !== undefined ? '-upstream-dns' : 'UPSTREAM_DNS'}: ${(e as Error).message}\n`);
     process.exit(2);
   }
+  const udpIoText = args.udpIo ?? process.env.PODSWARM_UDP_IO;
+  if (udpIoText !== undefined && udpIoText !== '' && !isUdpIoMode(udpIoText)) {
+    process.stderr.write(`podswarm-dns: PODSWARM_UDP_IO: '${udpIoText}' is not one of ${UDP_IO_MODES.join(', ')}\n`);
+    process.exit(2);
+  }
   const app = new App(
     {
       corefile: args.conf ?? defaultCorefile(),
@@ -168,6 +183,7 @@ async function main(): Promise<void> {
       nodeName: args.node ?? defaultNodeName(),
       stateDir: args.state,
       role: isWorkerProcess() ? 'worker' : args.workers > 1 ? 'primary' : undefined,
+      udpIo: udpIoText === undefined || udpIoText === '' ? undefined : udpIoText,
     },
     log,
   );
@@ -193,7 +209,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   }
-  announceListening(log, VERSION, instance.addresses(), { workers: args.workers, inWorker: app.options.role === 'worker' });
+  announceListening(log, VERSION, instance.addresses(), { workers: args.workers, inWorker: app.options.role === 'worker', udp: instance.udpPath() });
   if (!args.quiet && app.options.role !== 'worker') {
     process.stdout.write(`${dnsUrls(instance.addresses()).join('\n')}\npodswarm-dns-${VERSION}\n`);
   }

@@ -89,7 +89,7 @@ describe('one node: endpoint lines, startup and shutdown', () => {
   });
 
   it('says where it listens at INFO, even with -quiet (which drops only the banner)', () => {
-    assert.match(s.output(), /^\[INFO\] podswarm-dns-\d+\.\d+\.\d+\S* listening on dns:\/\/127\.0\.0\.1:18980 \(udp, tcp\)$/m);
+    assert.match(s.output(), /^\[INFO\] podswarm-dns-\d+\.\d+\.\d+\S* listening on dns:\/\/127\.0\.0\.1:18980 \(udp (?:batch|dgram), tcp\)$/m);
     assert.doesNotMatch(s.output(), /^dns:\/\//m, 'the -quiet banner');
   });
 
@@ -168,9 +168,9 @@ describe('-log.level and join retries', () => {
 
   it('-log.level debug reaches -workers processes, which parse the same flags', async () => {
     const s = await start({ corefile: 'cluster.local:18987 {\n    bind 127.0.0.1\n    cluster cluster.local\n}\n', args: ['-workers', '2', '-log.level', 'debug'] });
-    assert.match(s.output(), /^\[INFO\] podswarm-dns-\S+ listening on dns:\/\/127\.0\.0\.1:18987 \(udp, tcp; 2 worker processes\)$/m);
+    assert.match(s.output(), /^\[INFO\] podswarm-dns-\S+ listening on dns:\/\/127\.0\.0\.1:18987 \(udp (?:batch|dgram), tcp; 2 worker processes\)$/m);
     // each worker writes its own line; the primary's banner does not wait for them to reach the pipe
-    await s.waitFor(/(?:^\[DEBUG\] worker \d+ listening on dns:\/\/127\.0\.0\.1:18987 \(udp, tcp\)\n[^]*){2}/m);
+    await s.waitFor(/(?:^\[DEBUG\] worker \d+ listening on dns:\/\/127\.0\.0\.1:18987 \(udp (?:batch|dgram), tcp\)\n[^]*){2}/m);
     assert.equal(lines(s, /^\[DEBUG\] worker \d+ listening on /).length, 2, s.output());
     await stop(s);
   });

@@ -3,6 +3,7 @@
 // suppresses), so systemd's journal shows them whatever -quiet says.
 
 import type { Logger } from '../log.js';
+import type { UdpPath } from './udp.js';
 
 export interface ListenAddress {
   address: string;
@@ -15,17 +16,19 @@ export function dnsUrls(addresses: readonly ListenAddress[]): string[] {
 }
 
 /**
- * `podswarm-dns-1.0.0 listening on dns://169.254.20.10:53 (udp, tcp)`, once
- * per node: a worker says it at DEBUG only (its primary names every listener).
+ * `podswarm-dns-1.0.0 listening on dns://169.254.20.10:53 (udp batch, tcp)`,
+ * once per node: a worker says it at DEBUG only (its primary names every
+ * listener). `udp batch` or `udp dgram` is the UDP I/O path (-udp.io).
  */
-export function announceListening(log: Logger, version: string, addresses: readonly ListenAddress[], o: { workers: number; inWorker: boolean }): void {
+export function announceListening(log: Logger, version: string, addresses: readonly ListenAddress[], o: { workers: number; inWorker: boolean; udp: UdpPath }): void {
   const where = addresses.length > 0 ? dnsUrls(addresses).join(', ') : 'no DNS address';
+  const protocols = `udp ${o.udp}, tcp`;
   if (o.inWorker) {
-    log.debug(`worker ${process.pid} listening on ${where} (udp, tcp)`);
+    log.debug(`worker ${process.pid} listening on ${where} (${protocols})`);
     return;
   }
-  const how = o.workers > 1 ? `udp, tcp; ${o.workers} worker processes` : 'udp, tcp';
-  log.info({ listeners: dnsUrls(addresses), workers: o.workers }, `podswarm-dns-${version} listening on ${where} (${how})`);
+  const how = o.workers > 1 ? `${protocols}; ${o.workers} worker processes` : protocols;
+  log.info({ listeners: dnsUrls(addresses), workers: o.workers, udp: o.udp }, `podswarm-dns-${version} listening on ${where} (${how})`);
 }
 
 export function announceShutdown(log: Logger, signal: string): void {

@@ -2,17 +2,17 @@
 // Listeners whose address and port survive a reload stay open; only their
 // routes are swapped, so no query is lost while the config changes.
 
-import type { Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { parseCorefile } from '../corefile/index.js';
 import type { App } from '../app.js';
 import { buildConfig, DEFAULT_PORT, type Config } from '../config/build.js';
 import { Dispatcher } from './dispatch.js';
 import { listenTcp, type TcpListener } from './tcp.js';
-import { listenUdp } from './udp.js';
+import type { UdpListener, UdpPath } from './udp.js';
+import { chooseUdpIo, openUdpListener, registerUdpMetrics, type UdpIo } from './udp-io.js';
 
 interface Listener {
-  udp: Socket;
+  udp: UdpListener;
   tcp: TcpListener;
   dispatcher: Dispatcher;
 }
@@ -21,14 +21,26 @@ export class Instance {
   private readonly listeners = new Map<string, Listener>();
   private config: Config | undefined;
   private reloading: Promise<void> = Promise.resolve();
+  private io: UdpIo | undefined;
 
   constructor(private readonly app: App) {
     app.reload = () => this.reload();
   }
 
-  /** Reads, builds and starts the Corefile; throws (CorefileError) when it is bad. */
+  /**
+   * Chooses the UDP path, reads, builds and starts the Corefile; throws when
+   * the Corefile is bad (CorefileError) or `-udp.io batch` has no addon.
+   */
   async start(): Promise<void> {
+    this.io = chooseUdpIo(this.app.options.udpIo ?? 'auto');
+    registerUdpMetrics(this.app, this.io, () => [...this.listeners.values()].map((l) => l.udp));
     await this.apply(this.load());
+  }
+
+  /** The UDP path the listeners run (in a primary: the one its workers choose on this machine). */
+  udpPath(): UdpPath {
+    if (!this.io) throw new Error('udpPath() before start()');
+    return this.io.path;
   }
 
   /** Applies a changed Corefile; a bad one is logged and the old config keeps serving. */
@@ -51,7 +63,7 @@ export class Instance {
   async stop(): Promise<void> {
     // A reload in progress could otherwise open listeners after they were closed here.
     await this.reloading.catch(() => {});
-    await Promise.allSettled([...this.listeners.values()].flatMap((l) => [closeUdp(l.udp), l.tcp.close()]));
+    await Promise.allSettled([...this.listeners.values()].flatMap((l) => [l.udp.close(), l.tcp.close()]));
     this.listeners.clear();
     if (this.config) await runAll(this.config.shutdown);
     this.config = undefined;
@@ -86,9 +98,9 @@ export class Instance {
       for (const [key, spec] of listeners) {
         if (this.listeners.has(key)) continue;
         const dispatcher = new Dispatcher(spec.routes, this.app.log);
-        const udp = await listenUdp(spec.address, spec.port, dispatcher);
+        const udp = await openUdpListener(this.io!, this.app, spec.address, spec.port, dispatcher);
         const tcp = await listenTcp(spec.address, spec.port, dispatcher).catch(async (e: unknown) => {
-          await closeUdp(udp);
+          await udp.close();
           throw e;
         });
         this.listeners.set(key, { udp, tcp, dispatcher });
@@ -113,14 +125,10 @@ export class Instance {
     const l = this.listeners.get(key);
     if (!l) return;
     this.listeners.delete(key);
-    await Promise.allSettled([closeUdp(l.udp), l.tcp.close()]);
+    await Promise.allSettled([l.udp.close(), l.tcp.close()]);
   }
 }
 
 async function runAll(fns: Array<() => void | Promise<void>>): Promise<void> {
   for (const fn of fns) await fn();
-}
-
-function closeUdp(s: Socket): Promise<void> {
-  return new Promise((resolve) => s.close(() => resolve()));
 }

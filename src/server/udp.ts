@@ -1,4 +1,6 @@
-// UDP listener: one socket, every datagram straight to the dispatcher.
+// UDP listener on node:dgram: one socket, every datagram straight to the
+// dispatcher. The fallback path when the batching addon is not built or not
+// wanted (udp-io.ts chooses).
 
 import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
 import { isIPv6 } from 'node:net';
@@ -14,17 +16,30 @@ function literalLookup(address: string, family: unknown, callback: (err: null, a
   callback(null, address, typeof family === 'number' ? family : isIPv6(address) ? 6 : 4);
 }
 
+/** Receive and send buffer size of every DNS listener's socket, on either path. */
+export const SOCKET_BUFFER_BYTES = 4 << 20;
+
+/** Which UDP I/O a listener runs: the native addon's batches, or node:dgram. */
+export type UdpPath = 'batch' | 'dgram';
+
+/** A UDP listener, whichever path it runs. */
+export interface UdpListener {
+  readonly path: UdpPath;
+  address(): { address: string; port: number };
+  close(): Promise<void>;
+}
+
 /** How a DNS listener's socket is made; bench/node-limit.ts uses the same, so its row is a fair ceiling. */
 export function udpSocketOptions(address: string): SocketOptions {
   return {
     type: isIPv6(address) ? 'udp6' : 'udp4',
-    recvBufferSize: 4 << 20,
-    sendBufferSize: 4 << 20,
+    recvBufferSize: SOCKET_BUFFER_BYTES,
+    sendBufferSize: SOCKET_BUFFER_BYTES,
     lookup: literalLookup as unknown as SocketOptions['lookup'],
   };
 }
 
-export function listenUdp(address: string, port: number, dispatcher: Dispatcher): Promise<Socket> {
+export function listenUdp(address: string, port: number, dispatcher: Dispatcher): Promise<UdpListener> {
   const sock = createSocket(udpSocketOptions(address));
   return new Promise((resolve, reject) => {
     const fail = (e: Error): void => reject(listenError('udp', address, port, e));
@@ -46,7 +61,16 @@ export function listenUdp(address: string, port: number, dispatcher: Dispatcher)
           if (out !== null) sock.send(out, rinfo.port, rinfo.address);
         });
       });
-      resolve(sock);
+      resolve(dgramListener(sock));
     });
   });
+}
+
+function dgramListener(sock: Socket): UdpListener {
+  let closed: Promise<void> | undefined;
+  return {
+    path: 'dgram',
+    address: () => sock.address(),
+    close: () => (closed ??= new Promise((resolve) => sock.close(() => resolve()))),
+  };
 }
