@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need, only what is missing: Debian packages (dig,
-# kdig, serf, podman, dnsmasq, ...), the podman configuration this machine
-# needs, and the local busybox image. Run as root. Safe to run again.
+# kdig, serf, podman, dnsmasq, the compiler npm ci builds the UDP addon with,
+# ...), the podman configuration this machine needs, and the local busybox
+# image. Run as root. Safe to run again.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -28,6 +29,10 @@ NEED=(
   ip:iproute2
   iptables:iptables
   tcpdump:tcpdump
+  # native/udp-batch: node-gyp compiles with cc, links with c++, runs make (and python3, above).
+  cc:gcc
+  c++:g++
+  make:make
 )
 missing=()
 for pair in "${NEED[@]}"; do
@@ -45,6 +50,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq || { sleep 5; apt-get update -qq; }
   apt_install "${missing[@]}" || { sleep 5; apt-get update -qq; apt_install "${missing[@]}"; }
 fi
+
+# The addon builds against the running Node's headers (NodeSource's nodejs ships them); npm ci
+# does not fail without them, but the tests force the batch path and would.
+node_headers="$(dirname "$(dirname "$(command -v node)")")/include/node/node_api.h"
+[ -f "$node_headers" ] || echo "install-deps: warning: $node_headers is missing: the UDP addon cannot be built" >&2
 
 bash "$(dirname "$0")/podman-image.sh"
 echo "install-deps: ok ($(dig -v 2>&1 | head -1); $(serf version | head -1); $(podman --version))"
