@@ -77,11 +77,12 @@ static double truncated_total, send_failed_total;
     }                                                                 \
   } while (0)
 
-static napi_value throw_errno(napi_env env, const char *what, int err) {
+/** Throws as node:dgram would: message `bind EADDRINUSE 127.0.0.1:53`, code `EADDRINUSE`. */
+static napi_value throw_errno(napi_env env, const char *syscall, int err, const char *address, unsigned port) {
+  const char *name = uv_err_name(uv_translate_sys_error(err));
   char msg[256];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  snprintf(msg, sizeof msg, "%s %s %s:%u", syscall, name, address, port);
   napi_value code, text, error;
-  const char *name = err == EADDRINUSE ? "EADDRINUSE" : err == EADDRNOTAVAIL ? "EADDRNOTAVAIL" : err == EACCES ? "EACCES" : "EIO";
   napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
   napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
   napi_create_error(env, code, text, &error);
@@ -339,7 +340,7 @@ static napi_value Open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return throw_errno(env, "socket", errno);
+  if (fd < 0) return throw_errno(env, "socket", errno, addr, port);
   int one = 1, rb = (int)rcvbuf, sb = (int)sndbuf;
   // The kernel caps these at net.core.[rw]mem_max, as it does for node:dgram's recvBufferSize.
   if ((rb > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof rb) < 0) ||
@@ -347,12 +348,12 @@ static napi_value Open(napi_env env, napi_callback_info info) {
       (reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)) {
     int e = errno;
     close(fd);
-    return throw_errno(env, "setsockopt", e);
+    return throw_errno(env, "setsockopt", e, addr, port);
   }
   if (bind(fd, (struct sockaddr *)&sa, salen) < 0) {
     int e = errno;
     close(fd);
-    return throw_errno(env, "bind", e);
+    return throw_errno(env, "bind", e, addr, port);
   }
   struct sockaddr_storage local;
   socklen_t llen = sizeof local;
