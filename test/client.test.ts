@@ -17,6 +17,7 @@ import {
   healthyOnly,
   pickEndpoint,
   preferLocal,
+  sameNodeOrder,
   random,
   resolveServiceAddresses,
   resolveServiceSrv,
@@ -124,6 +125,15 @@ describe('client library', () => {
     assert.equal(pickEndpoint([ep('x', 'n1', false)]), undefined);
     assert.notEqual(pickEndpoint(eps), eps[2]);
     assert.deepEqual(attemptOrder(eps, preferLocal('n2', healthyOnly())).map((e) => e.name), ['b', 'a']);
+    // same_node only: the local endpoints alone while one is usable, else the others.
+    const two = [ep('a', 'n1'), ep('b', 'n2'), ep('d', 'n2')];
+    assert.deepEqual(attemptOrder(two, preferLocal('n2', healthyOnly(roundRobin()), { only: true })).map((e) => e.name), ['b', 'd']);
+    assert.deepEqual(attemptOrder(eps, preferLocal('n2', healthyOnly(), { only: true })).map((e) => e.name), ['b']);
+    assert.deepEqual(attemptOrder([ep('a', 'n1'), ep('c', 'n2', false)], preferLocal('n2', healthyOnly(), { only: true })).map((e) => e.name), ['a']);
+    // The order the DNS answers use (cluster/srv `same_node`), exported for clients.
+    assert.deepEqual(sameNodeOrder(two, 'n2', 'first').map((e) => e.name), ['b', 'd', 'a']);
+    assert.deepEqual(sameNodeOrder(two, 'n2', 'only').map((e) => e.name), ['b', 'd']);
+    assert.deepEqual(sameNodeOrder(two, 'n9', 'only').map((e) => e.name), ['a', 'b', 'd']);
   });
 
   test('connect retries across endpoints until one accepts', async () => {

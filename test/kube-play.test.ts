@@ -3,7 +3,8 @@
 // both), the kube plugin turns the Service and the node's matching pods into
 // registry entries, gossip carries them across, and both nodes answer A, SRV
 // (with the named targetPort resolved from the pod template) and per-pod
-// names. `podman kube down` takes a pod's records away on both nodes.
+// names, each node listing its own pod first (`same_node first`). `podman
+// kube down` takes a pod's records away on both nodes.
 //
 // Set-up: each node is a network namespace of a veth lab (10.250.186.0/24)
 // with a Podman of its own (own --root, --runroot, --tmpdir and network
@@ -102,7 +103,7 @@ async function digOn(n: Node, name: string, type: string): Promise<DigResult> {
 
 const sorted = (xs: string[]): string[] => [...xs].sort();
 
-describe('podman kube play on two nodes: Services and pods to A, SRV and per-pod names', { timeout: 300_000 }, () => {
+describe('podman kube play on two nodes: Services and pods to A, SRV and per-pod names, same node first', { timeout: 300_000 }, () => {
   const ip: Record<number, string> = {};
 
   before(async () => {
@@ -129,8 +130,12 @@ describe('podman kube play on two nodes: Services and pods to A, SRV and per-pod
           kube ${join(n.dir, 'kube')} {
             socket ${n.socket}
           }
-          srv
-          cluster
+          srv {
+            same_node first
+          }
+          cluster {
+            same_node first
+          }
         }`,
       });
     }
@@ -160,13 +165,16 @@ describe('podman kube play on two nodes: Services and pods to A, SRV and per-pod
     const both = sorted([ip[1]!, ip[2]!]);
     for (const n of nodes) {
       const a = await eventually(() => digOn(n, 'web.shop.svc.cluster.local', 'A'), (r) => r.answer.length === 2, `node ${n.i}: both pods`);
-      assert.deepEqual(sorted(a.answer.map((r) => r.data)), both, `node ${n.i}: A`);
+      assert.deepEqual(a.answer.map((r) => r.data), n.i === 1 ? [ip[1], ip[2]] : [ip[2], ip[1]], `node ${n.i}: A, this node's pod first`);
       assert.deepEqual(sorted((await digOn(n, 'web.shop.cluster.local', 'A')).answer.map((r) => r.data)), both, `node ${n.i}: short form`);
       const srv = await digOn(n, '_http._tcp.web.shop.svc.cluster.local', 'SRV');
-      assert.deepEqual(sorted(srv.answer.map((r) => r.data)), [
-        '0 50 8080 i18web-pod-0.web.shop.svc.cluster.local.',
-        '0 50 8080 webb.web.shop.svc.cluster.local.',
-      ], `node ${n.i}: SRV with the named targetPort's container port`);
+      // same_node first: this node's pod gets priority 0, the other node's 1.
+      const own = n.i === 1 ? 'i18web-pod-0' : 'webb';
+      const theirs = n.i === 1 ? 'webb' : 'i18web-pod-0';
+      assert.deepEqual(srv.answer.map((r) => r.data), [
+        `0 50 8080 ${own}.web.shop.svc.cluster.local.`,
+        `1 50 8080 ${theirs}.web.shop.svc.cluster.local.`,
+      ], `node ${n.i}: SRV with the named targetPort's container port, this node's pod first`);
       const udp = await digOn(n, '_metrics._udp.web.shop.svc.cluster.local', 'SRV');
       assert.deepEqual(sorted(udp.answer.map((r) => r.data.split(' ')[2]!)), ['9100', '9100'], `node ${n.i}: a numeric port defaults to port`);
       assert.deepEqual((await digOn(n, 'i18web-pod-0.web.shop.svc.cluster.local', 'A')).answer.map((r) => r.data), [ip[1]], `node ${n.i}: the Deployment's pod by name`);

@@ -34,7 +34,7 @@ export function watch(service: string, namespace: string, onChange: (endpoints: 
 export { DiscoveryClient, DEFAULT_API_URL, type ClientOptions, type Indexed } from './http.js';
 export { connectService, type ConnectOptions } from './connect.js';
 export { watchService, type Watch, type WatchOptions } from './watch.js';
-export { pickEndpoint, roundRobin, random, healthyOnly, preferLocal, attemptOrder, type Strategy } from './pick.js';
+export { pickEndpoint, roundRobin, random, healthyOnly, preferLocal, attemptOrder, sameNodeOrder, type SameNode, type Strategy } from './pick.js';
 export { resolveServiceSrv, resolveServiceAddresses, type DnsOptions, type SrvEndpoint } from './dns.js';
 export { joinHostPort } from '../util/hostport.js';
 export { DiscoveryError, type Member, type Members, type ServiceEndpoint, type ServicePort, type ServiceSummary, type VersionRange } from './types.js';
