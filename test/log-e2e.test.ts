@@ -21,7 +21,7 @@ describe('log: end to end', () => {
 
       const sf = await dig(18353, 'example.org', 'A', ['+tcp']);
       assert.equal(sf.status, 'SERVFAIL');
-      await s.waitFor(/\[INFO\] 127\.0\.0\.1:\d+ - \d+ "A IN example\.org\. tcp \d+ false 65535" SERVFAIL qr,ra \d+ \d+(\.\d+)?s\n/);
+      await s.waitFor(/\[INFO\] 127\.0\.0\.1:\d+ - \d+ "A IN example\.org\. tcp \d+ false 65535" SERVFAIL qr \d+ \d+(\.\d+)?s\n/);
     } finally {
       await s.stop();
     }
@@ -35,7 +35,7 @@ describe('log: end to end', () => {
       const line = await s.waitFor(/\{[^\n]*www\.example\.org[^\n]*\}\n/);
       const o = JSON.parse(line) as { level: number; msg: string };
       assert.equal(o.level, 30);
-      assert.match(o.msg, /^127\.0\.0\.1:\d+ - \d+ "A IN www\.example\.org\. udp \d+ false 1232" SERVFAIL qr,ra \d+ /);
+      assert.match(o.msg, /^127\.0\.0\.1:\d+ - \d+ "A IN www\.example\.org\. udp \d+ false 1232" SERVFAIL qr \d+ /);
       assert.doesNotMatch(s.output(), /nope\.svc\.cluster\.local/);
     } finally {
       await s.stop();

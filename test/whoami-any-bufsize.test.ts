@@ -10,6 +10,7 @@ const CLIENT_PORT = 18641;
 const BUFSIZE_DEFAULT = 18650;
 const BUFSIZE_512 = 18651;
 const NO_BUFSIZE = 18652;
+const BUFSIZE_4096 = 18653;
 /** 100 A records: about 1.7 KB on the wire. */
 const BIG_HOSTS = Array.from({ length: 100 }, (_, i) => `    10.1.0.${i + 1} big.example.org`).join('\n');
 
@@ -49,7 +50,7 @@ describe('bufsize: end to end', () => {
   let srv: RunningServer;
   before(async () => {
     const block = (port: number, directive: string) => `example.org:${port} {\n  bind 127.0.0.1\n  ${directive}\n  hosts {\n${BIG_HOSTS}\n  }\n}\n`;
-    srv = await startServer({ corefile: block(BUFSIZE_DEFAULT, 'bufsize') + block(BUFSIZE_512, 'bufsize 512') + block(NO_BUFSIZE, '') });
+    srv = await startServer({ corefile: block(BUFSIZE_DEFAULT, 'bufsize') + block(BUFSIZE_512, 'bufsize 512') + block(NO_BUFSIZE, '') + block(BUFSIZE_4096, 'bufsize 4096') });
   });
   after(() => srv?.stop());
 
@@ -57,10 +58,18 @@ describe('bufsize: end to end', () => {
   const big = (port: number, bufsize = 4096) => dig(port, 'big.example.org', 'A', [`+bufsize=${bufsize}`, '+ignore']);
   const size = (raw: string): number => Number(/MSG SIZE {2}rcvd: (\d+)/.exec(raw)?.[1]);
 
-  it('without bufsize the client size (4096) fits every record', async () => {
+  it('without bufsize the server\'s own 1232 caps a client offering 4096, and OPT says 1232', async () => {
     const r = await big(NO_BUFSIZE);
+    assert.ok(r.flags.includes('tc'), `flags: ${r.flags.join(' ')}`);
+    assert.ok(size(r.raw) <= 1232 && r.answer.length < 100);
+    assert.match(r.raw, /; EDNS: version: 0, flags:; udp: 1232/);
+  });
+
+  it('bufsize 4096 raises the cap: the client\'s 4096 fits every record, and OPT says 4096', async () => {
+    const r = await big(BUFSIZE_4096);
     assert.ok(!r.flags.includes('tc'));
     assert.equal(r.answer.length, 100);
+    assert.match(r.raw, /; EDNS: version: 0, flags:; udp: 4096/);
   });
 
   it('the default 1232 truncates the same answer', async () => {

@@ -1,5 +1,6 @@
-// Lowers the request's advertised EDNS size; requests without EDNS (512) and
-// with a smaller size are left alone: the size is only ever reduced.
+// Sets the server's UDP payload size for the block's replies: what their OPT
+// advertises and where UDP replies are truncated (the smaller of it and the
+// client's size). Without bufsize both are 1232.
 
 import type { Handler, ResponseWriter, Result } from '../../src/chain/plugin.js';
 import type { Request } from '../../src/dns/request.js';
@@ -13,7 +14,7 @@ export class BufsizeHandler implements Handler {
   ) {}
 
   serveDNS(req: Request, w: ResponseWriter): Result {
-    if (req.edns !== null && req.edns.udpSize > this.size) req.edns.udpSize = this.size;
+    req.serverUdpSize = this.size;
     return this.next.serveDNS(req, w);
   }
 }

@@ -1,5 +1,5 @@
-// `bufsize [SIZE]` (CoreDNS plugin/bufsize): caps the EDNS UDP size a request
-// advertises, so replies are truncated at SIZE and never fragment.
+// `bufsize [SIZE]` (CoreDNS plugin/bufsize): the UDP payload size the block
+// advertises and truncates UDP replies at, so replies never fragment.
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { argCount, noBlock, parseUint } from '../../src/corefile/args.js';

@@ -3,7 +3,8 @@
 // into a stored entry, and rebuilding a client's reply from that entry.
 
 import { stampClient } from '../../src/dns/restamp.js';
-import { Flag, OUR_UDP_SIZE, Rcode, Type } from '../../src/dns/constants.js';
+import { Flag, Rcode, Type } from '../../src/dns/constants.js';
+import { OPT_LEN, writeOpt } from '../../src/dns/opt.js';
 import type { Request } from '../../src/dns/request.js';
 import { HEADER_LEN, counts, readName, scanRecords, skipName, u16, u32, type RRPos } from '../../src/dns/wire.js';
 import type { Kind } from './store.js';
@@ -32,8 +33,6 @@ export interface Prepared {
 
 /** Used when a cacheable message has no record to take a TTL from (CoreDNS MinimalDefaultTTL). */
 const FALLBACK_TTL = 5;
-const MAX_TTL = 3600;
-const OPT_LEN = 11;
 
 const scratch: RRPos[] = [];
 
@@ -90,7 +89,8 @@ export function prepare(req: Request, msg: Buffer, limits: Limits): Prepared | '
 /** Lowest TTL over all records but OPT; for denial, also the SOA MINIMUM (RFC 2308). */
 function minimalTtl(msg: Buffer, opt: RRPos | undefined, soa: RRPos | undefined): number {
   if (scratch.length === (opt ? 1 : 0)) return FALLBACK_TTL;
-  let ttl = MAX_TTL;
+  // No cap here: the caller clamps to the kind's [MINTTL, TTL], which the Corefile sets.
+  let ttl = 0xffffffff;
   for (const r of scratch) if (r !== opt) ttl = Math.min(ttl, u32(msg, r.ttlOffset));
   if (soa) {
     const minimumAt = skipName(msg, skipName(msg, soa.rdataOffset)) + 16;
@@ -140,12 +140,7 @@ export function render(msg: Buffer, ttlOffsets: readonly number[], req: Request,
   out.writeUInt16BE(adjustAd(out.readUInt16BE(2), req), 2);
   for (let i = 0; i < ttlOffsets.length; i++) out.writeUInt32BE(ttl, ttlOffsets[i]!);
   if (optLen > 0) {
-    let p = msg.length;
-    out[p++] = 0; // root owner
-    out.writeUInt16BE(Type.OPT, p);
-    out.writeUInt16BE(OUR_UDP_SIZE, p + 2);
-    out.writeUInt32BE(req.do ? 0x8000 : 0, p + 4); // extended rcode 0, version 0, DO
-    out.writeUInt16BE(0, p + 8);
+    writeOpt(out, msg.length, req.serverUdpSize, 0, req.do);
     out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
   }
   return out;

@@ -81,7 +81,7 @@ export class ContainersHandler implements Handler {
       const family = req.qtype === Type.A ? v4(ips) : req.qtype === Type.AAAA ? v6(ips) : [];
       answers = family.map((ip) => ({ name: qname, ttl, data: { type, address: addressBytes(ip) } }));
     }
-    const b = new MessageBuilder(req, Rcode.NOERROR, { aa: true, ra: true });
+    const b = new MessageBuilder(req, Rcode.NOERROR, { aa: true });
     for (const rr of answers) b.answer(rr);
     w.write(b.finish());
     return Rcode.NOERROR;
@@ -91,7 +91,7 @@ export class ContainersHandler implements Handler {
   private miss(req: Request, w: ResponseWriter): Result {
     const qname = req.qname;
     if (!this.isPodmanName(qname) || fallsThrough(this.opts.fallthrough, qname)) return this.next.serveDNS(req, w);
-    w.write(new MessageBuilder(req, Rcode.NXDOMAIN, { aa: true, ra: true }).finish());
+    w.write(new MessageBuilder(req, Rcode.NXDOMAIN, { aa: true }).finish());
     return Rcode.NXDOMAIN;
   }
 
@@ -109,7 +109,7 @@ export class ContainersHandler implements Handler {
     const eps = this.registry.lookup(ns, svc)?.healthy;
     if (!eps || eps.length === 0) return false;
     const target = serviceFqdn(svc, ns, CLUSTER_ZONE);
-    const b = new MessageBuilder(req, Rcode.NOERROR, { aa: true, ra: true });
+    const b = new MessageBuilder(req, Rcode.NOERROR, { aa: true });
     b.answer({ name: req.qname, ttl: REGISTRY_TTL, data: { type: Type.CNAME, target } });
     const want = req.qtype === Type.A ? 4 : req.qtype === Type.AAAA ? 6 : 0;
     for (const e of eps) {

@@ -68,7 +68,7 @@ export function buildConfig(blocks: readonly ServerBlock[], app: App): Config {
           spec = { address, port: keyPort, routes: [] };
           config.listeners.set(lk, spec);
         }
-        spec.routes.push({ zones: key.zones, chain, server: `dns://:${keyPort}` });
+        spec.routes.push({ zones: key.zones, chain, server: `dns://:${keyPort}`, recursion: byName.has('forward') });
       }
     }
   }

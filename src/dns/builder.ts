@@ -2,7 +2,8 @@
 // request (so the client's letter case comes back), records appended with
 // name compression, an OPT record when the client sent one.
 
-import { Class, Flag, OUR_UDP_SIZE, Type } from './constants.js';
+import { Class, Flag, Type } from './constants.js';
+import { OPT_LEN, writeOpt } from './opt.js';
 import type { Request } from './request.js';
 import { WireError, splitLabels } from './wire.js';
 
@@ -42,16 +43,16 @@ export class MessageBuilder {
    * case; the lowercased request qname maps to the question's offset so
    * answers for it compress to a single pointer.
    */
-  constructor(req: Request, rcode: number, opts: { aa?: boolean; ra?: boolean } = {}) {
+  constructor(req: Request, rcode: number, opts: { aa?: boolean } = {}) {
     const w = req.wire;
     const qLen = req.questionEnd - 12;
     this.ensure(12 + Math.max(qLen, 264));
     this.buf[0] = w[0]!;
     this.buf[1] = w[1]!;
-    // QR, opcode and RD/CD copied; AA/RA as asked; rcode low nibble.
+    // QR, opcode and RD/CD copied; AA as asked; RA by the server block's rule; rcode low nibble.
     let flags = Flag.QR | (req.flags & (0x7800 | Flag.RD | Flag.CD)) | (rcode & 0xf);
     if (opts.aa) flags |= Flag.AA;
-    if (opts.ra) flags |= Flag.RA;
+    if (req.recursionAvailable) flags |= Flag.RA;
     this.buf.writeUInt16BE(flags, 2);
     this.buf.writeUInt16BE(1, 4);
     this.buf.fill(0, 6, 12);
@@ -70,11 +71,13 @@ export class MessageBuilder {
     this.rcode = rcode;
     this.edns = req.edns !== null;
     this.ednsDo = req.do;
+    this.udpSize = req.serverUdpSize;
   }
 
   private readonly rcode: number;
   private readonly edns: boolean;
   private readonly ednsDo: boolean;
+  private readonly udpSize: number;
 
   /** Records go into sections in order: answer (0), authority (1), additional (2). */
   add(section: 0 | 1 | 2, rr: RR): this {
@@ -105,16 +108,10 @@ export class MessageBuilder {
 
   /** Finishes the message (adding OPT when the query had EDNS). */
   finish(): Buffer {
-    this.ensure(11);
+    this.ensure(OPT_LEN);
     let ar = this.counts[2]!;
     if (this.edns) {
-      this.buf[this.pos++] = 0;
-      this.u16(Type.OPT);
-      this.u16(OUR_UDP_SIZE);
-      this.buf[this.pos++] = (this.rcode >> 4) & 0xff; // extended rcode bits
-      this.buf[this.pos++] = 0; // version
-      this.u16(this.ednsDo ? 0x8000 : 0);
-      this.u16(0);
+      this.pos = writeOpt(this.buf, this.pos, this.udpSize, this.rcode, this.ednsDo);
       ar++;
     }
     this.buf.writeUInt16BE(this.counts[0]!, 6);
@@ -232,7 +229,7 @@ function nextSuffix(name: string): string {
 
 /** A header-and-question-only reply with `rcode` (the server's error path). */
 export function errorResponse(req: Request, rcode: number): Buffer {
-  return new MessageBuilder(req, rcode, { ra: true }).finish();
+  return new MessageBuilder(req, rcode).finish();
 }
 
 /** FORMERR for a query whose question could not be read: header only. */

@@ -1,7 +1,7 @@
 // A parsed query as the plugin chain sees it. Only the header, the question
 // and the OPT record are decoded; the rest stays in `wire`.
 
-import { Flag, Type } from './constants.js';
+import { Flag, Opcode, OUR_UDP_SIZE, Rcode, Type } from './constants.js';
 import { HEADER_LEN, WireError, readName, scanRecords, skipName, u16, type RRPos } from './wire.js';
 
 export type Proto = 'udp' | 'tcp';
@@ -32,6 +32,14 @@ export class Request {
   server = '';
   /** Set when a plugin (rewrite) changed the question; writers restore it on the way out. */
   originalQname: string | undefined;
+  /**
+   * RA in every reply, one rule for all kinds (zone answers, forwarded, cached,
+   * errors): set when the matched server block has `forward`, so the server
+   * claims recursion only where it would recurse. Set by dispatch.
+   */
+  recursionAvailable = false;
+  /** The UDP payload size this server advertises and caps UDP replies at; `bufsize` sets it. */
+  serverUdpSize = OUR_UDP_SIZE;
 
   constructor(
     readonly wire: Buffer,
@@ -66,8 +74,17 @@ export class Request {
     return this.peer.proto;
   }
 
-  /** Largest response the client accepts on this transport. */
+  /**
+   * Largest response on this transport: over UDP the smaller of what the client
+   * accepts and what we advertise, so no reply fragments (DNS Flag Day 2020).
+   */
   get maxSize(): number {
+    if (this.peer.proto === 'tcp') return 65535;
+    return this.edns ? Math.min(this.clientMaxSize, Math.max(512, this.serverUdpSize)) : 512;
+  }
+
+  /** Largest response the client accepts on this transport (CoreDNS request.Size). */
+  get clientMaxSize(): number {
     if (this.peer.proto === 'tcp') return 65535;
     return this.edns ? Math.max(512, this.edns.udpSize) : 512;
   }
@@ -92,7 +109,10 @@ export function parseRequest(wire: Buffer, peer: Peer): Request | null {
   if (flags & Flag.QR) return null;
   const id = u16(wire, 0);
   const qd = u16(wire, 4);
-  if (qd !== 1) throw new QueryError(qd === 0 ? 'no question' : 'more than one question', 1);
+  // An opcode we do not implement is NOTIMP whatever its sections hold (RFC 8906 section 3.1.4);
+  // with a readable question the dispatcher answers it, echoing the question.
+  if (qd !== 1 && ((flags >> 11) & 0xf) !== Opcode.QUERY) throw new QueryError('opcode not implemented', Rcode.NOTIMP);
+  if (qd !== 1) throw new QueryError(qd === 0 ? 'no question' : 'more than one question', Rcode.FORMERR);
   try {
     const { name, end } = readName(wire, HEADER_LEN);
     // Nothing precedes the only question but the header, so a pointer in its name
@@ -104,7 +124,7 @@ export function parseRequest(wire: Buffer, peer: Peer): Request | null {
     const edns = findOpt(wire, questionEnd);
     return new Request(wire, id, flags, name, qtype, qclass, questionEnd, edns, peer);
   } catch (e) {
-    if (e instanceof WireError) throw new QueryError(e.message, 1);
+    if (e instanceof WireError) throw new QueryError(e.message, ((flags >> 11) & 0xf) === Opcode.QUERY ? Rcode.FORMERR : Rcode.NOTIMP);
     throw e;
   }
 }

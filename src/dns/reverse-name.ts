@@ -1,7 +1,9 @@
 // PTR names back to addresses: "4.3.2.1.in-addr.arpa." → "1.2.3.4",
 // 32 nibbles under ip6.arpa → the canonical IPv6 text.
 
+import { isIPv4 } from 'node:net';
 import { canonicalAddress } from '../registry/names.js';
+import { addressBytes } from './address.js';
 
 /** The address a complete reverse name stands for, or undefined. */
 export function addressFromReverse(qname: string): string | undefined {
@@ -22,4 +24,13 @@ export function addressFromReverse(qname: string): string | undefined {
 
 export function isReverseZone(zone: string): boolean {
   return zone.endsWith('in-addr.arpa.') || zone.endsWith('ip6.arpa.');
+}
+
+/** The complete reverse name of an address: "1.2.3.4" → "4.3.2.1.in-addr.arpa.". */
+export function reverseName(address: string): string {
+  if (isIPv4(address)) return `${address.split('.').reverse().join('.')}.in-addr.arpa.`;
+  const bytes = addressBytes(address);
+  const nibbles: string[] = [];
+  for (let i = bytes.length - 1; i >= 0; i--) nibbles.push((bytes[i]! & 0xf).toString(16), (bytes[i]! >> 4).toString(16));
+  return `${nibbles.join('.')}.ip6.arpa.`;
 }

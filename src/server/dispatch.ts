@@ -15,6 +15,8 @@ export interface Route {
   zones: string[];
   chain: Handler;
   server: string;
+  /** The block has `forward`: every reply it gives says RA (recursion available), and only then (Request.recursionAvailable). */
+  recursion: boolean;
 }
 
 let panics = 0;
@@ -85,14 +87,10 @@ export class Dispatcher {
       return true;
     }
     if (req === null) return false;
-    const early = this.precheck(req);
-    if (early !== undefined) {
-      send(errorResponse(req, early));
-      return true;
-    }
     const route = this.route(req);
-    if (!route) {
-      send(errorResponse(req, Rcode.REFUSED));
+    const early = this.precheck(req) ?? (route ? undefined : Rcode.REFUSED);
+    if (early !== undefined || !route) {
+      new ServerWriter(req, send).write(errorResponse(req, early ?? Rcode.REFUSED));
       return true;
     }
     const w = new ServerWriter(req, send);
@@ -130,6 +128,7 @@ export class Dispatcher {
     if (best) {
       req.server = best.server;
       req.zone = bestZone;
+      req.recursionAvailable = best.recursion;
     }
     return best;
   }
