@@ -367,9 +367,12 @@ describe('forward: against real upstreams', () => {
     const up = await dnsmasq(18204, [], [`--addn-hosts=${join(dir, 'hosts')}`]);
     const f = await forwarder('forward . 127.0.0.1:18204');
     try {
-      const r = await f.a('many.test', { edns: 4096 });
+      const r = await f.a('many.test', { edns: 4096, proto: 'tcp' });
       assert.equal(r.flag_tc, false);
       assert.deepEqual(ips(r).sort(), [...many].sort());
+      // Over UDP the client gets at most our 1232 bytes, whatever it offered.
+      const udp = await f.ask(query('many.test', 'A', { edns: 4096 }));
+      assert.ok(packet.decode(udp).flag_tc && udp.length <= 1232, `${udp.length} bytes`);
     } finally {
       await f.stop();
       await up.stop();

@@ -3,8 +3,11 @@
 
 import { Rcode, rcodeName } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
+import { validateMessage, type Validated } from '../../src/dns/validate.js';
+import { WireError } from '../../src/dns/wire.js';
 import { isSubdomain, matchZone, type Handler, type ResponseWriter, type Result } from '../../src/chain/plugin.js';
 import type { ForwardMetrics } from './metrics.js';
+import { UpstreamError } from './errors.js';
 import { clientReply, isTruncated, rcodeOf, upstreamQuery } from './message.js';
 import type { Policy } from './policy.js';
 import type { Transport, Upstream } from './upstream.js';
@@ -60,10 +63,16 @@ export class Forward {
     }
   }
 
+  /**
+   * Tries upstreams in policy order until one answers with a valid reply that
+   * is not SERVFAIL or REFUSED; if none does, the last valid SERVFAIL/REFUSED
+   * goes to the client, and with no valid reply at all, SERVFAIL.
+   */
   private async forward(req: Request, w: ResponseWriter): Promise<number> {
     const query = upstreamQuery(req);
     const transport: Transport = this.opts.forceTcp ? 'tcp' : this.opts.preferUdp ? 'udp' : req.proto;
     const deadline = Date.now() + QUERY_DEADLINE_MS;
+    let refusal: { reply: Buffer; checked: Validated } | undefined;
     for (const up of this.candidates()) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
@@ -75,16 +84,36 @@ export class Forward {
         if (transport === 'udp' && isTruncated(reply)) {
           reply = await up.exchange(query, 'tcp', Math.min(this.opts.readTimeoutMs, Math.max(1, deadline - Date.now())));
         }
-        const rcode = rcodeName(rcodeOf(reply));
+        const checked = this.validate(up, reply);
+        const code = rcodeOf(reply);
+        const rcode = rcodeName(code);
         this.metrics.responses.inc({ to: up.label, rcode });
         this.metrics.duration.observe({ server: req.server, to: up.label, rcode }, Number(process.hrtime.bigint() - start) / 1e9);
-        w.write(clientReply(req, query, reply));
+        // This upstream cannot or will not answer; the next one may (as Consul does since 2018).
+        if (code === Rcode.SERVFAIL || code === Rcode.REFUSED) {
+          refusal = { reply, checked };
+          continue;
+        }
+        w.write(clientReply(req, query, reply, checked.opt));
         return Rcode.NOERROR;
       } catch {
         up.healthcheck();
       }
     }
-    return Rcode.SERVFAIL;
+    if (!refusal) return Rcode.SERVFAIL;
+    w.write(clientReply(req, query, refusal.reply, refusal.checked.opt));
+    return Rcode.NOERROR;
+  }
+
+  /** A reply that does not parse cleanly is never used: it fails this try as a timeout would. */
+  private validate(up: Upstream, reply: Buffer): Validated {
+    try {
+      return validateMessage(reply);
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      this.metrics.malformed.inc({ to: up.label });
+      throw new UpstreamError(`${up.label}: malformed reply: ${err.message}`);
+    }
   }
 
   /** Upstreams in policy order without those marked down; if all are down, one at random (CoreDNS). */

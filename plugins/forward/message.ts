@@ -3,8 +3,9 @@
 
 import { randomFillSync } from 'node:crypto';
 import { Class, Flag, OUR_UDP_SIZE, Type } from '../../src/dns/constants.js';
+import { OPT_LEN, writeOpt } from '../../src/dns/opt.js';
 import type { Request } from '../../src/dns/request.js';
-import { HEADER_LEN, nameToWire } from '../../src/dns/wire.js';
+import { HEADER_LEN, nameToWire, type RRPos } from '../../src/dns/wire.js';
 
 // Random IDs come from a buffer refilled in batches: one syscall per 2048 queries.
 const ids = new Uint16Array(2048);
@@ -74,14 +75,38 @@ export function rcodeOf(reply: Buffer): number {
 }
 
 /**
- * The reply as the client gets it: the client's ID, and unless a plugin
- * rewrote the question (it restores its own), the client's question bytes
- * so the name comes back in the client's letter case. Modifies `reply`.
+ * The reply as the client gets it: the client's ID; unless a plugin rewrote the
+ * question (it restores its own), the client's question bytes, so the name
+ * comes back in the client's letter case; and the OPT record of the client's
+ * query, not the upstream's (RFC 6891: none for a client without EDNS; ours,
+ * with the upstream's extended rcode, for one with); and our RA bit. `reply` must be validated;
+ * `opt` is its OPT record. Modifies `reply` or returns a new buffer.
  */
-export function clientReply(req: Request, sent: Buffer, reply: Buffer): Buffer {
-  reply.writeUInt16BE(req.id, 0);
+export function clientReply(req: Request, sent: Buffer, reply: Buffer, opt: RRPos | undefined): Buffer {
+  const out = opt || req.edns ? withClientOpt(req, reply, opt) : reply;
+  out.writeUInt16BE(req.id, 0);
+  // RA is ours to claim, by the server block's rule, not the upstream's.
+  out[3] = req.recursionAvailable ? out[3]! | Flag.RA : out[3]! & ~Flag.RA;
   if (req.originalQname === undefined && req.questionEnd === questionEnd(sent)) {
-    req.wire.copy(reply, HEADER_LEN, HEADER_LEN, req.questionEnd);
+    req.wire.copy(out, HEADER_LEN, HEADER_LEN, req.questionEnd);
   }
-  return reply;
+  return out;
+}
+
+/** `reply` without its own OPT, with ours appended when the client used EDNS. */
+function withClientOpt(req: Request, reply: Buffer, opt: RRPos | undefined): Buffer {
+  const cut = opt ? opt.end - opt.start : 0;
+  const add = req.edns ? OPT_LEN : 0;
+  const out = Buffer.allocUnsafe(reply.length - cut + add);
+  let pos = 0;
+  if (opt) {
+    pos += reply.copy(out, 0, 0, opt.start);
+    pos += reply.copy(out, pos, opt.end);
+  } else {
+    pos += reply.copy(out, 0);
+  }
+  const extendedRcode = opt ? reply[opt.ttlOffset]! : 0;
+  if (add > 0) writeOpt(out, pos, req.serverUdpSize, (extendedRcode << 4) | rcodeOf(reply), req.do);
+  out.writeUInt16BE(reply.readUInt16BE(10) - (opt ? 1 : 0) + (add > 0 ? 1 : 0), 10);
+  return out;
 }

@@ -11,6 +11,7 @@ export interface ForwardMetrics {
   healthcheckFailures: Counter<'to'>;
   healthcheckBroken: Counter;
   maxConcurrentRejects: Counter;
+  malformed: Counter<'to'>;
 }
 
 // CoreDNS plugin.TimeBuckets: 0.25ms doubling 16 times (~8s).
@@ -44,5 +45,6 @@ export function forwardMetrics(app: App): ForwardMetrics {
       'Counter of the number of queries rejected because the concurrent queries were at maximum.',
       [],
     ),
+    malformed: counter('coredns_forward_malformed_responses_total', 'Counter of upstream replies dropped because they do not parse.', ['to']),
   };
 }

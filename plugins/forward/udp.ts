@@ -1,101 +1,65 @@
-// One connected UDP socket per upstream, shared by every query to it.
-// Replies are matched to queries by ID and question; anything else that
-// arrives (late, spoofed, mismatched) is dropped.
+// UDP to one upstream: every query on a socket of its own, opened for it and
+// closed with its reply (RFC 5452): the source port is the kernel's random
+// ephemeral choice, so a spoofer must guess port and ID, 32 bits, not 16.
+// The socket is connected, so the kernel drops datagrams from anyone but the
+// upstream; a reply must still match the query's ID and question.
 
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
 import type { Address } from './address.js';
 import { UpstreamError } from './errors.js';
 import { answers, randomId } from './message.js';
 
-interface Pending {
-  sent: Buffer;
-  resolve(reply: Buffer): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout;
+/** Each query in flight holds a file descriptor; past this many per upstream, refuse rather than run out. */
+export const MAX_IN_FLIGHT = 4096;
+
+/** The upstream is an IP literal: skip the dns.lookup that connect would do. */
+function literalLookup(address: string, _opts: unknown, callback: (err: null, address: string, family: number) => void): void {
+  callback(null, address, address.includes(':') ? 6 : 4);
 }
 
-// IDs are 16 bits; refuse new queries well before the space is exhausted.
-const MAX_IN_FLIGHT = 32768;
-
 export class UdpChannel {
-  private socket: Socket | undefined;
-  /** Datagrams waiting for the socket's connect to finish (Node refuses to send before). */
-  private queued: Buffer[] | undefined;
-  private readonly pending = new Map<number, Pending>();
+  /** Each query in flight: its socket, and how to fail it. */
+  private readonly inFlight = new Map<Socket, (err: Error) => void>();
+  private readonly options: SocketOptions;
   private closed = false;
 
-  constructor(private readonly addr: Address) {}
+  constructor(private readonly addr: Address) {
+    this.options = { type: addr.family === 6 ? 'udp6' : 'udp4', lookup: literalLookup as unknown as SocketOptions['lookup'] };
+  }
 
-  /** Sends `query` (copied, with a fresh random ID) and resolves with the matching reply. */
+  /** Sends `query` (copied, with a fresh random ID) from a fresh port and resolves with the matching reply. */
   exchange(query: Buffer, timeoutMs: number): Promise<Buffer> {
     // A query still running in a config that was reloaded away must not open a socket nobody closes.
     if (this.closed) return Promise.reject(new UpstreamError(`${this.addr.label}: closed`));
-    if (this.pending.size >= MAX_IN_FLIGHT) return Promise.reject(new UpstreamError(`${this.addr.label}: too many queries in flight`));
+    if (this.inFlight.size >= MAX_IN_FLIGHT) return Promise.reject(new UpstreamError(`${this.addr.label}: too many queries in flight`));
     const sent = Buffer.from(query);
-    let id = randomId();
-    while (this.pending.has(id)) id = randomId();
-    sent.writeUInt16BE(id, 0);
-    const socket = this.open();
+    sent.writeUInt16BE(randomId(), 0);
+    const socket = createSocket(this.options);
     return new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new UpstreamError(`${this.addr.label}: udp read timeout after ${timeoutMs}ms`));
-      }, timeoutMs);
-      this.pending.set(id, { sent, resolve, reject, timer });
-      if (this.queued) this.queued.push(sent);
-      else socket.send(sent);
+      const settle = (err: Error | null, reply?: Buffer): void => {
+        clearTimeout(timer);
+        if (!this.inFlight.delete(socket)) return;
+        socket.close();
+        if (err) reject(err);
+        else resolve(reply!);
+      };
+      const timer = setTimeout(() => settle(new UpstreamError(`${this.addr.label}: udp read timeout after ${timeoutMs}ms`)), timeoutMs);
+      socket.on('message', (msg) => {
+        if (answers(sent, msg)) settle(null, msg);
+      });
+      // ECONNREFUSED is the ICMP "port unreachable" for our datagram: nobody listens there.
+      socket.on('error', (err: NodeJS.ErrnoException) => settle(new UpstreamError(`${this.addr.label}: ${err.code ?? err.message}`)));
+      this.inFlight.set(socket, settle);
+      socket.connect(this.addr.port, this.addr.host, () => {
+        if (this.inFlight.has(socket)) socket.send(sent);
+      });
+      socket.unref();
     });
   }
 
+  /** Fails every query in flight and refuses new ones. */
   close(): void {
     this.closed = true;
-    this.socket?.close();
-    this.socket = undefined;
-    this.queued = undefined;
-    this.failAll(new UpstreamError(`${this.addr.label}: closed`));
-  }
-
-  private open(): Socket {
-    if (this.socket) return this.socket;
-    const socket = createSocket(this.addr.family === 6 ? 'udp6' : 'udp4');
-    socket.on('message', (msg) => this.receive(msg));
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      // ECONNREFUSED is the ICMP "port unreachable" for one of our datagrams:
-      // the upstream is not listening, so nothing in flight will be answered.
-      this.failAll(new UpstreamError(`${this.addr.label}: ${err.code ?? err.message}`));
-      if (err.code !== 'ECONNREFUSED' && this.socket === socket) {
-        socket.close();
-        this.socket = undefined;
-        this.queued = undefined;
-      }
-    });
-    const queued: Buffer[] = [];
-    this.queued = queued;
-    socket.connect(this.addr.port, this.addr.host, () => {
-      if (this.queued !== queued) return;
-      this.queued = undefined;
-      for (const msg of queued) socket.send(msg);
-    });
-    socket.unref();
-    this.socket = socket;
-    return socket;
-  }
-
-  private receive(msg: Buffer): void {
-    if (msg.length < 12) return;
-    const id = msg.readUInt16BE(0);
-    const p = this.pending.get(id);
-    if (!p || !answers(p.sent, msg)) return;
-    this.pending.delete(id);
-    clearTimeout(p.timer);
-    p.resolve(msg);
-  }
-
-  private failAll(err: Error): void {
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(err);
-    }
-    this.pending.clear();
+    for (const fail of [...this.inFlight.values()]) fail(new UpstreamError(`${this.addr.label}: closed`));
   }
 }
