@@ -15,7 +15,8 @@ import type { Registry } from '../../src/registry/registry.js';
 import type { Endpoint } from '../../src/registry/types.js';
 import { endpointFqdn, parseClusterName } from './names.js';
 import { addressFromReverse, isReverseZone } from '../../src/dns/reverse-name.js';
-import { answerReply, negativeReply, soaRecord } from './zone.js';
+import { ReverseParents } from './reverse-parents.js';
+import { answerReply, negativeReply, nsName, soaRecord } from './zone.js';
 import { sameNodeOrder, type SameNode } from '../../src/registry/same-node.js';
 
 export interface ClusterOptions {
@@ -39,8 +40,9 @@ export class ClusterHandler implements Handler {
   readonly name = 'cluster';
   /** Replies already built; the setup clears it whenever the registry changes. */
   readonly memo = new AnswerMemo();
-  /** The first forward zone: PTR targets are named under it. */
+  /** The first forward zone: PTR targets, and the reverse zones' name server, are named under it. */
   private readonly nameZone: string;
+  private readonly reverseParents: ReverseParents;
 
   constructor(
     private readonly opts: ClusterOptions,
@@ -48,6 +50,7 @@ export class ClusterHandler implements Handler {
     private readonly next: Handler,
   ) {
     this.nameZone = opts.zones.find((z) => !isReverseZone(z)) ?? 'cluster.local.';
+    this.reverseParents = new ReverseParents(registry);
   }
 
   serveDNS(req: Request, w: ResponseWriter): number | Promise<number> {
@@ -59,23 +62,26 @@ export class ClusterHandler implements Handler {
     const outcome = isReverseZone(zone) ? this.reverse(req, zone) : this.forward(req, zone);
     if (outcome === NXDOMAIN && fallsThrough(this.opts.fallthrough, req.qname)) return this.next.serveDNS(req, w);
     const rcode = outcome === NXDOMAIN ? Rcode.NXDOMAIN : Rcode.NOERROR;
-    const msg = typeof outcome === 'number' ? negativeReply(req, rcode, zone, this.opts.negativeTtl, this.registry.index) : outcome;
+    const msg = typeof outcome === 'number' ? negativeReply(req, rcode, zone, this.opts.negativeTtl, this.registry.index, this.soaNames(zone)) : outcome;
     // NS answers carry the address the query arrived on, so they are not memoised.
-    if (req.qtype !== Type.NS && !req.qname.startsWith('ns.dns.')) this.memo.store(req, msg, rcode);
+    if (req.qtype !== Type.NS && req.qtype !== Type.ANY && !req.qname.startsWith('ns.dns.')) this.memo.store(req, msg, rcode);
     w.write(msg);
     return rcode;
   }
 
   private forward(req: Request, zone: string): Outcome {
     // ns.dns.<zone> has two labels, so it parses as a service: check it first.
-    if (req.qname === (zone === '.' ? 'ns.dns.' : `ns.dns.${zone}`)) return this.nsAddress(req);
+    const ns = nsName(zone);
+    if (req.qname === ns) return this.nsAddress(req);
+    // Its parent dns.<zone> owns nothing but exists (an empty non-terminal).
+    if (req.qname === ns.slice('ns.'.length)) return NODATA;
     const name = parseClusterName(req.qname, zone);
     const ttl = this.opts.ttl;
     switch (name.kind) {
       case 'apex':
-        if (req.qtype === Type.SOA) return answerReply(req, [soaRecord(zone, ttl, this.opts.negativeTtl, this.registry.index)]);
-        if (req.qtype === Type.NS) return this.nsAnswer(req, zone);
-        return NODATA;
+        return this.apex(req, zone);
+      case 'svc':
+        return this.registry.services().length > 0 ? NODATA : NXDOMAIN;
       case 'namespace':
         return this.registry.hasNamespace(name.ns) ? NODATA : NXDOMAIN;
       case 'service': {
@@ -86,6 +92,11 @@ export class ClusterHandler implements Handler {
       case 'endpoint': {
         const ep = this.registry.lookup(name.ns, name.svc)?.healthy.find((e) => e.name === name.endpoint);
         return ep ? this.addresses(req, [ep], ttl) : NXDOMAIN;
+      }
+      case 'proto': {
+        // _<proto>.<svc>.<ns> exists while a named port of that protocol does.
+        const view = this.registry.lookup(name.ns, name.svc);
+        return view?.healthy.some((e) => e.ports.some((p) => p.protocol === name.proto)) ? NODATA : NXDOMAIN;
       }
       case 'port': {
         // The name exists when healthy endpoints serve that port; SRV itself is
@@ -100,36 +111,54 @@ export class ClusterHandler implements Handler {
   }
 
   private reverse(req: Request, zone: string): Outcome {
+    if (req.qname === zone) return this.apex(req, zone);
     const address = addressFromReverse(req.qname);
     const eps = address === undefined ? [] : this.registry.byAddress(address).filter((e) => e.healthy);
-    if (eps.length === 0) return req.qname === zone ? NODATA : NXDOMAIN;
-    if (req.qtype !== Type.PTR) return NODATA;
+    if (eps.length === 0) return this.reverseParents.has(req.qname) ? NODATA : NXDOMAIN;
+    if (req.qtype !== Type.PTR && req.qtype !== Type.ANY) return NODATA;
     return answerReply(
       req,
       eps.map((e) => ({ name: req.qname, ttl: this.opts.ttl, data: { type: Type.PTR, target: endpointFqdn(e.name, e.service, e.namespace, this.nameZone) } })),
     );
   }
 
-  /** A/AAAA for the endpoints of the asked family; NODATA when the name has none of it. */
+  /** Every zone the plugin serves has its SOA and NS at its apex (ANY: both, RFC 8482). */
+  private apex(req: Request, zone: string): Outcome {
+    const soa = soaRecord(zone, this.opts.ttl, this.opts.negativeTtl, this.registry.index, this.soaNames(zone));
+    const target = nsName(this.soaNames(zone));
+    const ns: RR = { name: req.qname, ttl: this.opts.ttl, data: { type: Type.NS, target } };
+    switch (req.qtype) {
+      case Type.SOA:
+        return answerReply(req, [soa]);
+      case Type.NS:
+        return answerReply(req, [ns], this.localGlue(req, target));
+      case Type.ANY:
+        return answerReply(req, [soa, ns], this.localGlue(req, target));
+      default:
+        return NODATA;
+    }
+  }
+
+  /** The zone a zone's SOA and NS names live under: itself, or the forward zone for a reverse one. */
+  private soaNames(zone: string): string {
+    return isReverseZone(zone) ? this.nameZone : zone;
+  }
+
+  /** A/AAAA for the endpoints of the asked family (ANY: both); NODATA when the name has none of it. */
   private addresses(req: Request, eps: readonly Endpoint[], ttl: number): Outcome {
-    const want = req.qtype === Type.A ? 4 : req.qtype === Type.AAAA ? 6 : 0;
-    if (want === 0) return NODATA;
+    const any = req.qtype === Type.ANY;
+    if (!any && req.qtype !== Type.A && req.qtype !== Type.AAAA) return NODATA;
     const answers: RR[] = [];
     for (const e of eps) {
-      if ((want === 4) !== isIPv4(e.address)) continue;
-      answers.push({ name: req.qname, ttl, data: { type: want === 4 ? Type.A : Type.AAAA, address: addressBytes(e.address) } });
+      const type = isIPv4(e.address) ? Type.A : Type.AAAA;
+      if (any || type === req.qtype) answers.push({ name: req.qname, ttl, data: { type, address: addressBytes(e.address) } });
     }
     return answers.length === 0 ? NODATA : answerReply(req, answers);
   }
 
-  private nsAnswer(req: Request, zone: string): Outcome {
-    const target = zone === '.' ? 'ns.dns.' : `ns.dns.${zone}`;
-    return answerReply(req, [{ name: req.qname, ttl: this.opts.ttl, data: { type: Type.NS, target } }], this.localGlue(req, target));
-  }
-
   /** `ns.dns.<zone>` resolves to the address the query arrived on. */
   private nsAddress(req: Request): Outcome {
-    const wanted = this.localGlue(req, req.qname).filter((rr) => rr.data.type === req.qtype);
+    const wanted = this.localGlue(req, req.qname).filter((rr) => req.qtype === Type.ANY || rr.data.type === req.qtype);
     return wanted.length > 0 ? answerReply(req, wanted) : NODATA;
   }
 

@@ -1,9 +1,11 @@
 // What a name under a cluster zone refers to. Shared by cluster and srv.
 //
 //   <zone>                               apex
+//   svc.<zone>                           the parent of every <ns>.svc.<zone> (no zone cut)
 //   <ns>.<zone>, <ns>.svc.<zone>         namespace
 //   <svc>.<ns>[.svc].<zone>              service
 //   <ep>.<svc>.<ns>[.svc].<zone>         one endpoint
+//   _<proto>.<svc>.<ns>[.svc].<zone>     the parent of the named ports of that protocol
 //   _<port>._<proto>.<svc>.<ns>[.svc].<zone>  a named port (SRV)
 //
 // A trailing `svc` label is the Kubernetes form; a namespace called "svc"
@@ -13,9 +15,11 @@ import { serviceFqdn } from '../../src/registry/dns.js';
 
 export type ClusterName =
   | { kind: 'apex' }
+  | { kind: 'svc' }
   | { kind: 'namespace'; ns: string }
   | { kind: 'service'; ns: string; svc: string }
   | { kind: 'endpoint'; ns: string; svc: string; endpoint: string }
+  | { kind: 'proto'; ns: string; svc: string; proto: string }
   | { kind: 'port'; ns: string; svc: string; port: string; proto: string }
   | { kind: 'none' };
 
@@ -24,6 +28,7 @@ export function parseClusterName(qname: string, zone: string): ClusterName {
   if (qname === zone) return { kind: 'apex' };
   const rel = zone === '.' ? qname.slice(0, -1) : qname.slice(0, qname.length - zone.length - 1);
   const labels = rel.split('.');
+  if (labels.length === 1 && labels[0] === 'svc') return { kind: 'svc' };
   if (labels[labels.length - 1] === 'svc') labels.pop();
   switch (labels.length) {
     case 0:
@@ -32,8 +37,11 @@ export function parseClusterName(qname: string, zone: string): ClusterName {
       return { kind: 'namespace', ns: labels[0]! };
     case 2:
       return { kind: 'service', svc: labels[0]!, ns: labels[1]! };
-    case 3:
-      return labels[0]!.startsWith('_') ? { kind: 'none' } : { kind: 'endpoint', endpoint: labels[0]!, svc: labels[1]!, ns: labels[2]! };
+    case 3: {
+      const [first, svc, ns] = labels as [string, string, string];
+      if (!first.startsWith('_')) return { kind: 'endpoint', endpoint: first, svc, ns };
+      return first.length < 2 ? { kind: 'none' } : { kind: 'proto', proto: first.slice(1), svc, ns };
+    }
     case 4: {
       const [port, proto, svc, ns] = labels as [string, string, string, string];
       if (port.length < 2 || proto.length < 2 || !port.startsWith('_') || !proto.startsWith('_')) return { kind: 'none' };

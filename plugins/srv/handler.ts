@@ -13,7 +13,7 @@ import { addressBytes } from '../../src/dns/address.js';
 import type { Registry } from '../../src/registry/registry.js';
 import type { Endpoint, ServicePort } from '../../src/registry/types.js';
 import { endpointFqdn, parseClusterName } from '../cluster/names.js';
-import { answerReply, negativeReply } from '../cluster/zone.js';
+import { answerReply, negativeReply, nsName } from '../cluster/zone.js';
 import { AnswerMemo } from '../../src/dns/answer-memo.js';
 import { sameNodeOrder, sameNodePriority, type SameNode } from '../../src/registry/same-node.js';
 
@@ -39,14 +39,17 @@ export class SrvHandler implements Handler {
   ) {}
 
   serveDNS(req: Request, w: ResponseWriter): number | Promise<number> {
-    if (req.qtype !== Type.SRV) return this.next.serveDNS(req, w);
+    if (req.qtype !== Type.SRV && req.qtype !== Type.ANY) return this.next.serveDNS(req, w);
     const zone = matchZone(req.qname, this.opts.zones);
     if (zone === undefined) return this.next.serveDNS(req, w);
     // The memo holds only replies this plugin built, so a hit needs no name parsing.
     const hit = this.memo.serve(req, w);
     if (hit !== undefined) return hit;
+    // ns.dns.<zone> parses as a service but is the zone's name server: cluster's (NODATA for SRV).
+    if (req.qname === nsName(zone)) return this.next.serveDNS(req, w);
     const name = parseClusterName(req.qname, zone);
-    if (name.kind !== 'port' && name.kind !== 'service') return this.next.serveDNS(req, w);
+    // ANY at a named port is its SRV records (RFC 8482: the records, or some); elsewhere cluster's addresses.
+    if (name.kind !== 'port' && (name.kind !== 'service' || req.qtype === Type.ANY)) return this.next.serveDNS(req, w);
 
     const view = this.registry.lookup(name.ns, name.svc);
     const wanted = (p: ServicePort): boolean => name.kind === 'service' || (p.name === name.port && p.protocol === name.proto);
