@@ -10,6 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 NEED=(
   dig:bind9-dnsutils
   kdig:knot-dnsutils
+  knotd:knot
   serf:serf
   podman:podman
   runc:runc
