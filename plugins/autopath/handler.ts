@@ -78,7 +78,7 @@ export class AutopathHandler implements Handler {
     const target = names[found]!;
     const ttl = asked.answers.length > 0 ? Math.min(...asked.answers.map((rr) => rr.ttl)) : NODATA_TTL;
     const cname: RR = { name: req.qname, ttl, data: { type: Type.CNAME, target } };
-    const b = new MessageBuilder(req, Rcode.NOERROR, { ra: true });
+    const b = new MessageBuilder(req, Rcode.NOERROR);
     for (const rr of [cname, ...asked.answers]) b.answer(rr);
     w.write(b.finish());
     return Rcode.NOERROR;

@@ -99,7 +99,7 @@ export class KubeNamesHandler implements Handler {
         answers.push(...found.answers);
       }
     }
-    const b = new MessageBuilder(req, rcode, { aa: true, ra: true });
+    const b = new MessageBuilder(req, rcode, { aa: true });
     for (const rr of answers) b.answer(rr);
     w.write(b.finish());
     return rcode;
