@@ -34,7 +34,8 @@ const WORKERS_PORT = 18307;
 const BIG = Array.from({ length: 400 }, (_, i) => `    10.3.${i >> 8}.${i & 0xff} big.batch.test`).join('\n');
 
 const corefile = (port: number, metrics: number, extra = ''): string =>
-  `batch.test:${port} {\n  bind 127.0.0.1 ::1\n  prometheus 127.0.0.1:${metrics}\n  hosts {\n    10.3.9.1 local.batch.test\n${BIG}\n  }\n}\n` +
+  // bufsize 4096: replies as large as a slot (the server's own size is 1232 otherwise).
+  `batch.test:${port} {\n  bind 127.0.0.1 ::1\n  bufsize 4096\n  prometheus 127.0.0.1:${metrics}\n  hosts {\n    10.3.9.1 local.batch.test\n${BIG}\n  }\n}\n` +
   `whoami.test:${port} {\n  bind 127.0.0.1 ::1\n  whoami\n}\n${extra}`;
 
 async function metricsText(port: number): Promise<string> {
