@@ -19,7 +19,7 @@ import { hotpath } from './hotpath.js';
 import { registryScale } from './registry-scale.js';
 
 /** Loopback ports, all within 18700-18799. */
-const PORT = { podswarm: 18700, unpinned: 18701, workers: 18702, withMetrics: 18703, metrics: 18704, knot: 18710, unbound: 18720, dnsmasq: 18730, aardvark: 18740, nodeLimit: 18750, upstream: 18760 };
+const PORT = { podswarm: 18700, unpinned: 18701, workers: 18702, withMetrics: 18703, metrics: 18704, dgram: 18705, workersDgram: 18706, knot: 18710, unbound: 18720, dnsmasq: 18730, aardvark: 18740, nodeLimit: 18750, upstream: 18760 };
 
 const log = (line: string): void => void process.stderr.write(line + '\n');
 
@@ -29,9 +29,17 @@ function timing(args: Args): Timing {
     : { seconds: args.seconds, warmSeconds: 2, fixedSeconds: 3, rampSeconds: 10 };
 }
 
+/** A row per UDP path (the batch addon first: the reference row), each with and without -workers 2. */
 function podswarmRows(build: Build, mode: Mode): ServerSpec[] {
-  const rows = [podswarm(build, mode, { label: 'podswarm-dns', port: PORT.podswarm, cpu: '0' }), podswarm(build, mode, { label: 'podswarm-dns', port: PORT.unpinned, cpu: null })];
-  if (build.workers) rows.push(podswarm(build, mode, { label: 'podswarm-dns', port: PORT.workers, cpu: null, workers: 2 }));
+  const rows = [
+    podswarm(build, mode, { label: 'podswarm-dns', port: PORT.podswarm, cpu: '0' }),
+    podswarm(build, mode, { label: 'podswarm-dns', port: PORT.dgram, cpu: '0', udpIo: 'dgram' }),
+    podswarm(build, mode, { label: 'podswarm-dns', port: PORT.unpinned, cpu: null }),
+  ];
+  if (build.workers) {
+    rows.push(podswarm(build, mode, { label: 'podswarm-dns', port: PORT.workers, cpu: null, workers: 2 }));
+    rows.push(podswarm(build, mode, { label: 'podswarm-dns', port: PORT.workersDgram, cpu: null, workers: 2, udpIo: 'dgram' }));
+  }
   if (mode === 'cluster' && build.plugins.has('prometheus')) {
     rows.push(podswarm(build, mode, { label: 'podswarm-dns', port: PORT.withMetrics, cpu: '0', metricsPort: PORT.metrics }));
   }

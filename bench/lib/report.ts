@@ -1,5 +1,5 @@
-// Markdown for a workload: the tables, the targets of issue 4 as measured in
-// this run, the exact commands and the machine.
+// Markdown for a workload: the tables, the targets of issues 4 and 19 as
+// measured in this run, the exact commands and the machine.
 
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -19,10 +19,18 @@ const pct = (n: number): string => `${n < 10 ? n.toFixed(2) : n.toFixed(1)}%`;
 const lostPct = (r: { sent: number; lost: number }): number => (r.sent === 0 ? 0 : (r.lost / r.sent) * 100);
 const pinning = (row: Row): string => (row.spec.cpu === null ? 'unpinned' : `CPU ${row.spec.cpu}`);
 
-/** The 1-core podswarm-dns row that every ratio refers to. */
+/** The 1-core podswarm-dns row that every ratio refers to: the first, the batch path's when it ran. */
 function reference(rows: Row[]): Row | undefined {
   return rows.find((r) => r.spec.role === 'podswarm' && r.spec.cpu !== null && r.throughput);
 }
+
+/** Server CPU per answered query, in µs: the CPU share of the run divided by the answer rate. */
+function cpuPerAnswer(row: Row): number | undefined {
+  const t = row.throughput;
+  return t && t.perf.qps > 0 ? ((t.cpuPercent / 100) * 1e6) / t.perf.qps : undefined;
+}
+
+const us = (n: number | undefined): string => (n === undefined ? '—' : `${n.toFixed(2)} µs`);
 
 function ratio(ref: Row | undefined, row: Row): string {
   if (!ref?.throughput || !row.throughput || row.spec.role === 'podswarm' || row.spec.cpu === null) return '—';
@@ -32,20 +40,20 @@ function ratio(ref: Row | undefined, row: Row): string {
 function throughputTable(res: WorkloadResult): string[] {
   const ref = reference(res.rows);
   const out = [
-    `| server | version | pinning | queries/s | avg latency | p99 at ${int(FIXED_RATE)} q/s | lost | server CPU | RSS | podswarm-dns / this | notes |`,
-    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    `| server | version | pinning | queries/s | avg latency | p99 at ${int(FIXED_RATE)} q/s | lost | server CPU | CPU per answer | RSS | podswarm-dns / this | notes |`,
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const row of res.rows) {
     const s = row.spec;
     const t = row.throughput;
     if (!t) {
       const why = s.unavailable ?? `failed: ${row.error ?? 'no result'}`;
-      out.push(`| ${s.label} | ${s.version} | ${pinning(row)} | ${why} | | | | | | | ${s.note} |`);
+      out.push(`| ${s.label} | ${s.version} | ${pinning(row)} | ${why} | | | | | | | | ${s.note} |`);
       continue;
     }
     const p99 = row.fixed.find((f) => f.rate === FIXED_RATE)?.p99;
     out.push(
-      `| ${s.label} | ${s.version} | ${pinning(row)} | ${int(t.perf.qps)} | ${ms(t.perf.avgMs)} | ${ms(p99)} | ${pct(lostPct(t.perf))} | ${t.cpuPercent.toFixed(0)}% | ${t.rssMiB.toFixed(1)} MiB | ${ratio(ref, row)} | ${[s.note, ...row.mismatches, t.perf.rcodes].filter(Boolean).join('; ')} |`,
+      `| ${s.label} | ${s.version} | ${pinning(row)} | ${int(t.perf.qps)} | ${ms(t.perf.avgMs)} | ${ms(p99)} | ${pct(lostPct(t.perf))} | ${t.cpuPercent.toFixed(0)}% | ${us(cpuPerAnswer(row))} | ${t.rssMiB.toFixed(1)} MiB | ${ratio(ref, row)} | ${[s.note, ...row.mismatches, t.perf.rcodes].filter(Boolean).join('; ')} |`,
     );
   }
   return out;
@@ -105,12 +113,49 @@ function targets(res: WorkloadResult): Target[] {
   } else {
     out.push(ratioTarget(ref, res.rows, 'dnsmasq', 0.8, 'target'), ratioTarget(ref, res.rows, 'unbound', 0.8, 'target'));
   }
-  const single = res.rows.find((r) => r.spec.role === 'podswarm' && r.spec.cpu === null && !r.spec.note && r.throughput);
-  const workers = res.rows.find((r) => r.spec.role === 'podswarm' && r.spec.cpu === null && r.spec.note && r.throughput);
+  if (res.mode === 'cluster') out.push(...knotTargets(ref, res.rows));
+  // Unpinned rows: one process against -workers 2, on the batch path (a SO_REUSEPORT socket per worker) and on node:dgram (one shared handle).
+  const unpinned = (udpIo: string, workers: number): Row | undefined =>
+    res.rows.find((r) => r.spec.role === 'podswarm' && r.spec.cpu === null && r.spec.variant?.udpIo === udpIo && r.spec.variant.workers === workers && r.throughput);
+  const single = unpinned('batch', 1);
+  const workers = unpinned('batch', 2);
   if (single?.throughput && workers?.throughput) {
     const x = workers.throughput.perf.qps / single.throughput.perf.qps;
     out.push({ what: 'unpinned: workers ≥ 1.0× single process', measured: `${x.toFixed(2)}×`, met: x >= 1 });
   }
+  const shared = unpinned('dgram', 2);
+  if (workers?.throughput && shared?.throughput) {
+    const x = workers.throughput.perf.qps / shared.throughput.perf.qps;
+    out.push({ what: '-workers 2: a socket per worker (batch, SO_REUSEPORT) against the shared handle (dgram)', measured: `${x.toFixed(2)}×`, met: undefined });
+  }
+  return out;
+}
+
+/**
+ * Issue 19, against knot on one core: CPU per answer no more than knot's;
+ * q/s at least knot's, or within 2% of it with less CPU (dnsperf's core the
+ * ceiling for both); resperf's maximum at least knot's; p99 at FIXED_RATE no
+ * worse than knot's median-p99 run of the same rounds.
+ */
+function knotTargets(ref: Row | undefined, rows: Row[]): Target[] {
+  const knot = rows.find((r) => r.spec.label === 'knot' && r.throughput);
+  const none = (what: string): Target => ({ what, measured: 'not measured', met: undefined });
+  const cpuWhat = 'CPU per answer ≤ knot\'s (issue 19)';
+  const qpsWhat = 'q/s ≥ knot\'s, or within 2% with less CPU (issue 19)';
+  const resperfWhat = 'resperf max ≥ knot\'s (issue 19)';
+  const p99What = `p99 at ${int(FIXED_RATE)} q/s ≤ knot's (issue 19)`;
+  if (!ref?.throughput || !knot?.throughput) return [none(cpuWhat), none(qpsWhat), none(resperfWhat), none(p99What)];
+  const [a, b] = [cpuPerAnswer(ref)!, cpuPerAnswer(knot)!];
+  const q = ref.throughput.perf.qps / knot.throughput.perf.qps;
+  const lessCpu = ref.throughput.cpuPercent < knot.throughput.cpuPercent;
+  const out: Target[] = [
+    { what: cpuWhat, measured: `${us(a)} against ${us(b)}`, met: a <= b },
+    { what: qpsWhat, measured: `${q.toFixed(2)}×, CPU ${ref.throughput.cpuPercent.toFixed(0)}% against ${knot.throughput.cpuPercent.toFixed(0)}%`, met: q >= 1 || (q >= 0.98 && lessCpu) },
+  ];
+  const [ra, rb] = [ref.resperf?.maxQps, knot.resperf?.maxQps];
+  out.push(ra === undefined || rb === undefined ? none(resperfWhat) : { what: resperfWhat, measured: `${int(ra)} against ${int(rb)}`, met: ra >= rb });
+  const [pa, pb] = [ref.fixed.find((f) => f.rate === FIXED_RATE)?.p99, knot.fixed.find((f) => f.rate === FIXED_RATE)?.p99];
+  out.push(pa === undefined || pb === undefined ? none(p99What) : { what: p99What, measured: `${ms(pa)} against ${ms(pb)}`, met: pa <= pb });
   return out;
 }
 
@@ -152,7 +197,7 @@ export function tables(res: WorkloadResult): string {
     ...fixedTable(res),
     '',
     ...resperfTable(res),
-    '## Targets (issue 4), this run',
+    '## Targets (issues 4 and 19), this run',
     '',
     '| target | measured | Node limit row against the same peer | |',
     '|---|---:|---:|---|',
@@ -180,7 +225,7 @@ export function report(r: ReportInput): string {
     `- Machine: ${m.nproc} CPUs, ${m.cpuModel}, Linux ${m.kernel}, Node ${m.node}; load average at start: ${m.loadAvg}; started ${m.date}.`,
     `- Pinning: 1-core rows run the server on CPU 0 (\`taskset -c 0\`) and dnsperf/resperf on CPU 1 (\`taskset -c 1\`); "unpinned" rows pin neither. The forward workloads' upstream knot runs on CPU 1.`,
     `- Load: dnsperf ${r.dnsperfVersion}, \`-c 20 -q 100 -T 1\`, ${t.warmSeconds} s warm-up then ${t.seconds} s per server; fixed load ${t.fixedSeconds} s per run at ${res.rates.map(int).join(' and ')} q/s (also half the slowest pinned peer's rate, unless that is within 25% of ${int(FIXED_RATE)}), in ${res.rounds} rounds that each visit every pinned server in turn, with the median-p99 run shown; p50/p99 from dnsperf \`-v\` per-query latencies. CPU is utime+stime of the server's process tree over the run (100% = one core); RSS is VmRSS after it.`,
-    '- "podswarm-dns / this" divides the pinned podswarm-dns rate by the row\'s rate (above 1.00× podswarm-dns is faster).',
+    '- "podswarm-dns / this" divides the pinned podswarm-dns rate (the first row: the batch path when the addon is built) by the row\'s rate (above 1.00× podswarm-dns is faster). "CPU per answer" is server CPU divided by answers per second.',
     '',
     tables(res),
     '## Commands',

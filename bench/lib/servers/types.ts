@@ -42,6 +42,8 @@ export interface ServerSpec {
   note: string;
   /** Why this server cannot run the workload (a plugin not compiled in). */
   unavailable?: string;
+  /** podswarm-dns rows: how the server was started, for picking rows out in the targets. */
+  variant?: { udpIo: 'batch' | 'dgram'; workers: number; metrics: boolean };
   launch(env: Env): Promise<Running>;
 }
 
