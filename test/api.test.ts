@@ -295,12 +295,14 @@ describe('api', () => {
     const routes = Object.entries(r.body.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
     assert.deepEqual(routes.sort(), [
       'DELETE /api/v1/services/{ns}/{svc}/endpoints/{name}',
+      'DELETE /api/v1/services/{ns}/{svc}/external-name',
       'GET /api/v1/members',
       'GET /api/v1/services',
       'GET /api/v1/services/{ns}',
       'GET /api/v1/services/{ns}/{svc}/addresses',
       'GET /api/v1/services/{ns}/{svc}/endpoints',
       'PUT /api/v1/services/{ns}/{svc}/endpoints/{name}',
+      'PUT /api/v1/services/{ns}/{svc}/external-name',
     ]);
     const put = r.body.paths['/api/v1/services/{ns}/{svc}/endpoints/{name}'].put;
     assert.deepEqual(put.security, [{ bearer: [] }]);

@@ -151,6 +151,45 @@ describe('Kubernetes names: dns-version, ExternalName, pods, weights, same node'
     }
   });
 
+  it('an ExternalName registered through the API is a CNAME, survives a restart, and goes with DELETE', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'i18-api-'));
+    writeFileSync(join(dir, 'token'), 'sekrit\n');
+    const core = `cluster.local:19786 {
+      bind 127.0.0.1
+      api {
+        listen 127.0.0.1:19787
+        token_file ${dir}/token
+        state ${dir}/state
+      }
+      cluster
+      forward . 127.0.0.1:${UPSTREAM}
+    }`;
+    const url = 'http://127.0.0.1:19787/api/v1/services/shop/billing/external-name';
+    const auth = { authorization: 'Bearer sekrit', 'content-type': 'application/json' };
+    let s = await startServer({ corefile: core });
+    try {
+      const bad = await fetch(url, { method: 'PUT', headers: auth, body: JSON.stringify({ externalName: 'not a name' }) });
+      assert.deepEqual([bad.status, await bad.json()], [400, { error: "body.externalName 'not a name' is not a host name" }]);
+      const put = await fetch(url, { method: 'PUT', headers: auth, body: JSON.stringify({ externalName: `${OUTSIDE.toUpperCase()}.` }) });
+      assert.deepEqual([put.status, await put.json()], [201, { namespace: 'shop', name: 'billing', externalName: OUTSIDE }]);
+      const ep = await fetch('http://127.0.0.1:19787/api/v1/services/shop/billing/endpoints/x', { method: 'PUT', headers: auth, body: JSON.stringify({ address: '10.0.70.5' }) });
+      assert.equal(ep.status, 409, 'no endpoints for an alias');
+      const r = await dig(19786, 'billing.shop.svc.cluster.local', 'A');
+      assert.deepEqual(r.answer.map((x) => [x.type, x.data]), [['CNAME', `${OUTSIDE}.`], ['A', OUTSIDE_V4]]);
+      await s.stop();
+      s = await startServer({ corefile: core });
+      assert.deepEqual((await dig(19786, 'billing.shop.cluster.local', 'CNAME')).answer.map((x) => x.data), [`${OUTSIDE}.`], 'persisted in the state directory');
+      const del = await fetch(url, { method: 'DELETE', headers: { authorization: 'Bearer sekrit' } });
+      assert.equal(del.status, 204);
+      assert.equal((await dig(19786, 'billing.shop.svc.cluster.local', 'A')).status, 'NXDOMAIN');
+      const again = await fetch(url, { method: 'DELETE', headers: { authorization: 'Bearer sekrit' } });
+      assert.equal(again.status, 404);
+    } finally {
+      await s.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('bad options and bad ExternalNames are refused with FILE:LINE or the path, and the reason', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'i18-bad-'));
     try {

@@ -9,8 +9,8 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { App } from '../app.js';
-import { canonicalAddress, isDnsLabel } from '../registry/names.js';
-import type { Endpoint } from '../registry/types.js';
+import { canonicalAddress, canonicalHostName, isDnsLabel } from '../registry/names.js';
+import type { Endpoint, Service, SourceSnapshot } from '../registry/types.js';
 import { loadStateFile, StateFile } from '../state/state-file.js';
 import { API_SOURCE } from './routes.js';
 
@@ -49,10 +49,10 @@ export function openRegistrations(app: App, dir: string): Registrations {
   if (loaded.kind === 'corrupt') {
     log.error(`state file ${path} refused: ${loaded.reason}; kept as ${loaded.keptAs}, starting without the registrations it held (re-register them, or repair the file and restart)`);
   } else if (loaded.kind === 'ok') {
-    app.registry.setSource(API_SOURCE, { services: [], endpoints: loaded.value });
-    log.info(`loaded ${loaded.value.length} registration(s) from ${path}`);
+    app.registry.setSource(API_SOURCE, loaded.value);
+    log.info(`loaded ${loaded.value.endpoints.length + loaded.value.services.length} registration(s) from ${path}`);
   }
-  const file = new StateFile(path, () => encodeRegistrations(app.registry.snapshot(API_SOURCE).endpoints));
+  const file = new StateFile(path, () => encodeRegistrations(app.registry.snapshot(API_SOURCE)));
   // Health verdicts of registered endpoints are theirs too: every change of the source is saved.
   app.registry.on('source', (source) => {
     if (source === API_SOURCE) file.save().catch((e: unknown) => log.error(`cannot save ${path}: ${(e as Error).message}`));
@@ -82,12 +82,13 @@ function ensureDirectory(dir: string): void {
   if (!statSync(dir).isDirectory()) throw new Error(`state directory ${dir} is not a directory`);
 }
 
-export function encodeRegistrations(endpoints: Endpoint[]): string {
-  return JSON.stringify({ format: FORMAT, endpoints }) + '\n';
+/** `services` (ExternalName aliases) is left out when empty, so files stay readable by versions without it. */
+export function encodeRegistrations({ endpoints, services }: SourceSnapshot): string {
+  return JSON.stringify({ format: FORMAT, endpoints, ...(services.length > 0 && { services }) }) + '\n';
 }
 
-/** The file's endpoints; throws with the first problem found (a file is taken whole or not at all). */
-export function decodeRegistrations(text: string): Endpoint[] {
+/** The file's registrations; throws with the first problem found (a file is taken whole or not at all). */
+export function decodeRegistrations(text: string): SourceSnapshot {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -98,13 +99,25 @@ export function decodeRegistrations(text: string): Endpoint[] {
   if (doc.format !== FORMAT) throw new Error(`format ${JSON.stringify(doc.format)}: expected ${FORMAT}`);
   if (!Array.isArray(doc.endpoints)) throw new Error('endpoints: not a list');
   const seen = new Set<string>();
-  return doc.endpoints.map((e: unknown, i: number) => {
+  const endpoints = doc.endpoints.map((e: unknown, i: number) => {
     const ep = checkEndpoint(e, `endpoints[${i}]`);
     const key = `${ep.namespace}/${ep.service}/${ep.name}`;
     if (seen.has(key)) throw new Error(`endpoints[${i}]: ${key} appears twice`);
     seen.add(key);
     return ep;
   });
+  const rawServices = doc.services ?? [];
+  if (!Array.isArray(rawServices)) throw new Error('services: not a list');
+  const services = rawServices.map((s: unknown, i: number) => checkAlias(s, `services[${i}]`));
+  return { endpoints, services };
+}
+
+/** An ExternalName alias registered through the API. */
+function checkAlias(s: unknown, at: string): Service {
+  if (!isObject(s)) throw new Error(`${at}: not an object`);
+  for (const f of ['namespace', 'name'] as const) if (typeof s[f] !== 'string' || !isDnsLabel(s[f])) throw new Error(`${at}.${f}: not a DNS label`);
+  if (typeof s.externalName !== 'string' || canonicalHostName(s.externalName) !== s.externalName) throw new Error(`${at}.externalName: not a host name`);
+  return { namespace: s.namespace as string, name: s.name as string, ports: [], externalName: s.externalName };
 }
 
 function checkEndpoint(e: unknown, at: string): Endpoint {

@@ -5,14 +5,14 @@ import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import { parseDuration } from '../corefile/args.js';
 import { CorefileError } from '../corefile/types.js';
 import type { Registry } from '../registry/registry.js';
-import { canonicalAddress } from '../registry/names.js';
+import { canonicalAddress, canonicalHostName } from '../registry/names.js';
 import { isRemoteSource } from '../registry/local-changes.js';
 import type { Endpoint, ServicePort, ServiceView } from '../registry/types.js';
 import { checkBearer } from './auth.js';
 import { DEFAULT_WAIT_MS, MAX_WAIT_MS, type ChangeWaiters, type Scope } from './blocking.js';
 import { ApiError } from './errors.js';
 import type { MembersSource } from './members.js';
-import { blockingQuery, endpointParam, endpointSchema, errorSchema, membersSchema, nsParam, registerBody, serviceSummarySchema, svcParam } from './schemas.js';
+import { blockingQuery, endpointParam, endpointSchema, errorSchema, externalNameBody, externalNameSchema, membersSchema, nsParam, registerBody, serviceSummarySchema, svcParam } from './schemas.js';
 import type { EndpointSources } from './sources.js';
 import { endpointJson, firstPortName, healthyAddresses, summaryJson } from './views.js';
 
@@ -155,6 +155,7 @@ export const ROUTES: RouteDef[] = [
       const dup = duplicate((body.ports ?? []).map((p) => p.name));
       if (dup !== undefined) throw new ApiError(400, `body.ports: port name '${dup}' is used twice`);
       const view = c.registry.lookup(ns, svc);
+      if (view?.service.externalName !== undefined) throw new ApiError(409, `service '${svc}' in namespace '${ns}' is an ExternalName alias of ${view.service.externalName}; it has no endpoints`);
       const existed = ownEndpoint(c.registry, ns, svc, name) !== undefined;
       // Another node's endpoint of this name is no obstacle (as a Consul agent's
       // service IDs are its own): the registry qualifies clashing names.
@@ -178,6 +179,43 @@ export const ROUTES: RouteDef[] = [
       const served = stored.endpoints.find((e) => c.registry.provenance(e)?.endpoint === endpoint) ?? endpoint;
       void reply.code(existed ? 200 : 201).header(INDEX_HEADER, String(written.modifyIndex));
       return endpointJson(stored, served, API_SOURCE);
+    },
+  },
+  {
+    method: 'PUT',
+    url: '/api/v1/services/:ns/:svc/external-name',
+    summary: 'Make a service an ExternalName alias: a CNAME to a host name, with no endpoints',
+    auth: true,
+    schema: {
+      params: svcParams,
+      body: externalNameBody,
+      response: { 200: externalNameSchema, 201: externalNameSchema, 401: errorSchema, 403: errorSchema, 409: errorSchema, 503: errorSchema, ...errors },
+    },
+    async handler(c, req, reply) {
+      const { ns, svc } = req.params as Params;
+      const { externalName } = req.body as { externalName: string };
+      const target = canonicalHostName(externalName);
+      if (target === undefined) throw new ApiError(400, `body.externalName '${externalName}' is not a host name`);
+      const view = c.registry.lookup(ns, svc);
+      if (view && view.endpoints.length > 0) throw new ApiError(409, `service '${svc}' in namespace '${ns}' has endpoints; an ExternalName service has none`);
+      const existed = c.registry.snapshot(API_SOURCE).services.some((s) => s.namespace === ns && s.name === svc);
+      c.registry.upsertService(API_SOURCE, { namespace: ns, name: svc, ports: [], externalName: target });
+      await persisted(c);
+      void reply.code(existed ? 200 : 201).header(INDEX_HEADER, String(c.registry.index));
+      return { namespace: ns, name: svc, externalName: target };
+    },
+  },
+  {
+    method: 'DELETE',
+    url: '/api/v1/services/:ns/:svc/external-name',
+    summary: 'Remove an ExternalName alias registered through this API',
+    auth: true,
+    schema: { params: svcParams, response: { 204: { type: 'null' }, 401: errorSchema, 403: errorSchema, 503: errorSchema, ...errors } },
+    async handler(c, req, reply) {
+      const { ns, svc } = req.params as Params;
+      if (!c.registry.removeService(API_SOURCE, ns, svc)) throw new ApiError(404, `no ExternalName service '${svc}' in namespace '${ns}' registered through the API`);
+      await persisted(c);
+      return reply.code(204).send();
     },
   },
   {

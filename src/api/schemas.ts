@@ -120,3 +120,18 @@ export const registerBody = {
     weight: { type: 'integer', minimum: 0, maximum: 65535, description: 'SRV weight; without one, equal shares' },
   },
 } as const;
+
+export const externalNameBody = {
+  type: 'object',
+  required: ['externalName'],
+  additionalProperties: false,
+  properties: {
+    externalName: { type: 'string', minLength: 1, maxLength: 254, description: 'The host name the service is a CNAME to' },
+  },
+} as const;
+
+export const externalNameSchema = {
+  type: 'object',
+  required: ['namespace', 'name', 'externalName'],
+  properties: { namespace: { type: 'string' }, name: { type: 'string' }, externalName: { type: 'string' } },
+} as const;

@@ -101,6 +101,14 @@ export class Registry extends EventEmitter<RegistryEvents> {
     this.refresh(new Set([serviceKey(s.namespace, s.name)]), source);
   }
 
+  /** Drops one service definition of `source` (its endpoints stay); false when it had none. */
+  removeService(source: string, namespace: string, name: string): boolean {
+    const key = serviceKey(namespace, name);
+    if (!this.sources.get(source)?.services.delete(key)) return false;
+    this.refresh(new Set([key]), source);
+    return true;
+  }
+
   /** Sets an endpoint's health (`why`: for the log); returns false when it is unknown or unchanged. */
   setHealthy(source: string, namespace: string, service: string, name: string, healthy: boolean, why?: string): boolean {
     const key = serviceKey(namespace, service);
