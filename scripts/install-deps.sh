@@ -30,6 +30,8 @@ NEED=(
   ip:iproute2
   iptables:iptables
   tcpdump:tcpdump
+  etcd:etcd-server
+  etcdctl:etcd-client
   # native/udp-batch: node-gyp compiles with cc, links with c++, runs make (and python3, above).
   cc:gcc
   c++:g++
@@ -58,4 +60,4 @@ node_headers="$(dirname "$(dirname "$(command -v node)")")/include/node/node_api
 [ -f "$node_headers" ] || echo "install-deps: warning: $node_headers is missing: the UDP addon cannot be built" >&2
 
 bash "$(dirname "$0")/podman-image.sh"
-echo "install-deps: ok ($(dig -v 2>&1 | head -1); $(serf version | head -1); $(podman --version))"
+echo "install-deps: ok ($(dig -v 2>&1 | head -1); $(serf version | head -1); $(podman --version); $(etcd --version | head -1))"

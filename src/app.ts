@@ -34,6 +34,12 @@ export class App {
   readonly metrics = new MetricsRegistry();
   /** Plugins that report readiness (CoreDNS `ready`): name → ready now? */
   readonly readiness = new Map<string, () => boolean>();
+  /**
+   * Plugins that can serve while something they depend on is gone (the etcd
+   * backend serving its last known registry): name → why now, or undefined
+   * while all is well. `/ready` stays 200 and says so.
+   */
+  readonly degradations = new Map<string, () => string | undefined>();
   /** Zones whose answers come from the registry (cluster, srv); caches drop them on registry changes. */
   readonly registryZones = new Set<string>();
   /** `health { lameduck DUR }`: how long to keep serving after SIGTERM before the listeners close. */

@@ -27,13 +27,15 @@ export const plugin: PluginDef = {
       }
       continuously = mode.text === 'continuously';
     }
-    const readiness = new Readiness(c.app.readiness, continuously);
+    const readiness = new Readiness(c.app.readiness, continuously, c.app.degradations);
     let release: (() => Promise<void>) | undefined;
     c.onStartup(async () => {
       release = await httpListeners(c.app).register(address, '/ready', (_req, res) => {
         const notReady = readiness.notReady();
         const headers = { 'content-type': 'text/plain; charset=utf-8' };
-        if (notReady.length === 0) res.writeHead(200, headers).end('OK');
+        const degraded = notReady.length === 0 ? readiness.degraded() : [];
+        if (degraded.length > 0) res.writeHead(200, headers).end(`OK\ndegraded: ${degraded.join('\ndegraded: ')}`);
+        else if (notReady.length === 0) res.writeHead(200, headers).end('OK');
         else res.writeHead(503, headers).end(notReady.join(','));
       });
     });

@@ -10,6 +10,7 @@ import { plugin as reload } from '../../plugins/reload/setup.js';
 import { plugin as bufsize } from '../../plugins/bufsize/setup.js';
 import { plugin as bind } from '../../plugins/bind/setup.js';
 import { plugin as gossip } from '../../plugins/gossip/setup.js';
+import { plugin as etcd } from '../../plugins/etcd/setup.js';
 import { plugin as healthcheck } from '../../plugins/healthcheck/setup.js';
 import { plugin as api } from '../../plugins/api/setup.js';
 import { plugin as podman } from '../../plugins/podman/setup.js';
@@ -33,7 +34,7 @@ import { plugin as loop } from '../../plugins/loop/setup.js';
 import { plugin as forward } from '../../plugins/forward/setup.js';
 import { plugin as whoami } from '../../plugins/whoami/setup.js';
 
-export const PLUGINS: readonly PluginDef[] = [reload, bufsize, bind, gossip, healthcheck, api, podman, kube, ready, health, prometheus, errors, log, any, loadbalance, rewrite, acl, autopath, containers, cache, hosts, srv, cluster, loop, forward, whoami];
+export const PLUGINS: readonly PluginDef[] = [reload, bufsize, bind, gossip, etcd, healthcheck, api, podman, kube, ready, health, prometheus, errors, log, any, loadbalance, rewrite, acl, autopath, containers, cache, hosts, srv, cluster, loop, forward, whoami];
 
 export function findPlugin(name: string): PluginDef | undefined {
   return PLUGINS.find((p) => p.name === name);

@@ -56,13 +56,13 @@ function cmp(a: string, b: string): number {
 }
 
 /** A node name as a DNS label: `Node_1.example` → `node-1-example`. */
-function nodeLabel(node: string): string {
+export function nodeLabel(node: string): string {
   const l = dnsSafe(node);
   return l === '' ? hash(node) : l;
 }
 
 /** `<name>-<suffix>`, cut to one label with a hash of the suffix when too long. */
-function qualify(name: string, suffix: string): string {
+export function qualify(name: string, suffix: string): string {
   const full = `${name}-${suffix}`;
   if (full.length <= MAX_LABEL) return full;
   const h = hash(suffix);

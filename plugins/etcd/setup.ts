@@ -1,0 +1,80 @@
+// `etcd [ZONE] { endpoint URL...; ... }` (see README.md): the registry
+// backend on etcd, instead of gossip. No DNS handler: answers come from the
+// registry, which the backend keeps in step with etcd. One backend per
+// process: a reload with the same settings keeps it running (the new config
+// starts before the old one stops); changed settings stop it (its keys
+// revoked) and start it again.
+
+import type { App } from '../../src/app.js';
+import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
+import { CorefileError } from '../../src/corefile/types.js';
+import { parseEtcd } from './config.js';
+import { etcdRejectedCounter, registerEtcdGauges } from './metrics.js';
+import { EtcdNode } from './node.js';
+
+interface Running {
+  node: EtcdNode;
+  /** The settings it runs with, as JSON. */
+  key: string;
+  /** Configs using it: during a reload both the old and the new one. */
+  users: number;
+}
+
+const running = new WeakMap<App, Running>();
+
+export const plugin: PluginDef = {
+  name: 'etcd',
+  scope: 'control',
+  setup(c: SetupContext): void {
+    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'etcd: only one etcd directive per server block');
+    const d = c.directives[0]!;
+    const gossip = c.block.directives.find((g) => g.name.text === 'gossip');
+    if (gossip) throw CorefileError.at(gossip.name, 'gossip: a node replicates its registry by gossip or by etcd, not both (this block has etcd too)');
+    const settings = parseEtcd(d);
+    const key = JSON.stringify(settings);
+    const app = c.app;
+    registerEtcdGauges(app, () => running.get(app)?.node);
+    const rejected = etcdRejectedCounter(app);
+    const log = app.pluginLog('etcd');
+    let mine: Running | undefined;
+    c.onStartup(async () => {
+      const cur = running.get(app);
+      if (cur?.key === key) {
+        cur.users++;
+        mine = cur;
+      } else {
+        if (cur) {
+          running.delete(app);
+          log.info('settings changed: revoking this node’s keys and starting again');
+          await cur.node.stop(true);
+        }
+        const node = new EtcdNode(app, settings, (list) => {
+          for (const r of list) {
+            rejected.inc({ reason: r.reason });
+            log.warn(`dropped the value at ${r.key ?? '?'}: ${r.reason}: ${r.detail}`);
+          }
+        });
+        try {
+          await node.start();
+        } catch (err) {
+          await node.stop(false);
+          throw new Error(`etcd: ${(err as Error).message}`);
+        }
+        mine = { node, key, users: 1 };
+        running.set(app, mine);
+      }
+      const node = mine.node;
+      app.readiness.set('etcd', () => node.ready);
+      app.degradations.set('etcd', () => node.degraded());
+    });
+    c.onShutdown(async () => {
+      if (!mine || --mine.users > 0) return;
+      if (running.get(app) === mine) {
+        running.delete(app);
+        app.readiness.delete('etcd');
+        app.degradations.delete('etcd');
+      }
+      await mine.node.stop(false);
+    });
+  },
+};

@@ -1,0 +1,195 @@
+// The cluster DNS end-to-end scenarios of gossip-cluster.test.ts, run with
+// the etcd backend against a real etcd: three podswarm-dns processes, each
+// in a network namespace of its own with its own registry file, and one or
+// three etcd members in further namespaces of the same lab. On top of the
+// gossip scenarios: the SkyDNS layout in etcd, a killed node's endpoints
+// gone after the lease TTL, and etcd stopped (answers keep serving, /ready
+// and the metrics say degraded) and started again (the nodes catch up).
+// Needs root (`ip netns`) and etcd (scripts/install-deps.sh).
+
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseDig } from './dig.js';
+import { type EtcdCluster, startEtcd } from './etcd.js';
+import { eventually } from './eventually.js';
+import { createLab, type Lab } from './netns.js';
+import { startServer, type RunningServer } from './server.js';
+
+const NODES = [1, 2, 3] as const;
+type N = (typeof NODES)[number];
+const DNS_PORT = 1053;
+const HTTP_PORT = 8181;
+/** Short, so a killed node's endpoints leave within the test's patience; etcd's minimum is 2 s. */
+const LEASE_TTL_S = 3;
+
+export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
+  let lab: Lab | undefined;
+  let etcd: EtcdCluster | undefined;
+  const servers = new Map<N, RunningServer>();
+  const addr = (i: number): string => `${subnet}.${i}`;
+
+  /** Services each node registers in its own file: name → address. */
+  const services: Record<N, Record<string, string>> = {
+    1: { svc1: '203.0.113.1' },
+    2: { svc2: '203.0.113.2' },
+    3: { svc3: '203.0.113.3' },
+  };
+
+  const registry = (i: N): string => {
+    const list = Object.entries(services[i]).map(
+      ([name, address]) => `  - name: ${name}\n    ports:\n      - { name: http, port: 8080 }\n    endpoints:\n      - { address: ${address} }\n`,
+    );
+    return `services:\n${list.join('')}`;
+  };
+
+  const corefile = (i: N): string => `cluster.local:${DNS_PORT} {
+    bind ${addr(i)}
+    ready ${addr(i)}:${HTTP_PORT} {
+        monitor continuously
+    }
+    prometheus ${addr(i)}:${HTTP_PORT}
+    etcd cluster.local {
+        endpoint ${etcd!.urls.join(' ')}
+        lease_ttl ${LEASE_TTL_S}s
+    }
+    cluster cluster.local {
+        registry {{dir}}/services.yaml
+    }
+}
+`;
+
+  const startNode = async (i: N): Promise<void> => {
+    const s = await startServer({ prefix: ['ip', 'netns', 'exec', lab!.ns(i)], corefile: corefile(i), files: { 'services.yaml': registry(i) }, args: ['-node', `n${i}`] });
+    servers.set(i, s);
+  };
+
+  const register = (i: N, name: string, address: string | undefined): void => {
+    if (address === undefined) delete services[i][name];
+    else services[i][name] = address;
+    writeFileSync(join(servers.get(i)!.dir, 'services.yaml'), registry(i));
+  };
+
+  /** The A records node `i` answers for `<name>.default.cluster.local`, asked from inside its namespace. */
+  const answers = async (i: N, name: string): Promise<string[]> => {
+    const out = await lab!.exec(i, 'dig', [`@${addr(i)}`, '-p', String(DNS_PORT), `${name}.default.cluster.local`, 'A', '+norec', '+time=1', '+tries=1']);
+    return parseDig(out)
+      .answer.map((r) => r.data)
+      .sort();
+  };
+
+  const waitAnswers = async (i: N, name: string, want: string[], why: string): Promise<void> => {
+    await eventually(() => answers(i, name), (a) => JSON.stringify(a) === JSON.stringify(want), `n${i}: ${name} → ${JSON.stringify(want)} (${why})`, 30_000, 200);
+  };
+
+  /** Every node answers for every registered service (of the nodes in `from`). */
+  const converged = async (why: string, on: readonly N[] = NODES): Promise<void> => {
+    const all = Object.assign({}, ...NODES.map((j) => services[j])) as Record<string, string>;
+    for (const i of on) for (const [name, address] of Object.entries(all)) await waitAnswers(i, name, [address], why);
+  };
+
+  const http = (i: N, path: string): Promise<string> => lab!.exec(i, 'curl', ['-s', '-w', '\n%{http_code}', `http://${addr(i)}:${HTTP_PORT}${path}`]);
+  const metric = async (i: N, name: string): Promise<number | undefined> => {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(await http(i, '/metrics'));
+    return m ? Number(m[1]) : undefined;
+  };
+
+  before(async () => {
+    lab = await createLab(`ietcd${process.pid}`, subnet, NODES.length + members);
+    etcd = await startEtcd(lab, Array.from({ length: members }, (_, m) => NODES.length + 1 + m));
+    for (const i of NODES) await startNode(i);
+  });
+
+  after(async () => {
+    for (const s of servers.values()) await s.stop('SIGKILL');
+    await etcd?.destroy();
+    await lab?.destroy();
+  });
+
+  describe(`three podswarm-dns nodes on an etcd of ${members} member${members === 1 ? '' : 's'}`, () => {
+    it('answers for every node’s services on every node', async () => {
+      await converged('initial sync');
+    });
+
+    it('writes healthy endpoints in the SkyDNS layout CoreDNS’s etcd plugin reads', async () => {
+      const tree = await etcd!.getPrefix('/skydns/local/cluster/default/svc1/');
+      assert.deepEqual([...tree.keys()], ['/skydns/local/cluster/default/svc1/203-0-113-1-n1']);
+      const value = JSON.parse([...tree.values()][0]!) as Record<string, unknown>;
+      assert.equal(value.host, '203.0.113.1');
+      assert.equal(value.port, 8080);
+      assert.equal(value.ttl, 60);
+      const ours = value.podswarm as { owner: string; endpoint: Record<string, unknown> };
+      assert.equal(ours.owner, 'n1');
+      assert.equal(ours.endpoint.name, '203-0-113-1');
+      assert.equal(ours.endpoint.healthy, true);
+      const defs = await etcd!.getPrefix('/podswarm-dns/services/default/svc1/');
+      assert.deepEqual([...defs.entries()], [
+        ['/podswarm-dns/services/default/svc1/n1', JSON.stringify({ podswarm: { owner: 'n1', service: { namespace: 'default', name: 'svc1', ports: [{ name: 'http', port: 8080, protocol: 'tcp' }] } } })],
+      ]);
+      const fields = await etcd!.ctl(['get', '/skydns/local/cluster/default/svc1/203-0-113-1-n1', '-w', 'fields']);
+      assert.match(fields, /"Lease" : [1-9]\d*/, 'the key is under a lease');
+    });
+
+    it('serves a service registered on node 1 from node 3', async () => {
+      register(1, 'late', '203.0.113.101');
+      await waitAnswers(3, 'late', ['203.0.113.101'], 'registered on n1');
+      await converged('after registering late');
+    });
+
+    it('drops a killed node’s endpoints once its lease expires, and serves them again after a restart', async () => {
+      await servers.get(1)!.stop('SIGKILL');
+      for (const i of [2, 3] as const) {
+        await waitAnswers(i, 'svc1', [], 'n1 killed, its lease expired');
+        await waitAnswers(i, 'late', [], 'n1 killed, its lease expired');
+      }
+      assert.deepEqual([...(await etcd!.getPrefix('/skydns/local/cluster/default/svc1/')).keys()], [], 'etcd deleted the keys with the lease');
+      await startNode(1);
+      await converged('n1 restarted');
+    });
+
+    it('forgets what a node no longer registers after it restarts', async () => {
+      await servers.get(1)!.stop('SIGKILL');
+      delete services[1].late;
+      await startNode(1);
+      await converged('n1 restarted without late');
+      for (const i of NODES) await waitAnswers(i, 'late', [], 'n1 restarted without late: its old lease expired');
+    });
+
+    if (members === 3) {
+      it('keeps replicating with one member of three down', async () => {
+        await etcd!.stop(0);
+        register(1, 'quorum', '203.0.113.102');
+        await waitAnswers(3, 'quorum', ['203.0.113.102'], 'two members of three up');
+        await eventually(() => http(2, '/ready'), (r) => r === 'OK\n200', 'n2 not degraded with a quorum up');
+        await etcd!.start(0);
+        await converged('member 0 back');
+      });
+    }
+
+    it('keeps answering while etcd is down, says so in /ready and the metrics, and catches up when it is back', async () => {
+      await converged('before etcd stops');
+      await etcd!.stop();
+      for (const i of NODES) {
+        const ready = await eventually(() => http(i, '/ready'), (r) => r.startsWith('OK\ndegraded: etcd: '), `n${i} /ready says degraded`);
+        assert.match(ready, /serving the last known registry\n200$/);
+        assert.equal(await metric(i, 'podswarm_etcd_up'), 0);
+      }
+      // past every lease's TTL, and nothing is forgotten
+      for (const i of NODES) await servers.get(i)!.waitFor(/lease lost/, 30_000);
+      await converged('etcd down: the last known registry');
+      register(1, 'during', '203.0.113.103');
+      register(2, 'svc2', undefined);
+      await waitAnswers(1, 'during', ['203.0.113.103'], 'n1’s own registration while etcd is down');
+      await waitAnswers(3, 'during', [], 'n3 cannot know yet');
+      await etcd!.start();
+      await converged('etcd back');
+      for (const i of NODES) await waitAnswers(i, 'svc2', [], 'n2 dropped svc2 while etcd was down');
+      for (const i of NODES) {
+        await eventually(() => http(i, '/ready'), (r) => r === 'OK\n200', `n${i} /ready OK again`);
+        assert.equal(await metric(i, 'podswarm_etcd_up'), 1);
+        assert.equal(await metric(i, 'podswarm_etcd_pending_writes'), 0);
+      }
+    });
+  });
+}
