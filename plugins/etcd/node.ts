@@ -25,6 +25,13 @@ const FIRST_SYNC_WAIT_MS = 5000;
  */
 const WATCH_BACKOFF = { initialDelay: 100, maxDelay: 2000 };
 const MEMBER_RETRY_MS = 1000;
+/**
+ * gRPC pings on the connection: without them a member cut off without a
+ * reset (a partition, a host gone) holds the watch open and silent for as
+ * long as TCP retries. etcd refuses pings more often than every 5 s
+ * (`--grpc-keepalive-min-time`).
+ */
+const GRPC_KEEPALIVE = { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5000 };
 
 export class EtcdNode {
   private client: Etcd3 | undefined;
@@ -65,6 +72,7 @@ export class EtcdNode {
     this.client = new Etcd3({
       hosts: s.endpoints,
       dialTimeout: s.dialTimeoutMs,
+      grpcOptions: GRPC_KEEPALIVE,
       faultHandling: {
         host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: MEMBER_RETRY_MS, breaker: new ConsecutiveBreaker(3) }),
         watchBackoff: new ExponentialBackoff(WATCH_BACKOFF).next(),

@@ -122,6 +122,10 @@ export class EtcdMirror {
       watcher.on('disconnected', (err) => this.lost(f, `watch disconnected: ${err.message}`));
       watcher.on('connected', () => this.up(f));
       watcher.on('error', (err) => {
+        // Always said: a cancelled watch (its revision compacted away) means a full read of the tree.
+        // etcd 3.4 gives no reason for a compacted revision: the library's message is then just its prefix.
+        const reason = err.message.replace(/^Watcher canceled:\s*/, '') || 'its revision compacted away';
+        this.opts.log.warn(`etcd: etcd cancelled the watch of ${f.prefix} (${reason}); reading it again`);
         this.lost(f, `watch cancelled: ${err.message}`);
         void watcher.cancel().catch(() => {});
         if (f.watcher === watcher) f.watcher = undefined;

@@ -167,6 +167,24 @@ export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
       });
     }
 
+    it('reads the tree again when its watch resumes past a compaction, after a partition', async () => {
+      await lab!.cut(3);
+      // gRPC pings find the silent connection dead; until then the lease keepalive says degraded
+      await servers.get(3)!.waitFor(/watch disconnected/, 60_000);
+      for (const i of [1, 2] as const) await waitAnswers(i, 'svc3', [], 'n3 cut off, its lease expired');
+      register(1, 'apart', '203.0.113.104');
+      register(2, 'svc2', '203.0.113.22');
+      // in etcd (n1 and n2 see each other's), so the compaction below removes revisions n3 has not seen
+      await waitAnswers(2, 'apart', ['203.0.113.104'], 'registered on n1 while n3 is cut off');
+      await waitAnswers(1, 'svc2', ['203.0.113.22'], 'moved on n2 while n3 is cut off');
+      const status = JSON.parse(await etcd!.ctl(['endpoint', 'status', '-w', 'json'])) as Array<{ Status: { header: { revision: number } } }>;
+      await etcd!.ctl(['compact', String(status[0]!.Status.header.revision)]);
+      await waitAnswers(3, 'svc2', ['203.0.113.2'], 'n3 cut off: the last known registry');
+      await lab!.heal(3);
+      await converged('healed: n3 read the tree again, its own entries written again');
+      assert.match(servers.get(3)!.output(), /etcd cancelled the watch of \/skydns\/local\/cluster\/ \(its revision compacted away\); reading it again/, 'the resumed watch was refused as compacted');
+    });
+
     it('keeps answering while etcd is down, says so in /ready and the metrics, and catches up when it is back', async () => {
       await converged('before etcd stops');
       await etcd!.stop();
