@@ -89,6 +89,13 @@ export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
     for (const i of on) for (const [name, address] of Object.entries(all)) await waitAnswers(i, name, [address], why);
   };
 
+  /** Call before causing it: the returned wait ends at the next line of node `i` matching `re` (not at one it printed before). */
+  const nextLine = (i: N, re: RegExp): (() => Promise<string>) => {
+    const s = servers.get(i)!;
+    const seen = s.output().match(new RegExp(re.source, 'g'))?.length ?? 0;
+    return () => s.waitFor(new RegExp(`(?:[\\s\\S]*?${re.source}){${seen + 1}}`), 60_000);
+  };
+
   const http = (i: N, path: string): Promise<string> => lab!.exec(i, 'curl', ['-s', '-w', '\n%{http_code}', `http://${addr(i)}:${HTTP_PORT}${path}`]);
   const metric = async (i: N, name: string): Promise<number | undefined> => {
     const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(await http(i, '/metrics'));
@@ -168,9 +175,10 @@ export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
     }
 
     it('reads the tree again when its watch resumes past a compaction, after a partition', async () => {
+      const disconnected = nextLine(3, /watch disconnected/);
       await lab!.cut(3);
       // gRPC pings find the silent connection dead; until then the lease keepalive says degraded
-      await servers.get(3)!.waitFor(/watch disconnected/, 60_000);
+      await disconnected();
       for (const i of [1, 2] as const) await waitAnswers(i, 'svc3', [], 'n3 cut off, its lease expired');
       register(1, 'apart', '203.0.113.104');
       register(2, 'svc2', '203.0.113.22');
@@ -187,6 +195,7 @@ export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
 
     it('keeps answering while etcd is down, says so in /ready and the metrics, and catches up when it is back', async () => {
       await converged('before etcd stops');
+      const leasesLost = NODES.map((i) => nextLine(i, /lease lost/));
       await etcd!.stop();
       for (const i of NODES) {
         const ready = await eventually(() => http(i, '/ready'), (r) => r.startsWith('OK\ndegraded: etcd: '), `n${i} /ready says degraded`);
@@ -194,7 +203,7 @@ export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
         assert.equal(await metric(i, 'podswarm_etcd_up'), 0);
       }
       // past every lease's TTL, and nothing is forgotten
-      for (const i of NODES) await servers.get(i)!.waitFor(/lease lost/, 30_000);
+      for (const wait of leasesLost) await wait();
       await converged('etcd down: the last known registry');
       register(1, 'during', '203.0.113.103');
       register(2, 'svc2', undefined);
