@@ -7,9 +7,8 @@
 // re-read when they change; a file that breaks later is logged and the last
 // good contents keep serving.
 
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
-import { statSync } from 'node:fs';
 import type { Logger } from '../../log.js';
 import { served } from '../../health/served.js';
 import { dashedAddress, dnsSafe, isDnsLabel } from '../../registry/names.js';
@@ -121,8 +120,9 @@ export function snapshot(m: Manifests, containers: readonly ContainerInspect[], 
     services.push({ namespace: s.namespace, name: s.name, ports: s.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol })), ...(s.externalName && { externalName: s.externalName }) });
     const selector = s.selector;
     if (s.externalName !== undefined || selector === undefined) continue;
-    // One endpoint per pod and address: the containers of a pod share its network namespace.
-    const taken = new Set<string>();
+    // One endpoint per pod and address (a pod's containers share its network
+    // namespace); a name two pods share is kept by the first, the other takes its dashed address.
+    const addressOf = new Map<string, string>();
     for (const c of containers) {
       if (!selects(selector, c.Config.Labels)) continue;
       const podman = podmanHealthOf(c);
@@ -131,14 +131,14 @@ export function snapshot(m: Manifests, containers: readonly ContainerInspect[], 
       const addresses = Object.values(c.NetworkSettings.Networks ?? {}).flatMap((a) => attachmentAddresses(a));
       const host = hostLabel(c);
       for (const address of addresses) {
-        const name = addresses.length === 1 && host !== undefined ? host : dashedAddress(address);
-        const key = `${name}/${address}`;
-        if (taken.has(key)) continue;
-        taken.add(key);
+        let name = addresses.length === 1 && host !== undefined ? host : dashedAddress(address);
+        if (addressOf.has(name) && addressOf.get(name) !== address) name = dashedAddress(address);
+        if (addressOf.get(name) === address) continue;
+        addressOf.set(name, address);
         endpoints.push({
           namespace: s.namespace,
           service: s.name,
-          name: [...taken].some((k) => k !== key && k.startsWith(`${name}/`)) ? dashedAddress(address) : name,
+          name,
           nodeName,
           address,
           ports,
