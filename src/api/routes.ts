@@ -300,7 +300,7 @@ function heldBy(registry: Registry, view: ServiceView | undefined, name: string,
 }
 
 function ownEndpoint(registry: Registry, ns: string, svc: string, name: string): Endpoint | undefined {
-  return registry.snapshot(API_SOURCE).endpoints.find((e) => e.namespace === ns && e.service === svc && e.name === name);
+  return registry.endpoint(API_SOURCE, ns, svc, name);
 }
 
 function foreign(ns: string, svc: string, name: string): ApiError {

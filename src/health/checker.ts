@@ -34,9 +34,9 @@ export class HealthChecker {
   private running = false;
   /** Set while this checker writes to the registry, whose events come back synchronously. */
   private applying = false;
-  private readonly onSource = (source: string): void => {
+  private readonly onSource = (source: string, services?: ReadonlySet<string>): void => {
     if (this.applying || isRemoteSource(source)) return;
-    this.sync(source);
+    this.sync(source, services);
   };
 
   constructor(
@@ -63,10 +63,18 @@ export class HealthChecker {
     this.targets.clear();
   }
 
-  /** Follows `source`'s checked endpoints: new ones are checked at once, gone ones forgotten, and each gets its served state. */
-  private sync(source: string): void {
+  /**
+   * Follows `source`'s checked endpoints (in `services`, default all): new
+   * ones are checked at once, gone ones forgotten, and each gets its served
+   * state. Only the services a change touched are read, so a registration
+   * costs its service, not the whole source.
+   */
+  private sync(source: string, services?: ReadonlySet<string>): void {
     const seen = new Set<string>();
-    for (const e of this.registry.snapshot(source).endpoints) {
+    const endpoints = services
+      ? [...services].flatMap((key) => [...this.registry.sourceService(source, key).endpoints])
+      : this.registry.snapshot(source).endpoints;
+    for (const e of endpoints) {
       if (!e.healthCheck) continue;
       const key = `${source}|${e.namespace}/${e.service}/${e.name}`;
       seen.add(key);
@@ -84,9 +92,9 @@ export class HealthChecker {
       t.endpoint = e;
       this.apply(t, 'awaiting its first passing check');
     }
-    const prefix = `${source}|`;
+    const prefixes = services ? [...services].map((svc) => `${source}|${svc}/`) : [`${source}|`];
     for (const [key, t] of this.targets) {
-      if (key.startsWith(prefix) && !seen.has(key)) {
+      if (prefixes.some((p) => key.startsWith(p)) && !seen.has(key)) {
         clearTimeout(t.timer);
         this.targets.delete(key);
       }

@@ -1,10 +1,11 @@
 // This node's own registry entries as a feed of changes, for the backends
 // that replicate them (gossip, etcd). Local sources are every source that
 // is not another node's, as replicated to us. A change costs work in
-// proportion to the sources it touched, never to the whole registry: only
-// sources the registry reports as changed are compared, entry objects the
-// registry kept are skipped by identity, and the rest are compared by their
-// JSON (a rescan that rebuilds identical objects announces nothing).
+// proportion to the services it touched, never to the whole source or
+// registry: the registry names the services each change touched, only
+// those are compared, entry objects the registry kept are skipped by
+// identity, and the rest are compared by their JSON (a rescan that rebuilds
+// identical objects announces nothing).
 
 import type { Registry } from './registry.js';
 import type { Endpoint, Service } from './types.js';
@@ -29,23 +30,34 @@ export function isRemoteSource(id: string): boolean {
 export const endpointKey = (e: Endpoint): string => `e:${e.namespace}/${e.service}/${e.name}`;
 export const serviceEntryKey = (s: Service): string => `s:${s.namespace}/${s.name}`;
 
+type Raw = Endpoint | Service;
+
 interface Published {
   /** The registry's object this value was made from: the same object means unchanged. */
-  raw: Endpoint | Service;
+  raw: Raw;
   value: RegistryValue;
   json: string;
 }
 
+/** The `ns/svc` service key an entry key belongs to. */
+function serviceOf(key: string): string {
+  const rest = key.slice(2);
+  return key.startsWith('e:') ? rest.slice(0, rest.lastIndexOf('/')) : rest;
+}
+
 export class LocalChanges {
-  /** Per local source: key → the registry's object. */
-  private readonly bySource = new Map<string, Map<string, Endpoint | Service>>();
+  /** Per local source, per service (`ns/svc`): entry key → the registry's object. */
+  private readonly bySource = new Map<string, Map<string, Map<string, Raw>>>();
   private readonly published = new Map<string, Published>();
-  private readonly dirty = new Set<string>();
+  /** Sources changed since the last batch: the services touched, or 'all'. */
+  private readonly dirty = new Map<string, Set<string> | 'all'>();
   private scheduled: NodeJS.Immediate | undefined;
   private running = false;
-  private readonly onSource = (source: string): void => {
+  private readonly onSource = (source: string, services: ReadonlySet<string>): void => {
     if (isRemoteSource(source)) return;
-    this.dirty.add(source);
+    const d = this.dirty.get(source);
+    if (d === undefined) this.dirty.set(source, new Set(services));
+    else if (d !== 'all') for (const svc of services) d.add(svc);
     this.scheduled ??= setImmediate(() => {
       this.scheduled = undefined;
       const changes = this.collect();
@@ -63,7 +75,7 @@ export class LocalChanges {
     if (this.running) throw new Error('local changes: already started');
     this.running = true;
     this.registry.on('source', this.onSource);
-    for (const id of this.registry.sourceIds()) if (!isRemoteSource(id)) this.dirty.add(id);
+    for (const id of this.registry.sourceIds()) if (!isRemoteSource(id)) this.dirty.set(id, 'all');
     return this.collect();
   }
 
@@ -82,24 +94,30 @@ export class LocalChanges {
     return out;
   }
 
-  /** Compares the dirty sources with what was published and returns the difference. */
+  /** Compares the dirty services with what was published and returns the difference. */
   private collect(): LocalChange[] {
     const candidates = new Set<string>();
-    for (const source of this.dirty) {
-      const before = this.bySource.get(source);
-      const after = new Map<string, Endpoint | Service>();
-      const snap = this.registry.snapshot(source);
-      for (const s of snap.services) after.set(serviceEntryKey(s), s);
-      for (const e of snap.endpoints) after.set(endpointKey(e), e);
-      for (const key of before?.keys() ?? []) if (after.get(key) !== before?.get(key)) candidates.add(key);
-      for (const [key, raw] of after) if (before?.get(key) !== raw) candidates.add(key);
-      if (after.size === 0) this.bySource.delete(source);
-      else this.bySource.set(source, after);
+    for (const [source, services] of this.dirty) {
+      let mine = this.bySource.get(source);
+      if (!mine) this.bySource.set(source, (mine = new Map()));
+      const keys = services === 'all' ? new Set([...mine.keys(), ...this.servicesOf(source)]) : services;
+      for (const svc of keys) {
+        const before = mine.get(svc);
+        const after = new Map<string, Raw>();
+        const { service, endpoints } = this.registry.sourceService(source, svc);
+        if (service) after.set(serviceEntryKey(service), service);
+        for (const e of endpoints) after.set(endpointKey(e), e);
+        for (const key of before?.keys() ?? []) if (after.get(key) !== before?.get(key)) candidates.add(key);
+        for (const [key, raw] of after) if (before?.get(key) !== raw) candidates.add(key);
+        if (after.size === 0) mine.delete(svc);
+        else mine.set(svc, after);
+      }
+      if (mine.size === 0) this.bySource.delete(source);
     }
     this.dirty.clear();
     const changes: LocalChange[] = [];
     for (const key of candidates) {
-      const raw = this.owner(key);
+      const raw = this.holder(key);
       const old = this.published.get(key);
       if (raw === undefined) {
         if (old) {
@@ -117,10 +135,20 @@ export class LocalChanges {
     return changes;
   }
 
-  /** The object a key has in the first local source (in the registry's order) that holds it. */
-  private owner(key: string): Endpoint | Service | undefined {
-    for (const entries of this.bySource.values()) {
-      const raw = entries.get(key);
+  /** Every service key `source` has something in. */
+  private servicesOf(source: string): Set<string> {
+    const snap = this.registry.snapshot(source);
+    const out = new Set<string>();
+    for (const s of snap.services) out.add(`${s.namespace}/${s.name}`);
+    for (const e of snap.endpoints) out.add(`${e.namespace}/${e.service}`);
+    return out;
+  }
+
+  /** The object a key has in the first local source that holds it. */
+  private holder(key: string): Raw | undefined {
+    const svc = serviceOf(key);
+    for (const services of this.bySource.values()) {
+      const raw = services.get(svc)?.get(key);
       if (raw !== undefined) return raw;
     }
     return undefined;

@@ -34,8 +34,11 @@ export interface RegistryEvents {
    * `why` comes with health verdicts (the health checker says why).
    */
   endpoints: [source: string, changes: EndpointChange[], why?: string];
-  /** What one source contributes changed (for mirroring the registry to DNS workers). */
-  source: [source: string];
+  /**
+   * What one source contributes changed, in these services (`ns/svc` keys),
+   * so a follower re-reads those and not the whole source.
+   */
+  source: [source: string, services: ReadonlySet<string>];
 }
 
 export class Registry extends EventEmitter<RegistryEvents> {
@@ -129,6 +132,17 @@ export class Registry extends EventEmitter<RegistryEvents> {
     return { services: [...st.services.values()], endpoints: [...st.endpoints.values()].flatMap((m) => [...m.values()]) };
   }
 
+  /** One endpoint of one source (O(1), for the API's ownership checks). */
+  endpoint(source: string, namespace: string, service: string, name: string): Endpoint | undefined {
+    return this.sources.get(source)?.endpoints.get(serviceKey(namespace, service))?.get(name);
+  }
+
+  /** What `source` contributes to one service (`ns/svc` key), as the 'source' event names it. */
+  sourceService(source: string, key: string): { service: Service | undefined; endpoints: Iterable<Endpoint> } {
+    const st = this.sources.get(source);
+    return { service: st?.services.get(key), endpoints: st?.endpoints.get(key)?.values() ?? [] };
+  }
+
   sourceIds(): string[] {
     return [...this.sources.keys()];
   }
@@ -176,7 +190,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
 
   /** Rebuilds the views of the touched services and emits one change event. */
   private refresh(touched: Set<string>, source: string): void {
-    this.emit('source', source);
+    this.emit('source', source, touched);
     if (touched.size === 0) return;
     const index = ++this._index;
     const changed: ServiceKey[] = [];

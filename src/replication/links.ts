@@ -5,14 +5,13 @@
 // a slow peer holds back only its own queue, and a newer entry for the same
 // key replaces the queued one. A failed send drops what was queued for that
 // peer: the next anti-entropy round with it finds and repairs the gap.
-import type { CheckedEntry, Entry } from './validate.js';
-import { encodePayload } from './validate.js';
+import { type CheckedEntry, encodeEntries } from './validate.js';
 
 /** Sends one message to the peer named; rejects when it could not be delivered. */
 export type SendFn = (peer: string, msg: Buffer) => Promise<void>;
 
 export interface LinkOptions {
-  /** How long entries gather before a send starts; default 10 ms. */
+  /** How long entries gather before a send starts, and between sends that are not full; default 25 ms. */
   lingerMs?: number;
   /** Entries per message, so that no single message is long work for the receiver; default 256. */
   chunkEntries?: number;
@@ -37,7 +36,7 @@ export class PeerLinks {
     private readonly send: SendFn,
     private readonly opts: LinkOptions = {},
   ) {
-    this.lingerMs = opts.lingerMs ?? 10;
+    this.lingerMs = opts.lingerMs ?? 25;
     this.chunk = opts.chunkEntries ?? 256;
   }
 
@@ -86,13 +85,21 @@ export class PeerLinks {
     }, this.lingerMs);
   }
 
+  /**
+   * Sends what is queued, a message at a time. A chunk that came out full
+   * goes on at once; otherwise the link lingers again before the next send,
+   * so a steady trickle of changes is batched too (at most one connection
+   * per peer per lingerMs).
+   */
   private async drain(peer: string, link: Link): Promise<void> {
     link.busy = true;
     try {
       while (!this.stopped && this.links.get(peer) === link) {
+        const full = link.entries.size >= this.chunk;
         const msg = link.control.shift() ?? this.nextChunk(link);
         if (!msg) break;
         await this.send(peer, msg);
+        if (!full && link.control.length === 0) break;
       }
     } catch (err) {
       this.opts.onError?.(peer, err as Error);
@@ -101,17 +108,17 @@ export class PeerLinks {
     } finally {
       link.busy = false;
     }
+    if (link.entries.size > 0 || link.control.length > 0) this.kick(peer, link);
   }
 
   private nextChunk(link: Link): Buffer | undefined {
     if (link.entries.size === 0) return undefined;
-    const state: Record<string, Record<string, Entry>> = Object.create(null);
-    let n = 0;
-    for (const [id, { owner, key, entry }] of link.entries) {
-      (state[owner] ??= Object.create(null) as Record<string, Entry>)[key] = entry;
+    const chunk: CheckedEntry[] = [];
+    for (const [id, e] of link.entries) {
+      chunk.push(e);
       link.entries.delete(id);
-      if (++n >= this.chunk) break;
+      if (chunk.length >= this.chunk) break;
     }
-    return encodePayload(state);
+    return encodeEntries(chunk);
   }
 }

@@ -46,7 +46,7 @@ import {
   START_KEY,
   SYNCED_KEY,
   checkPayload,
-  encodePayload,
+  encodeEntries,
 } from './validate.js';
 
 /** Registry source id prefix for what remote owners contribute. */
@@ -73,7 +73,7 @@ export interface ReplicatorOptions {
   onReject?: (rejected: Rejection[], from: string) => void;
   /** Anti-entropy: how often a node compares sums with one random peer; default 5 s. */
   syncIntervalMs?: number;
-  /** How long changes gather before going out to a peer; default 10 ms. */
+  /** How long changes gather before going out to a peer; default 25 ms (links.ts). */
   lingerMs?: number;
   /** How long received entries gather before the registry is updated (answers follow within this); default 20 ms. */
   applyDelayMs?: number;
@@ -290,15 +290,10 @@ export class RegistryReplicator {
 
   /** Everything we hold, for a join push/pull; null past the payload limit (then anti-entropy sends it in chunks). */
   private wholeState(): Buffer | null {
-    const state: Record<string, Record<string, Entry>> = Object.create(null);
-    let n = 0;
-    for (const owner of this.store.ownerNames()) {
-      const entries: Record<string, Entry> = (state[owner] = Object.create(null) as Record<string, Entry>);
-      for (const [key, entry] of this.store.entries(owner)) entries[key] = entry;
-      n += this.store.size(owner);
-    }
-    if (n * AVERAGE_ENTRY_BYTES > MAX_PAYLOAD_BYTES) return null;
-    const buf = encodePayload(state);
+    const all: CheckedEntry[] = [];
+    for (const owner of this.store.ownerNames()) for (const [key, entry] of this.store.entries(owner)) all.push({ owner, key, entry });
+    if (all.length * AVERAGE_ENTRY_BYTES > MAX_PAYLOAD_BYTES) return null;
+    const buf = encodeEntries(all);
     return buf.length <= MAX_PAYLOAD_BYTES ? buf : null;
   }
 

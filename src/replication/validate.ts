@@ -108,8 +108,25 @@ export function checkPayload(buf: Buffer, now = Date.now()): CheckedPayload {
   return { entries, rejected };
 }
 
-export function encodePayload(state: Record<string, Record<string, Entry>>): Buffer {
-  return Buffer.concat([Buffer.from([FORMAT_ENTRIES]), Buffer.from(JSON.stringify(state), 'utf8')]);
+/**
+ * Each entry's JSON, made once: the same entry goes to every peer, and again
+ * in every join push/pull, so sending it is a copy, not a serialisation.
+ */
+const entryJson = new WeakMap<Entry, string>();
+
+/** An entries payload (`{owner: {key: entry}}`), grouped by owner. */
+export function encodeEntries(entries: Iterable<CheckedEntry>): Buffer {
+  const byOwner = new Map<string, string[]>();
+  for (const { owner, key, entry } of entries) {
+    let json = entryJson.get(entry);
+    if (json === undefined) entryJson.set(entry, (json = JSON.stringify(entry)));
+    let list = byOwner.get(owner);
+    if (!list) byOwner.set(owner, (list = []));
+    list.push(`${JSON.stringify(key)}:${json}`);
+  }
+  const parts: string[] = [];
+  for (const [owner, list] of byOwner) parts.push(`${JSON.stringify(owner)}:{${list.join(',')}}`);
+  return Buffer.concat([Buffer.from([FORMAT_ENTRIES]), Buffer.from(`{${parts.join(',')}}`, 'utf8')]);
 }
 
 function checkEntry(key: string, raw: unknown, now: number): Entry {
