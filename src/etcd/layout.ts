@@ -20,7 +20,7 @@
 import type { LocalChange, RegistryValue } from '../registry/local-changes.js';
 import { nodeLabel, qualify } from '../registry/unique-names.js';
 import type { Endpoint, Service } from '../registry/types.js';
-import { checkPayload, encodePayload, type Rejection } from '../replication/validate.js';
+import { checkPayload, encodeEntries, type Rejection } from '../replication/validate.js';
 
 export interface Layout {
   /** `/skydns/local/cluster/`: the SkyDNS tree of the zone, with the trailing slash. */
@@ -105,7 +105,7 @@ export function readEntry(layout: Layout, key: string, raw: string): RemoteEntry
     value = { kind: 'service', service: sv };
     entryKey = `s:${sv.namespace}/${sv.name}`;
   }
-  const checked = checkPayload(encodePayload({ [owner]: { [entryKey]: [1, value] } }));
+  const checked = checkPayload(encodeEntries([{ owner, key: entryKey, entry: [1, value] }]));
   if (checked.rejected.length > 0) return { ...checked.rejected[0]!, key };
   const expected =
     value.kind === 'endpoint'
