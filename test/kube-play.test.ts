@@ -3,7 +3,9 @@
 // both), the kube plugin turns the Service and the node's matching pods into
 // registry entries, gossip carries them across, and both nodes answer A, SRV
 // (with the named targetPort resolved from the pod template) and per-pod
-// names, each node listing its own pod first (`same_node first`). `podman
+// names, each node listing its own pod first (`same_node first`); a pod
+// whose probe has not passed is served only by a publishNotReadyAddresses
+// Service until `podman healthcheck run` passes it. `podman
 // kube down` takes a pod's records away on both nodes.
 //
 // Set-up: each node is a network namespace of a veth lab (10.250.186.0/24)
@@ -189,6 +191,49 @@ describe('podman kube play on two nodes: Services and pods to A, SRV and per-pod
       assert.deepEqual(a.answer.map((r) => r.data), [ip[1]]);
       assert.equal((await digOn(n, 'webb.web.shop.svc.cluster.local', 'A')).status, 'NXDOMAIN', `node ${n.i}: per-pod name gone`);
     }
+  });
+
+  test('publishNotReadyAddresses serves a pod whose probe has not passed yet; the probe passing serves it everywhere', async () => {
+    const n = nodes[0]!;
+    const file = join(n.dir, 'kube', 'slow.yaml');
+    // kube play turns the livenessProbe into a Podman HEALTHCHECK, `starting` until it first runs.
+    writeFileSync(file, `apiVersion: v1
+kind: Pod
+metadata: { name: i18slow, labels: { app: slow } }
+spec:
+  containers:
+    - name: c
+      image: ${IMAGE}
+      command: ["/bin/sleep", "600"]
+      livenessProbe:
+        exec: { command: ["/bin/true"] }
+        initialDelaySeconds: 300
+        periodSeconds: 300
+---
+apiVersion: v1
+kind: Service
+metadata: { name: slow, namespace: shop }
+spec: { clusterIP: None, selector: { app: slow } }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: slowpub, namespace: shop }
+spec: { clusterIP: None, selector: { app: slow }, publishNotReadyAddresses: true }
+`);
+    await podman(n, 'kube', 'play', '--network', NET, file);
+    const addr = await podman(n, 'inspect', '--format', `{{(index .NetworkSettings.Networks "${NET}").IPAddress}}`, 'i18slow-c');
+    for (const m of nodes) {
+      const pub = await eventually(() => digOn(m, 'slowpub.shop.svc.cluster.local', 'A'), (r) => r.answer.length === 1, `node ${m.i}: the not-ready pod published`);
+      assert.deepEqual(pub.answer.map((r) => r.data), [addr]);
+      assert.equal((await digOn(m, 'slow.shop.svc.cluster.local', 'A')).status, 'NXDOMAIN', `node ${m.i}: not ready, not served`);
+    }
+    await podman(n, 'healthcheck', 'run', 'i18slow-c');
+    for (const m of nodes) {
+      const ready = await eventually(() => digOn(m, 'slow.shop.svc.cluster.local', 'A'), (r) => r.answer.length === 1, `node ${m.i}: the pod ready`);
+      assert.deepEqual(ready.answer.map((r) => r.data), [addr]);
+    }
+    await podman(n, 'kube', 'down', file);
+    rmSync(file);
   });
 
   test('an edited file is re-read: a Service added to the YAML is answered', async () => {
