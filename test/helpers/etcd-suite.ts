@@ -1,24 +1,21 @@
-// The cluster DNS end-to-end scenarios of gossip-cluster.test.ts, run with
-// the etcd backend against a real etcd: three podswarm-dns processes, each
-// in a network namespace of its own with its own registry file, and one or
-// three etcd members in further namespaces of the same lab. On top of the
-// gossip scenarios: the SkyDNS layout in etcd, a killed node's endpoints
-// gone after the lease TTL, and etcd stopped (answers keep serving, /ready
-// and the metrics say degraded) and started again (the nodes catch up).
+// The cluster DNS scenarios every registry backend passes alike
+// (cluster-nodes.ts, which gossip-cluster.test.ts runs over gossip), run
+// with the etcd backend against a real etcd: three podswarm-dns processes,
+// each in a network namespace of its own with its own registry file, and one
+// or three etcd members in further namespaces of the same lab. Then what is
+// etcd's own: the SkyDNS layout in etcd, a killed node's keys gone with its
+// lease, a member of three down, a watch resumed past a compaction after a
+// partition, and etcd stopped (answers keep serving, /ready and the metrics
+// say degraded) and started again (the nodes catch up).
 // Needs root (`ip netns`) and etcd (scripts/install-deps.sh).
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseDig } from './dig.js';
+import { ClusterNodes, NODES, type N, clusterScenarios } from './cluster-nodes.js';
 import { type EtcdCluster, startEtcd } from './etcd.js';
 import { eventually } from './eventually.js';
 import { createLab, type Lab } from './netns.js';
-import { startServer, type RunningServer } from './server.js';
 
-const NODES = [1, 2, 3] as const;
-type N = (typeof NODES)[number];
 const DNS_PORT = 1053;
 const HTTP_PORT = 8181;
 /** Short, so a killed node's endpoints leave within the test's patience; etcd's minimum is 2 s. */
@@ -27,22 +24,7 @@ const LEASE_TTL_S = 3;
 export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
   let lab: Lab | undefined;
   let etcd: EtcdCluster | undefined;
-  const servers = new Map<N, RunningServer>();
   const addr = (i: number): string => `${subnet}.${i}`;
-
-  /** Services each node registers in its own file: name → address. */
-  const services: Record<N, Record<string, string>> = {
-    1: { svc1: '203.0.113.1' },
-    2: { svc2: '203.0.113.2' },
-    3: { svc3: '203.0.113.3' },
-  };
-
-  const registry = (i: N): string => {
-    const list = Object.entries(services[i]).map(
-      ([name, address]) => `  - name: ${name}\n    ports:\n      - { name: http, port: 8080 }\n    endpoints:\n      - { address: ${address} }\n`,
-    );
-    return `services:\n${list.join('')}`;
-  };
 
   const corefile = (i: N): string => `cluster.local:${DNS_PORT} {
     bind ${addr(i)}
@@ -57,45 +39,20 @@ export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
     cluster cluster.local {
         registry {{dir}}/services.yaml
     }
+    srv cluster.local
 }
 `;
-
-  const startNode = async (i: N): Promise<void> => {
-    const s = await startServer({ prefix: ['ip', 'netns', 'exec', lab!.ns(i)], corefile: corefile(i), files: { 'services.yaml': registry(i) }, args: ['-node', `n${i}`] });
-    servers.set(i, s);
-  };
-
-  const register = (i: N, name: string, address: string | undefined): void => {
-    if (address === undefined) delete services[i][name];
-    else services[i][name] = address;
-    writeFileSync(join(servers.get(i)!.dir, 'services.yaml'), registry(i));
-  };
-
-  /** The A records node `i` answers for `<name>.default.cluster.local`, asked from inside its namespace. */
-  const answers = async (i: N, name: string): Promise<string[]> => {
-    const out = await lab!.exec(i, 'dig', [`@${addr(i)}`, '-p', String(DNS_PORT), `${name}.default.cluster.local`, 'A', '+norec', '+time=1', '+tries=1']);
-    return parseDig(out)
-      .answer.map((r) => r.data)
-      .sort();
-  };
-
-  const waitAnswers = async (i: N, name: string, want: string[], why: string): Promise<void> => {
-    await eventually(() => answers(i, name), (a) => JSON.stringify(a) === JSON.stringify(want), `n${i}: ${name} → ${JSON.stringify(want)} (${why})`, 30_000, 200);
-  };
-
-  /** Every node answers for every registered service (of the nodes in `from`). */
-  const converged = async (why: string, on: readonly N[] = NODES): Promise<void> => {
-    const all = Object.assign({}, ...NODES.map((j) => services[j])) as Record<string, string>;
-    for (const i of on) for (const [name, address] of Object.entries(all)) await waitAnswers(i, name, [address], why);
-  };
+  const nodes = new ClusterNodes({ lab: () => lab!, dnsPort: () => DNS_PORT, corefile });
+  const register = nodes.register.bind(nodes);
+  const waitAnswers = nodes.waitAnswers.bind(nodes);
+  const converged = nodes.converged.bind(nodes);
 
   /** Call before causing it: the returned wait ends at the next line of node `i` matching `re` (not at one it printed before). */
   const nextLine = (i: N, re: RegExp): (() => Promise<string>) => {
-    const s = servers.get(i)!;
+    const s = nodes.server(i);
     const seen = s.output().match(new RegExp(re.source, 'g'))?.length ?? 0;
     return () => s.waitFor(new RegExp(`(?:[\\s\\S]*?${re.source}){${seen + 1}}`), 60_000);
   };
-
   const http = (i: N, path: string): Promise<string> => lab!.exec(i, 'curl', ['-s', '-w', '\n%{http_code}', `http://${addr(i)}:${HTTP_PORT}${path}`]);
   const metric = async (i: N, name: string): Promise<number | undefined> => {
     const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(await http(i, '/metrics'));
@@ -105,19 +62,17 @@ export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
   before(async () => {
     lab = await createLab(`ietcd${process.pid}`, subnet, NODES.length + members);
     etcd = await startEtcd(lab, Array.from({ length: members }, (_, m) => NODES.length + 1 + m));
-    for (const i of NODES) await startNode(i);
+    for (const i of NODES) await nodes.start(i);
   });
 
   after(async () => {
-    for (const s of servers.values()) await s.stop('SIGKILL');
+    await nodes.stopAll();
     await etcd?.destroy();
     await lab?.destroy();
   });
 
   describe(`three podswarm-dns nodes on an etcd of ${members} member${members === 1 ? '' : 's'}`, () => {
-    it('answers for every node’s services on every node', async () => {
-      await converged('initial sync');
-    });
+    clusterScenarios(() => nodes, 'its lease expired');
 
     it('writes healthy endpoints in the SkyDNS layout CoreDNS’s etcd plugin reads', async () => {
       const tree = await etcd!.getPrefix('/skydns/local/cluster/default/svc1/');
@@ -136,31 +91,24 @@ export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
       ]);
       const fields = await etcd!.ctl(['get', '/skydns/local/cluster/default/svc1/203-0-113-1-n1', '-w', 'fields']);
       assert.match(fields, /"Lease" : [1-9]\d*/, 'the key is under a lease');
+      // an unhealthy endpoint has no key: a stock CoreDNS would serve it
+      register(2, 'ill', '203.0.113.107', false);
+      register(2, 'well', '203.0.113.108');
+      await waitAnswers(1, 'well', ['203.0.113.108'], 'registered on n2 with ill');
+      assert.deepEqual([...(await etcd!.getPrefix('/skydns/local/cluster/default/ill/')).keys()], []);
+      assert.deepEqual([...(await etcd!.getPrefix('/podswarm-dns/services/default/ill/')).keys()], ['/podswarm-dns/services/default/ill/n2']);
+      register(2, 'ill', undefined);
+      register(2, 'well', undefined);
+      await converged('ill and well removed');
     });
 
-    it('serves a service registered on node 1 from node 3', async () => {
-      register(1, 'late', '203.0.113.101');
-      await waitAnswers(3, 'late', ['203.0.113.101'], 'registered on n1');
-      await converged('after registering late');
-    });
-
-    it('drops a killed node’s endpoints once its lease expires, and serves them again after a restart', async () => {
-      await servers.get(1)!.stop('SIGKILL');
-      for (const i of [2, 3] as const) {
-        await waitAnswers(i, 'svc1', [], 'n1 killed, its lease expired');
-        await waitAnswers(i, 'late', [], 'n1 killed, its lease expired');
-      }
-      assert.deepEqual([...(await etcd!.getPrefix('/skydns/local/cluster/default/svc1/')).keys()], [], 'etcd deleted the keys with the lease');
-      await startNode(1);
+    it('takes a killed node’s keys out of etcd with its lease', async () => {
+      const key = '/skydns/local/cluster/default/svc1/203-0-113-1-n1';
+      assert.deepEqual([...(await etcd!.getPrefix(key)).keys()], [key]);
+      await nodes.server(1).stop('SIGKILL');
+      await eventually(() => etcd!.getPrefix(key), (m) => m.size === 0, 'etcd deleted n1’s key with its lease');
+      await nodes.start(1);
       await converged('n1 restarted');
-    });
-
-    it('forgets what a node no longer registers after it restarts', async () => {
-      await servers.get(1)!.stop('SIGKILL');
-      delete services[1].late;
-      await startNode(1);
-      await converged('n1 restarted without late');
-      for (const i of NODES) await waitAnswers(i, 'late', [], 'n1 restarted without late: its old lease expired');
     });
 
     if (members === 3) {
@@ -190,7 +138,7 @@ export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
       await waitAnswers(3, 'svc2', ['203.0.113.2'], 'n3 cut off: the last known registry');
       await lab!.heal(3);
       await converged('healed: n3 read the tree again, its own entries written again');
-      assert.match(servers.get(3)!.output(), /etcd cancelled the watch of \/skydns\/local\/cluster\/ \(its revision compacted away\); reading it again/, 'the resumed watch was refused as compacted');
+      assert.match(nodes.server(3).output(), /etcd cancelled the watch of \/skydns\/local\/cluster\/ \(its revision compacted away\); reading it again/, 'the resumed watch was refused as compacted');
     });
 
     it('keeps answering while etcd is down, says so in /ready and the metrics, and catches up when it is back', async () => {
