@@ -20,7 +20,7 @@
 import type { LocalChange, RegistryValue } from '../registry/local-changes.js';
 import { nodeLabel, qualify } from '../registry/unique-names.js';
 import type { Endpoint, Service } from '../registry/types.js';
-import { checkPayload, encodeEntries, type Rejection } from '../replication/validate.js';
+import { checkValue, type Rejection } from '../replication/validate.js';
 
 export interface Layout {
   /** `/skydns/local/cluster/`: the SkyDNS tree of the zone, with the trailing slash. */
@@ -105,8 +105,8 @@ export function readEntry(layout: Layout, key: string, raw: string): RemoteEntry
     value = { kind: 'service', service: sv };
     entryKey = `s:${sv.namespace}/${sv.name}`;
   }
-  const checked = checkPayload(encodeEntries([{ owner, key: entryKey, entry: [1, value] }]));
-  if (checked.rejected.length > 0) return { ...checked.rejected[0]!, key };
+  const rejected = checkValue(owner, entryKey, value);
+  if (rejected) return { ...rejected, key };
   const expected =
     value.kind === 'endpoint'
       ? endpointKey(layout, value.endpoint.namespace, value.endpoint.service, value.endpoint.name, owner)

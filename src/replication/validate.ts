@@ -109,6 +109,21 @@ export function checkPayload(buf: Buffer, now = Date.now()): CheckedPayload {
 }
 
 /**
+ * One registry value checked on its own, as every replicated entry is, for
+ * a backend that keeps entries elsewhere (etcd): undefined when it passes.
+ */
+export function checkValue(owner: string, key: string, value: unknown, now = Date.now()): Rejection | undefined {
+  if (!isOwnerName(owner)) return { reason: 'owner', owner: printable(owner), detail: 'not a node name (1-128 bytes, no control characters)' };
+  try {
+    checkEntry(key, [1, value], now);
+    return undefined;
+  } catch (err) {
+    const e = err as Bad;
+    return { reason: e.reason ?? 'value', owner, key: printable(key), detail: e.message };
+  }
+}
+
+/**
  * Each entry's JSON, made once: the same entry goes to every peer, and again
  * in every join push/pull, so sending it is a copy, not a serialisation.
  */
