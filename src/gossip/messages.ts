@@ -1,5 +1,5 @@
 // memberlist message types and their Go structs (net.go), encoded byte for byte.
-import { MsgWriter, MsgpackIncomplete, asMap, decodeAt, encodeStruct, getBool, getBytes, getInt, getStr, getUint } from './msgpack.js';
+import { MsgWriter, MsgpackIncomplete, asMap, decodeAt, encodeStruct, getBool, getBytes, getInt, getStr, getUint, type MsgValue } from './msgpack.js';
 
 /** Wire type bytes; the numbers are part of the protocol. */
 export const MessageType = {
@@ -274,41 +274,63 @@ export function decodeCompress(body: Buffer): Compress {
 export const MAX_PUSH_STATE_NODES = 1024 * 1024;
 export const MAX_PUSH_STATE_BYTES = 20 * 1024 * 1024;
 
-/** Body of a push/pull message (after the type byte). */
-export function decodePushPull(body: Buffer): { join: boolean; nodes: PushNodeState[]; userState: Buffer | null } {
+export interface PushPull {
+  join: boolean;
+  nodes: PushNodeState[];
+  userState: Buffer | null;
+}
+
+/** A push/pull header, its counts checked against memberlist's limits. */
+export function pushPullHeader(v: MsgValue): PushPullHeader {
+  const h = asMap(v, 'pushPullHeader');
+  const nodes = getInt(h, 'Nodes');
+  const userStateLen = getInt(h, 'UserStateLen');
+  if (nodes < 0 || nodes > MAX_PUSH_STATE_NODES) throw new Error(`number of nodes in header (${nodes}) exceeds limit`);
+  if (userStateLen < 0 || userStateLen > MAX_PUSH_STATE_BYTES) throw new Error(`user state length (${userStateLen}) exceeds limit`);
+  return { nodes, userStateLen, join: getBool(h, 'Join') };
+}
+
+export function pushNodeState(v: MsgValue): PushNodeState {
+  const m = asMap(v, 'pushNodeState');
+  return {
+    name: getStr(m, 'Name'),
+    addr: getBytes(m, 'Addr') ?? Buffer.alloc(0),
+    port: getUint(m, 'Port'),
+    meta: getBytes(m, 'Meta'),
+    incarnation: getUint(m, 'Incarnation'),
+    state: getInt(m, 'State') as NodeStateType,
+    vsn: getBytes(m, 'Vsn'),
+  };
+}
+
+/** Body of a push/pull message (after the type byte), all of it at hand. */
+export function decodePushPull(body: Buffer): PushPull {
   let { value, end } = decodeAt(body, 0);
-  const h = asMap(value, 'pushPullHeader');
-  const count = getInt(h, 'Nodes');
-  const userLen = getInt(h, 'UserStateLen');
-  if (count < 0 || count > MAX_PUSH_STATE_NODES) throw new Error(`number of nodes in header (${count}) exceeds limit`);
-  if (userLen < 0 || userLen > MAX_PUSH_STATE_BYTES) throw new Error(`user state length (${userLen}) exceeds limit`);
+  const h = pushPullHeader(value);
   const nodes: PushNodeState[] = [];
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < h.nodes; i++) {
     ({ value, end } = decodeAt(body, end));
-    const m = asMap(value, 'pushNodeState');
-    nodes.push({
-      name: getStr(m, 'Name'),
-      addr: getBytes(m, 'Addr') ?? Buffer.alloc(0),
-      port: getUint(m, 'Port'),
-      meta: getBytes(m, 'Meta'),
-      incarnation: getUint(m, 'Incarnation'),
-      state: getInt(m, 'State') as NodeStateType,
-      vsn: getBytes(m, 'Vsn'),
-    });
+    nodes.push(pushNodeState(value));
   }
   let userState: Buffer | null = null;
-  if (userLen > 0) {
-    if (body.length - end < userLen) throw new MsgpackIncomplete(`failed to read full user state (${body.length - end} / ${userLen})`);
-    userState = Buffer.from(body.subarray(end, end + userLen));
+  if (h.userStateLen > 0) {
+    if (body.length - end < h.userStateLen) throw new MsgpackIncomplete(`failed to read full user state (${body.length - end} / ${h.userStateLen})`);
+    userState = Buffer.from(body.subarray(end, end + h.userStateLen));
   }
-  return { join: getBool(h, 'Join'), nodes, userState };
+  return { join: h.join, nodes, userState };
+}
+
+/** The payload length a TCP user message header announces, checked against the limit. */
+export function userMsgLen(v: MsgValue): number {
+  const len = getInt(asMap(v, 'userMsgHeader'), 'UserMsgLen');
+  if (len < 0 || len > MAX_PUSH_STATE_BYTES) throw new Error('bad user message length');
+  return len;
 }
 
 /** Body of a TCP user message: header then the raw payload. */
 export function decodeStreamUserMsg(body: Buffer): Buffer {
   const { value, end } = decodeAt(body, 0);
-  const len = getInt(asMap(value, 'userMsgHeader'), 'UserMsgLen');
-  if (len < 0 || len > MAX_PUSH_STATE_BYTES) throw new Error('bad user message length');
+  const len = userMsgLen(value);
   if (body.length - end < len) throw new MsgpackIncomplete('user message truncated');
   return Buffer.from(body.subarray(end, end + len));
 }

@@ -5,14 +5,20 @@ import { removeLabelHeader } from './label.js';
 import { MAX_DECOMPRESSED_BYTES, lzwCompress, lzwDecompress } from './lzw.js';
 import {
   MessageType,
+  type PushNodeState,
+  type PushPull,
+  type PushPullHeader,
   decodeCompound,
   decodeCompress,
-  decodePushPull,
-  decodeStreamUserMsg,
   encodeCompress,
+  pushNodeState,
+  pushPullHeader,
+  userMsgLen,
 } from './messages.js';
-import { MsgpackIncomplete, decodeAt } from './msgpack.js';
+import { MsgpackError, type MsgValue, decodeAt } from './msgpack.js';
+import { MsgpackScanner } from './msgpack-scan.js';
 import { type EncryptionVersion, type Keyring, decryptPayload, decryptStream, encryptPayload, encryptStream } from './security.js';
+import { quote } from './quote.js';
 
 export interface WireSecurity {
   keyring: Keyring | null;
@@ -60,7 +66,7 @@ export class PacketError extends Error {}
 /** Label check, decryption and CRC check of one datagram. */
 export function decodePacket(buf: Buffer, o: WireSecurity): Buffer {
   const { label, rest } = removeLabelHeader(buf);
-  if (label !== o.label) throw new PacketError(`discarding packet with unacceptable label "${label}"`);
+  if (label !== o.label) throw new PacketError(`discarding packet with unacceptable label ${quote(label)}`);
   let plain = rest;
   if (o.keyring) {
     try {
@@ -119,42 +125,122 @@ export interface StreamMessage {
   type: number;
   /** The message after its type byte (decrypted and decompressed). */
   body: Buffer;
+  /** A push/pull, decoded while it arrived. */
+  pushPull?: PushPull;
 }
 
+/** memberlist's maxPushStateBytes: the largest encrypted stream unit it reads. */
+const MAX_ENCRYPTED_STREAM_BYTES = 20 * 1024 * 1024;
+
 /**
- * Parses one stream message from the bytes received so far (after the label).
- * Returns null while more bytes are needed; throws on bad input.
+ * Reads one stream message (after the label) as its bytes arrive: feed it
+ * everything received so far after each chunk. It resumes where the last
+ * call stopped, so the work is linear in the message size, and it refuses a
+ * message whose header announces more than the limits before the rest is
+ * buffered. Null while more bytes are needed; throws on bad input.
  */
-export function parseStreamMessage(buf: Buffer, o: WireSecurity): StreamMessage | null {
-  if (buf.length < 1) return null;
-  let inner = buf;
-  if (buf[0] === MessageType.encrypt) {
-    if (!o.keyring) throw new Error('remote state is encrypted and encryption is not configured');
+export class StreamMessageParser {
+  private plain: PlainParser | null = null;
+
+  constructor(private readonly o: WireSecurity) {}
+
+  feed(buf: Buffer): StreamMessage | null {
+    if (buf.length < 1) return null;
+    if (buf[0] !== MessageType.encrypt) {
+      if (this.o.keyring && this.o.verifyIncoming) throw new Error('encryption is configured but remote state is not encrypted');
+      this.plain ??= new PlainParser();
+      return this.plain.feed(buf);
+    }
+    if (!this.o.keyring) throw new Error('remote state is encrypted and encryption is not configured');
     if (buf.length < 5) return null;
     const len = buf.readUInt32BE(1);
-    if (len > 20 * 1024 * 1024) throw new Error(`remote node state is larger than limit (${len})`);
+    if (len > MAX_ENCRYPTED_STREAM_BYTES) throw new Error(`remote node state is larger than limit (${len})`);
+    // an encrypted unit is whole once its length has arrived: counting bytes costs nothing
     if (buf.length < 5 + len) return null;
-    inner = decryptStream(o.keyring.getKeys(), buf.subarray(0, 5), buf.subarray(5, 5 + len), o.label);
+    const inner = decryptStream(this.o.keyring.getKeys(), buf.subarray(0, 5), buf.subarray(5, 5 + len), this.o.label);
     if (inner.length < 1) throw new Error('empty decrypted stream message');
-  } else if (o.keyring && o.verifyIncoming) {
-    throw new Error('encryption is configured but remote state is not encrypted');
+    return parseWhole(inner, true);
   }
-  try {
-    if (inner[0] === MessageType.compress) {
-      const { end } = decodeAt(inner, 1);
-      inner = decompressPayload(inner.subarray(1, end));
-      if (inner.length === 0) throw new Error('decompressed message is empty');
+}
+
+/** One stream message from bytes that are all there (a one-shot parse; the tests' entry point too). */
+export function parseStreamMessage(buf: Buffer, o: WireSecurity): StreamMessage | null {
+  return new StreamMessageParser(o).feed(buf);
+}
+
+function parseWhole(buf: Buffer, compressOk: boolean): StreamMessage {
+  const msg = new PlainParser(compressOk).feed(buf);
+  if (msg === null) throw new MsgpackError('msgpack: unexpected end of data');
+  return msg;
+}
+
+/** A plaintext message `[type][...]`, parsed item by item as it arrives. */
+class PlainParser {
+  /** Offset of the next item to read. */
+  private pos = 1;
+  private scanner: MsgpackScanner | null = null;
+  private header: PushPullHeader | null = null;
+  private readonly nodes: PushNodeState[] = [];
+
+  constructor(private readonly compressOk = true) {}
+
+  feed(buf: Buffer): StreamMessage | null {
+    const type = buf[0]!;
+    switch (type) {
+      case MessageType.compress: {
+        if (!this.compressOk) throw new Error('compressed message inside a compressed message');
+        const end = this.item(buf);
+        if (end === null) return null;
+        const inner = decompressPayload(buf.subarray(1, end));
+        if (inner.length === 0) throw new Error('decompressed message is empty');
+        return parseWhole(inner, false);
+      }
+      case MessageType.pushPull:
+        return this.pushPull(buf);
+      case MessageType.user: {
+        const end = this.item(buf);
+        if (end === null) return null;
+        const len = userMsgLen(decodeAt(buf, this.pos).value);
+        return buf.length < end + len ? null : { type, body: buf.subarray(1, end + len) };
+      }
+      default: {
+        const end = this.item(buf);
+        if (end === null) return null;
+        decodeAt(buf, this.pos);
+        return { type, body: buf.subarray(1, end) };
+      }
     }
-    const type = inner[0]!;
-    const body = inner.subarray(1);
-    // make sure the whole message has arrived
-    if (type === MessageType.pushPull) decodePushPull(body);
-    else if (type === MessageType.user) decodeStreamUserMsg(body);
-    else decodeAt(body, 0);
-    return { type, body };
-  } catch (err) {
-    // an incomplete encrypted unit can never complete: it was already whole
-    if (err instanceof MsgpackIncomplete && inner === buf) return null;
-    throw err;
+  }
+
+  /** The end of the msgpack value at `pos` once it has all arrived. */
+  private item(buf: Buffer): number | null {
+    this.scanner ??= new MsgpackScanner(this.pos);
+    return this.scanner.advance(buf);
+  }
+
+  /** Decodes the completed value at `pos` and moves past it. */
+  private take(buf: Buffer, end: number): MsgValue {
+    const { value } = decodeAt(buf, this.pos);
+    this.pos = end;
+    this.scanner = null;
+    return value;
+  }
+
+  private pushPull(buf: Buffer): StreamMessage | null {
+    if (this.header === null) {
+      const end = this.item(buf);
+      if (end === null) return null;
+      this.header = pushPullHeader(this.take(buf, end));
+    }
+    const h = this.header;
+    while (this.nodes.length < h.nodes) {
+      const end = this.item(buf);
+      if (end === null) return null;
+      this.nodes.push(pushNodeState(this.take(buf, end)));
+    }
+    const end = this.pos + h.userStateLen;
+    if (buf.length < end) return null;
+    const userState = h.userStateLen > 0 ? Buffer.from(buf.subarray(this.pos, end)) : null;
+    return { type: MessageType.pushPull, body: buf.subarray(1, end), pushPull: { join: h.join, nodes: this.nodes, userState } };
   }
 }

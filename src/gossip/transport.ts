@@ -127,8 +127,10 @@ export class Transport {
 }
 
 /**
- * Buffers a TCP socket so a message can be parsed once enough bytes have
- * arrived; the whole exchange is bounded by a deadline (memberlist TCPTimeout).
+ * Buffers a TCP socket so a message can be parsed as its bytes arrive (the
+ * parser resumes where it stopped, see StreamMessageParser); the whole
+ * exchange is bounded by a deadline (memberlist TCPTimeout) and by a size
+ * limit checked before a chunk is buffered.
  */
 export class StreamReader {
   /**
@@ -152,10 +154,12 @@ export class StreamReader {
     private readonly maxBytes = 24 * 1024 * 1024,
   ) {
     socket.on('data', (d: Buffer) => {
-      this.append(d);
-      if (this.buf.length > this.maxBytes) {
-        this.error = new Error('stream exceeds size limit');
+      if (this.error) return;
+      if (this.end - this.start + d.length > this.maxBytes) {
+        this.error = new Error(`stream exceeds size limit (${this.maxBytes} bytes)`);
         socket.destroy();
+      } else {
+        this.append(d);
       }
       this.notify();
     });
@@ -168,7 +172,7 @@ export class StreamReader {
       this.notify();
     });
     socket.on('error', (err) => {
-      this.error = err;
+      this.error ??= err;
       this.notify();
     });
     this.deadline = setTimeout(() => {
@@ -214,7 +218,7 @@ export class StreamReader {
     return label;
   }
 
-  /** Calls parse on everything buffered after the label until it returns a value (one message per stream). */
+  /** Calls parse on everything buffered after the label, after each chunk, until it returns a value (one message per stream). */
   async read<T>(parse: (buf: Buffer) => T | null): Promise<T> {
     let out: T | null = null;
     await this.until(() => (out = parse(this.buf)) !== null);
