@@ -5,6 +5,7 @@
 import type { Logger } from '../../src/log.js';
 import type { GossipEvents, Memberlist, NodeInfo } from '../../src/gossip/memberlist.js';
 import { joinHostPort } from '../../src/util/hostport.js';
+import { printable } from '../../src/gossip/quote.js';
 
 /** Logs member events of `ml` until the returned function is called. */
 export function logMembers(ml: Memberlist, log: Logger): () => void {
@@ -13,7 +14,7 @@ export function logMembers(ml: Memberlist, log: Logger): () => void {
   const gone = new Set<string>();
   const say = (n: NodeInfo, what: string): void => {
     if (n.name === ml.config.name) return;
-    log.info({ member: n.name, address: joinHostPort(n.addr, n.port) }, `member ${n.name} ${what} (${joinHostPort(n.addr, n.port)})`);
+    log.info({ member: n.name, address: joinHostPort(n.addr, n.port) }, `member ${printable(n.name)} ${what} (${joinHostPort(n.addr, n.port)})`);
   };
   const handlers: { [E in keyof GossipEvents]?: (n: NodeInfo) => void } = {
     join: (n) => {
@@ -29,7 +30,7 @@ export function logMembers(ml: Memberlist, log: Logger): () => void {
     },
     // a suspected member that answered again: it never left the cluster
     alive: (n) => {
-      if (n.name !== ml.config.name) log.debug(`member ${n.name} refuted a suspicion (${joinHostPort(n.addr, n.port)})`);
+      if (n.name !== ml.config.name) log.debug(`member ${printable(n.name)} refuted a suspicion (${joinHostPort(n.addr, n.port)})`);
     },
   };
   for (const [event, fn] of Object.entries(handlers)) ml.on(event as 'join', fn);

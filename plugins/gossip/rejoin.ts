@@ -6,6 +6,7 @@
 import { joinHostPort } from '../../src/util/hostport.js';
 import type { Logger } from '../../src/gossip/config.js';
 import type { Memberlist, NodeInfo } from '../../src/gossip/memberlist.js';
+import { printable } from '../../src/gossip/quote.js';
 
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
@@ -87,7 +88,7 @@ export class Reconnector {
     if (names.length === 0) return;
     const name = names[Math.floor(Math.random() * names.length)]!;
     const { address } = this.failed.get(name)!;
-    this.log.info(`attempting reconnect to ${name} ${address}`);
+    this.log.info(`attempting reconnect to ${printable(name)} ${address}`);
     this.ml.join([address]).catch(() => {});
   }
 }

@@ -6,6 +6,7 @@ import { ipFromWire } from './address.js';
 import { type GossipCore, STATUS } from './core.js';
 import { type Alive, type Dead, NodeStateType, type PushNodeState, type Suspect, encodeAlive, encodeDead, encodeSuspect } from './messages.js';
 import { type Member, Suspicion, suspicionTimeout } from './state.js';
+import { printable, quote } from './quote.js';
 
 function broadcastMsg(core: GossipCore, name: string, msg: Buffer, finished?: () => void): void {
   core.broadcasts.queue({ name, msg, finished });
@@ -15,13 +16,13 @@ export function aliveNode(core: GossipCore, a: Alive, bootstrap: boolean): void 
   const isLocal = a.node === core.config.name;
   if (core.left && isLocal) return;
   if (a.addr.length !== 4 && a.addr.length !== 16) {
-    core.log.warn(`memberlist: ignoring an alive message for '${a.node}': its address has ${a.addr.length} bytes, not 4 (IPv4) or 16 (IPv6)`);
+    core.log.warn(`memberlist: ignoring an alive message for ${quote(a.node)}: its address has ${a.addr.length} bytes, not 4 (IPv4) or 16 (IPv6)`);
     return;
   }
   if (a.vsn && a.vsn.length >= 3) {
     const [pmin, pmax] = [a.vsn[0]!, a.vsn[1]!];
     if (pmin === 0 || pmax === 0 || pmin > pmax) {
-      core.log.warn(`memberlist: ignoring an alive message for '${a.node}' because protocol version(s) are wrong`);
+      core.log.warn(`memberlist: ignoring an alive message for ${quote(a.node)} because protocol version(s) are wrong`);
       return;
     }
   }
@@ -45,11 +46,11 @@ export function aliveNode(core: GossipCore, a: Alive, bootstrap: boolean): void 
     core.nodes.splice(offset, 0, state);
   } else if (!state.addr.equals(a.addr) || state.port !== a.port) {
     if (state.state === NodeStateType.left) {
-      core.log.info(`memberlist: updating address for left node ${state.name} to ${address(a.addr, a.port)}`);
+      core.log.info(`memberlist: updating address for left node ${printable(state.name)} to ${address(a.addr, a.port)}`);
       updatesNode = true;
     } else {
       core.log.error(
-        `memberlist: conflicting address for ${state.name}. Mine: ${address(state.addr, state.port)} Theirs: ${address(a.addr, a.port)} Old state: ${STATUS[state.state]}`,
+        `memberlist: conflicting address for ${printable(state.name)}. Mine: ${address(state.addr, state.port)} Theirs: ${address(a.addr, a.port)} Old state: ${STATUS[state.state]}`,
       );
       return;
     }
@@ -65,7 +66,7 @@ export function aliveNode(core: GossipCore, a: Alive, bootstrap: boolean): void 
   if (!bootstrap && isLocal) {
     if (a.incarnation === state.incarnation && bufEq(a.meta, state.meta) && bufEq(a.vsn, Buffer.from(state.vsn))) return;
     refute(core, state, a.incarnation);
-    core.log.warn(`memberlist: refuting an alive message for '${a.node}'`);
+    core.log.warn(`memberlist: refuting an alive message for ${quote(a.node)}`);
     return;
   }
   broadcastMsg(core, a.node, encodeAlive(a));
@@ -90,7 +91,7 @@ export function aliveNode(core: GossipCore, a: Alive, bootstrap: boolean): void 
 /** A member of the other address family stays in the list, but this node cannot talk to it: say so once per join. */
 function warnIfUnreachable(core: GossipCore, m: Member): void {
   const why = core.transport.unreachable(ipFromWire(m.addr));
-  if (why) core.log.warn(`memberlist: ${m.name} at ${address(m.addr, m.port)} is out of reach: ${why}; this node does not probe or gossip to it`);
+  if (why) core.log.warn(`memberlist: ${printable(m.name)} at ${address(m.addr, m.port)} is out of reach: ${why}; this node does not probe or gossip to it`);
 }
 
 function address(addr: Buffer, port: number): string {
@@ -117,7 +118,7 @@ export function suspectNode(core: GossipCore, s: Suspect): void {
   if (state.state !== NodeStateType.alive) return;
   if (state.name === core.config.name) {
     refute(core, state, s.incarnation);
-    core.log.warn(`memberlist: refuting a suspect message (from: ${s.from})`);
+    core.log.warn(`memberlist: refuting a suspect message (from: ${printable(s.from)})`);
     return;
   }
   broadcastMsg(core, s.node, encodeSuspect(s));
@@ -137,7 +138,7 @@ export function suspectNode(core: GossipCore, s: Suspect): void {
       if (!core.running) return;
       const cur = core.byName.get(s.node);
       if (!cur || cur.state !== NodeStateType.suspect || cur.stateChange !== changeTime) return;
-      core.log.info(`memberlist: marking ${cur.name} as failed, suspect timeout reached (${confirmations} peer confirmations)`);
+      core.log.info(`memberlist: marking ${printable(cur.name)} as failed, suspect timeout reached (${confirmations} peer confirmations)`);
       deadNode(core, { incarnation: cur.incarnation, node: cur.name, from: core.config.name });
     }),
   );
@@ -157,7 +158,7 @@ export function deadNode(core: GossipCore, d: Dead, finished?: () => void): void
   }
   if (state.name === core.config.name && !core.left) {
     refute(core, state, d.incarnation);
-    core.log.warn(`memberlist: refuting a dead message (from: ${d.from})`);
+    core.log.warn(`memberlist: refuting a dead message (from: ${printable(d.from)})`);
     return;
   }
   broadcastMsg(core, d.node, encodeDead(d), finished);

@@ -10,6 +10,7 @@ import { pushPullNode } from './pushpull.js';
 import { encryptOverhead } from './security.js';
 import { COMPOUND_HEADER_OVERHEAD, COMPOUND_OVERHEAD, exchange, rawSendPacket, send, sendMsg } from './send.js';
 import { type Member, kRandomMembers, pushPullScale, shuffle } from './state.js';
+import { printable } from './quote.js';
 
 export function schedule(core: GossipCore): void {
   const c = core.config;
@@ -99,7 +100,7 @@ async function probeNode(core: GossipCore, node: Member): Promise<void> {
     delta = -1;
     const direct = await Promise.race([acked, sleep(c.probeTimeoutMs).then(() => null)]);
     if (direct === true) return;
-    core.log.debug(`memberlist: failed UDP ping: ${node.name} (timeout reached)`);
+    core.log.debug(`memberlist: failed UDP ping: ${printable(node.name)} (timeout reached)`);
   } catch (err) {
     core.log.error(`memberlist: failed to send UDP ping: ${(err as Error).message}`);
   }
@@ -123,13 +124,13 @@ async function probeNode(core: GossipCore, node: Member): Promise<void> {
     return;
   }
   if (await fallback) {
-    core.log.warn(`memberlist: was able to connect to ${node.name} over TCP but UDP probes failed, network may be misconfigured`);
+    core.log.warn(`memberlist: was able to connect to ${printable(node.name)} over TCP but UDP probes failed, network may be misconfigured`);
     core.awareness.applyDelta(delta);
     return;
   }
   core.awareness.applyDelta(expectedNacks > 0 ? Math.max(0, expectedNacks - nacks) : 1);
   if (!core.running) return;
-  core.log.info(`memberlist: suspect ${node.name} has failed, no acks received`);
+  core.log.info(`memberlist: suspect ${printable(node.name)} has failed, no acks received`);
   suspectNode(core, { incarnation: node.incarnation, node: node.name, from: c.name });
 }
 
@@ -161,7 +162,7 @@ function gossip(core: GossipCore): void {
     if (msgs.length === 0) return;
     const host = ipFromWire(node.addr);
     for (const pkt of msgs.length === 1 ? msgs : makeCompounds(msgs)) {
-      rawSendPacket(core, host, node.port, pkt).catch((err: Error) => core.log.error(`memberlist: failed to send gossip to ${node.name}: ${err.message}`));
+      rawSendPacket(core, host, node.port, pkt).catch((err: Error) => core.log.error(`memberlist: failed to send gossip to ${printable(node.name)}: ${err.message}`));
     }
   }
 }
@@ -170,6 +171,6 @@ function pushPull(core: GossipCore): void {
   const [node] = kRandomMembers(1, core.nodes, (n) => n.name !== core.config.name && n.state === NodeStateType.alive && core.canReach(n));
   if (!node) return;
   pushPullNode(core, ipFromWire(node.addr), node.port, false).catch((err: Error) =>
-    core.log.error(`memberlist: push/pull with ${node.name} failed: ${err.message}`),
+    core.log.error(`memberlist: push/pull with ${printable(node.name)} failed: ${err.message}`),
   );
 }

@@ -5,10 +5,11 @@ import { ipFromWire } from './address.js';
 import type { GossipCore } from './core.js';
 import { labelHeader, labelOverhead } from './label.js';
 import { MessageType, decodeErr, makeCompound } from './messages.js';
-import { type StreamMessage, encodePacket, encodeStreamMessage, parseStreamMessage } from './net.js';
+import { type StreamMessage, StreamMessageParser, encodePacket, encodeStreamMessage } from './net.js';
 import { encryptOverhead } from './security.js';
 import type { Member } from './state.js';
 import { StreamReader } from './transport.js';
+import { quote } from './quote.js';
 
 export const COMPOUND_HEADER_OVERHEAD = 2;
 export const COMPOUND_OVERHEAD = 2;
@@ -43,8 +44,9 @@ export async function exchange(core: GossipCore, host: string, port: number, msg
   try {
     const out = encodeStreamMessage(msg, core.streamOpts());
     socket.write(core.config.label ? Buffer.concat([labelHeader(core.config.label), out]) : out);
-    const reply = await reader.read((b) => parseStreamMessage(b, core.security()));
-    if (reply.type === MessageType.err) throw new Error(`remote error: ${decodeErr(reply.body).error}`);
+    const parser = new StreamMessageParser(core.security());
+    const reply = await reader.read((b) => parser.feed(b));
+    if (reply.type === MessageType.err) throw new Error(`remote error: ${quote(decodeErr(reply.body).error)}`);
     return reply;
   } finally {
     reader.done();
