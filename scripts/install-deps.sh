@@ -36,6 +36,8 @@ NEED=(
   cc:gcc
   c++:g++
   make:make
+  go:golang-go
+  /usr/share/gocode/src/github.com/hashicorp/memberlist:golang-github-hashicorp-memberlist-dev
 )
 missing=()
 for pair in "${NEED[@]}"; do

@@ -32,6 +32,8 @@ export interface GossipSettings {
   overrides: Overrides;
   /** Base64 keys; the first one encrypts. */
   keys: string[];
+  /** Serf's keyring file (absolute): read at start, rewritten when `serf keys` changes the keyring. */
+  keyringFile?: string;
   /** Seeds `host:port` (`[ipv6]:port`) to join at start, retried until one answers. */
   join: string[];
   tags: Record<string, string>;
@@ -134,11 +136,16 @@ export function parseGossip(d: Directive): GossipSettings {
         }
         break;
       case 'encrypt':
+        if (s.keyringFile !== undefined) throw CorefileError.at(sub.name, `${what}: not with keyring_file, which holds every key`);
         s.keys.push(...argCount(sub, 1, Infinity).map((tok) => checkKey(tok, tok.text, what)));
         break;
       case 'keyring_file': {
         const tok = argCount(sub, 1)[0]!;
-        s.keys.push(...readKeyring(tok, what));
+        if (s.keys.length > 0) throw CorefileError.at(sub.name, `${what}: not with encrypt: the keyring file holds every key`);
+        if (s.keyringFile !== undefined) throw CorefileError.at(sub.name, `${what}: only one keyring_file`);
+        s.keyringFile = resolve(dirname(tok.file), tok.text);
+        // read now for the FILE:LINE error; the node reads it again at start, as `serf keys` may have changed it since
+        readKeyring(s.keyringFile, (msg) => CorefileError.at(tok, `${what}: ${msg}`));
         break;
       }
       case 'label': {
@@ -193,7 +200,8 @@ export function memberlistConfig(s: GossipSettings, name: string, logger: Logger
     name,
     logger,
     tags: { ...s.tags, ...ROLE_TAG },
-    keyring: s.keys.length > 0 ? Keyring.fromBase64(...s.keys) : null,
+    keyring: keyringOf(s),
+    keyringFile: s.keyringFile,
   };
   if (isUnspecified(c.bindAddr!) && c.advertiseAddr === undefined) {
     c.advertiseAddr = privateIPv4();
@@ -237,25 +245,37 @@ function positive(tok: Token, what: string): number {
   return ms;
 }
 
-function checkKey(tok: Token, key: string, what: string): string {
+function isKey(key: string): boolean {
   const bytes = Buffer.from(key, 'base64');
-  if (bytes.toString('base64') !== key || ![16, 24, 32].includes(bytes.length)) {
-    throw CorefileError.at(tok, `${what}: a key must be base64 of 16, 24 or 32 bytes (serf keygen)`);
-  }
+  return bytes.toString('base64') === key && [16, 24, 32].includes(bytes.length);
+}
+
+function checkKey(tok: Token, key: string, what: string): string {
+  if (!isKey(key)) throw CorefileError.at(tok, `${what}: a key must be base64 of 16, 24 or 32 bytes (serf keygen)`);
   return key;
 }
 
+function keyringOf(s: GossipSettings): Keyring | null {
+  const keys = s.keyringFile !== undefined ? keyringFileKeys(s.keyringFile) : s.keys;
+  return keys.length > 0 ? Keyring.fromBase64(...keys) : null;
+}
+
+/** The keys of a keyring file, primary first (read at start and on every reload). */
+export function keyringFileKeys(file: string): string[] {
+  return readKeyring(file, (msg) => new Error(`keyring_file: ${msg}`));
+}
+
 /** serf's keyring file: a JSON list of base64 keys, the primary first. */
-function readKeyring(tok: Token, what: string): string[] {
-  const file = resolve(dirname(tok.file), tok.text);
+function readKeyring(file: string, fail: (msg: string) => Error): string[] {
   let keys: unknown;
   try {
     keys = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw CorefileError.at(tok, `${what}: ${file}: ${(err as Error).message}`);
+    throw fail(`${file}: ${(err as Error).message}`);
   }
   if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'string')) {
-    throw CorefileError.at(tok, `${what}: ${file}: expected a JSON list of base64 keys`);
+    throw fail(`${file}: expected a JSON list of base64 keys`);
   }
-  return keys.map((k: string) => checkKey(tok, k, `${what}: ${file}`));
+  for (const k of keys as string[]) if (!isKey(k)) throw fail(`${file}: a key must be base64 of 16, 24 or 32 bytes (serf keygen)`);
+  return keys as string[];
 }

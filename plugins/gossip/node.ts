@@ -9,7 +9,7 @@ import { joinHostPort } from '../../src/util/hostport.js';
 import type { Logger } from '../../src/log.js';
 import { Memberlist } from '../../src/gossip/memberlist.js';
 import { GOSSIP_SOURCE_PREFIX, RegistryReplicator } from '../../src/replication/replicator.js';
-import { type GossipSettings, memberlistConfig } from './config.js';
+import { type GossipSettings, keyringFileKeys, memberlistConfig } from './config.js';
 import { logMembers } from './member-log.js';
 import { rejectedEntriesCounter } from './metrics.js';
 import { reportRejections } from './reject-log.js';
@@ -93,6 +93,21 @@ export class GossipNode {
       this.syncTimer = setTimeout(check, SYNC_POLL_MS);
     };
     check();
+  }
+
+  /**
+   * On a reload that keeps this node: the keyring file may have been edited
+   * (a rotation by hand), so its keys replace the running ones, live.
+   */
+  reloadKeyring(): void {
+    const file = this.settings.keyringFile;
+    const keyring = this.ml.config.keyring;
+    if (file === undefined || !keyring) return;
+    const keys = keyringFileKeys(file);
+    const before = keyring.getKeys().map((k) => k.toString('base64'));
+    if (keys.join() === before.join()) return;
+    keyring.replaceKeys(keys.map((k) => Buffer.from(k, 'base64')));
+    this.log.info(`keyring reloaded from ${file}: ${keys.length} ${keys.length === 1 ? 'key' : 'keys'}`);
   }
 
   /** Leaves gracefully when `leave` (peers drop our endpoints at once), then closes; what peers contributed leaves the registry. */

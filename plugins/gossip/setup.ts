@@ -41,6 +41,7 @@ export const plugin: PluginDef = {
       if (cur?.key === key) {
         cur.users++;
         mine = cur;
+        cur.node.reloadKeyring();
       } else {
         if (cur) {
           running.delete(app);

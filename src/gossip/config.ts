@@ -20,6 +20,8 @@ export interface GossipConfig {
   /** Cluster label sent in front of every packet and stream ('' = none). */
   label: string;
   keyring: Keyring | null;
+  /** Serf's keyring file: rewritten when a `serf keys` query changes the keyring. */
+  keyringFile?: string;
   gossipVerifyIncoming: boolean;
   gossipVerifyOutgoing: boolean;
   enableCompression: boolean;

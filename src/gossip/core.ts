@@ -8,6 +8,8 @@ import type { GossipConfig, Logger } from './config.js';
 import { NodeStateType, type Ping } from './messages.js';
 import type { WireSecurity } from './net.js';
 import { LamportClock, decodeTags } from './serf.js';
+import { SerfIntents } from './serf-intents.js';
+import { QueryLog } from './serf-query.js';
 import { Awareness, type Member, type Suspicion } from './state.js';
 import type { Transport } from './transport.js';
 
@@ -64,6 +66,10 @@ export class GossipCore {
   readonly clock = new LamportClock();
   /** LTime of our latest serf join intent: serf's status time for us. */
   joinLTime = 0;
+  /** Serf's member intents (serf-intents.ts). */
+  readonly intents = new SerfIntents();
+  /** Serf queries seen, for de-duplication (serf-query.ts). */
+  readonly queries = new QueryLog();
   nodes: Member[] = [];
   readonly byName = new Map<string, Member>();
   readonly suspicions = new Map<string, Suspicion>();

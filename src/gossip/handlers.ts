@@ -23,11 +23,13 @@ import {
   encodeNack,
   encodePing,
 } from './messages.js';
-import { type StreamMessage, decodePacket, encodeStreamMessage, flattenMessage, parseStreamMessage } from './net.js';
+import { type StreamMessage, StreamMessageParser, decodePacket, encodeStreamMessage, flattenMessage } from './net.js';
 import { localState, mergeRemoteState } from './pushpull.js';
 import { send } from './send.js';
-import { APP_MESSAGE_TYPE, intentLTime } from './serf.js';
+import { APP_MESSAGE_TYPE } from './serf.js';
+import { handleSerfMessage } from './serf-messages.js';
 import { type Packet, StreamReader } from './transport.js';
+import { quote } from './quote.js';
 
 const MAX_PUSH_PULL_REQUESTS = 128;
 
@@ -81,7 +83,7 @@ function handleCommand(core: GossipCore, type: number, body: Buffer, host: strin
 
 function handlePing(core: GossipCore, p: Ping, host: string, port: number): void {
   if (p.node !== '' && p.node !== core.config.name) {
-    core.log.warn(`memberlist: got ping for unexpected node '${p.node}' from=${joinHostPort(host, port)}`);
+    core.log.warn(`memberlist: got ping for unexpected node ${quote(p.node)} from=${joinHostPort(host, port)}`);
     return;
   }
   const to = p.sourceAddr && p.sourceAddr.length > 0 && p.sourcePort > 0 ? { host: ipFromWire(p.sourceAddr), port: p.sourcePort } : { host, port };
@@ -116,9 +118,7 @@ function handleUser(core: GossipCore, body: Buffer, from: string): void {
     core.delegate.onUserMessage?.(body.subarray(1), from);
     return;
   }
-  // serf join/leave intents run the member clock our own intents use
-  const ltime = intentLTime(body);
-  if (ltime !== null) core.clock.witness(ltime);
+  handleSerfMessage(core, body);
 }
 
 export async function handleConn(core: GossipCore, socket: net.Socket): Promise<void> {
@@ -127,12 +127,13 @@ export async function handleConn(core: GossipCore, socket: net.Socket): Promise<
   try {
     const label = await reader.readLabel();
     if (label !== core.config.label) {
-      core.log.error(`memberlist: discarding stream with unacceptable label "${label}" from=${from}`);
+      core.log.error(`memberlist: discarding stream with unacceptable label ${quote(label)} from=${from}`);
       return;
     }
     let msg: StreamMessage;
     try {
-      msg = await reader.read((b) => parseStreamMessage(b, core.security()));
+      const parser = new StreamMessageParser(core.security());
+      msg = await reader.read((b) => parser.feed(b));
     } catch (err) {
       const e = err as Error;
       if (e.message === 'EOF') return;
@@ -144,7 +145,7 @@ export async function handleConn(core: GossipCore, socket: net.Socket): Promise<
       case MessageType.ping: {
         const p = decodePing(msg.body);
         if (p.node !== '' && p.node !== core.config.name) {
-          core.log.warn(`memberlist: got ping for unexpected node ${p.node} from=${from}`);
+          core.log.warn(`memberlist: got ping for unexpected node ${quote(p.node)} from=${from}`);
           return;
         }
         socket.end(encodeStreamMessage(encodeAck({ seqNo: p.seqNo, payload: null }), core.streamOpts()));
@@ -157,7 +158,7 @@ export async function handleConn(core: GossipCore, socket: net.Socket): Promise<
         }
         core.pushPullRequests++;
         try {
-          const remote = decodePushPull(msg.body);
+          const remote = msg.pushPull ?? decodePushPull(msg.body);
           socket.end(encodeStreamMessage(localState(core, remote.join), core.streamOpts()));
           mergeRemoteState(core, remote.join, remote.nodes, remote.userState, from);
         } finally {

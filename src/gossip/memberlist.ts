@@ -15,7 +15,8 @@ import { encodeStreamMessage } from './net.js';
 import { schedule } from './probe.js';
 import { pushPullNode } from './pushpull.js';
 import { rawSendPacket } from './send.js';
-import { APP_MESSAGE_TYPE, encodeJoinIntent, encodeLeaveIntent, encodeTags } from './serf.js';
+import { APP_MESSAGE_TYPE, encodeTags } from './serf.js';
+import { queueJoinIntent, queueLeaveIntent } from './serf-intents.js';
 import { Transport } from './transport.js';
 
 export type { GossipDelegate, GossipEvents, MemberStatus, NodeInfo } from './core.js';
@@ -78,7 +79,7 @@ export class Memberlist extends EventEmitter<GossipEvents> {
       },
       true,
     );
-    this.queueJoinIntent();
+    queueJoinIntent(core);
     schedule(core);
   }
 
@@ -117,7 +118,7 @@ export class Memberlist extends EventEmitter<GossipEvents> {
       }
     }
     if (ok === 0) throw new Error(errors.join('; ') || 'no addresses to join');
-    this.queueJoinIntent();
+    queueJoinIntent(this.core);
     return ok;
   }
 
@@ -199,10 +200,8 @@ export class Memberlist extends EventEmitter<GossipEvents> {
     const me = core.byName.get(this.config.name)!;
     const others = () => core.nodes.some((n) => n.name !== me.name && n.state !== NodeStateType.dead && n.state !== NodeStateType.left);
     const deadline = Date.now() + timeoutMs;
-    if (others()) {
-      await this.broadcastAndWait('serf:intent', encodeLeaveIntent(core.clock.time(), me.name), timeoutMs / 2);
-      core.clock.increment();
-    }
+    const intentSent = new Promise<void>((resolve) => queueLeaveIntent(core, resolve));
+    if (others()) await this.withTimeout(intentSent, timeoutMs / 2);
     core.left = true;
     const finished = new Promise<void>((resolve) => deadNode(core, { incarnation: me.incarnation, node: me.name, from: me.name }, resolve));
     if (others()) await this.withTimeout(finished, Math.max(0, deadline - Date.now()));
@@ -220,20 +219,8 @@ export class Memberlist extends EventEmitter<GossipEvents> {
     return Promise.race([p, sleep(ms)]);
   }
 
-  private async broadcastAndWait(name: string, msg: Buffer, timeoutMs: number): Promise<void> {
-    const done = new Promise<void>((resolve) => this.core.broadcasts.queue({ name, msg: this.userPacket(msg, false), finished: resolve }));
-    await this.withTimeout(done, timeoutMs);
-  }
-
   /** `[8][...]`; application messages get our type byte so serf can tell them apart. */
-  private userPacket(msg: Buffer, app = true): Buffer {
-    return Buffer.concat([Buffer.from(app ? [MessageType.user, APP_MESSAGE_TYPE] : [MessageType.user]), msg]);
-  }
-
-  private queueJoinIntent(): void {
-    const ltime = this.core.clock.time();
-    this.core.clock.witness(ltime);
-    this.core.joinLTime = ltime;
-    this.core.broadcasts.queue({ name: 'serf:intent', msg: this.userPacket(encodeJoinIntent(ltime, this.config.name), false) });
+  private userPacket(msg: Buffer): Buffer {
+    return Buffer.concat([Buffer.from([MessageType.user, APP_MESSAGE_TYPE]), msg]);
   }
 }

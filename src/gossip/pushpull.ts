@@ -7,6 +7,7 @@ import { mergeState } from './membership.js';
 import { MessageType, NodeStateType, type PushNodeState, decodePushPull, encodePushPull } from './messages.js';
 import { exchange } from './send.js';
 import { decodeSerfPushPull, encodeSerfPushPull } from './serf.js';
+import { mergeIntents } from './serf-intents.js';
 
 export function localState(core: GossipCore, join: boolean): Buffer {
   const nodes: PushNodeState[] = core.nodes.map((n) => ({
@@ -19,14 +20,15 @@ export function localState(core: GossipCore, join: boolean): Buffer {
     vsn: Buffer.from(n.vsn),
   }));
   const app = core.delegate.localState?.(join) ?? null;
-  const user = encodeSerfPushPull(core.clock.time(), { [core.config.name]: core.joinLTime }, app);
+  const { statusLTimes, leftMembers } = core.intents.snapshot(core);
+  const user = encodeSerfPushPull(core.clock.time(), { ...statusLTimes, [core.config.name]: core.joinLTime }, leftMembers, app);
   return encodePushPull(join, nodes, user);
 }
 
 export async function pushPullNode(core: GossipCore, host: string, port: number, join: boolean): Promise<void> {
   const reply = await exchange(core, host, port, localState(core, join), core.config.tcpTimeoutMs);
   if (reply.type !== MessageType.pushPull) throw new Error(`received invalid msgType (${reply.type}), expected pushPullMsg (6)`);
-  const remote = decodePushPull(reply.body);
+  const remote = reply.pushPull ?? decodePushPull(reply.body);
   mergeRemoteState(core, join, remote.nodes, remote.userState, joinHostPort(host, port));
 }
 
@@ -38,6 +40,7 @@ export function mergeRemoteState(core: GossipCore, join: boolean, nodes: PushNod
   try {
     const pp = decodeSerfPushPull(userState);
     if (pp.ltime > 0) core.clock.witness(pp.ltime - 1);
+    mergeIntents(core, pp);
     if (pp.appState) core.delegate.mergeRemoteState?.(pp.appState, join, from);
   } catch (err) {
     core.log.warn(`memberlist: ignoring remote user state: ${(err as Error).message}`);

@@ -79,7 +79,7 @@ export function decryptPayload(keys: readonly Buffer[], msg: Buffer, aad: Buffer
   throw new DecryptError('no installed keys could decrypt the message');
 }
 
-/** Installed keys; the primary one encrypts, all of them are tried to decrypt. */
+/** Installed keys; the primary one encrypts, all of them are tried to decrypt. Error texts are memberlist's (serf keys prints them). */
 export class Keyring {
   private keys: Buffer[] = [];
 
@@ -104,13 +104,21 @@ export class Keyring {
 
   useKey(key: Buffer): void {
     const i = this.keys.findIndex((k) => k.equals(key));
-    if (i < 0) throw new Error('requested key is not in the keyring');
+    if (i < 0) throw new Error('Requested key is not in the keyring');
     this.keys = [this.keys[i]!, ...this.keys.filter((_, j) => j !== i)];
   }
 
   removeKey(key: Buffer): void {
-    if (this.keys[0]!.equals(key)) throw new Error('removing the primary key is not allowed');
+    if (this.keys[0]!.equals(key)) throw new Error('Removing the primary key is not allowed');
     this.keys = this.keys.filter((k) => !k.equals(key));
+  }
+
+  /** Replaces every key at once (a reloaded keyring file); the first one becomes primary. */
+  replaceKeys(keys: readonly Buffer[]): void {
+    if (keys.length === 0) throw new Error('empty keyring');
+    for (const k of keys) algorithm(k);
+    this.keys = [];
+    for (const k of keys) this.addKey(k);
   }
 
   primaryKey(): Buffer {

@@ -85,10 +85,11 @@ export function encodeLeaveIntent(ltime: number, node: string): Buffer {
 const STATE_KEY = 'PodswarmState';
 
 /**
- * A Serf messagePushPull: our clock and join time so serf merges it cleanly,
- * plus the application state under an extra key.
+ * A Serf messagePushPull: our clock, the member status times and left
+ * members we know (serf merges them as its own agents' ones), plus the
+ * application state under an extra key.
  */
-export function encodeSerfPushPull(ltime: number, statusLTimes: Record<string, number>, appState: Buffer | null): Buffer {
+export function encodeSerfPushPull(ltime: number, statusLTimes: Record<string, number>, leftMembers: readonly string[], appState: Buffer | null): Buffer {
   const w = new MsgWriter();
   const names = Object.keys(statusLTimes).sort();
   const status = new MsgWriter();
@@ -97,13 +98,16 @@ export function encodeSerfPushPull(ltime: number, statusLTimes: Record<string, n
     status.str(n);
     status.uint(statusLTimes[n]!);
   }
+  const left = new MsgWriter();
+  left.arrayHeader(leftMembers.length);
+  for (const n of leftMembers) left.str(n);
   const empty = new MsgWriter();
   empty.arrayHeader(0);
   w.struct(
     {
       LTime: { kind: 'uint', value: ltime },
       StatusLTimes: { kind: 'raw', value: status.bytes() },
-      LeftMembers: { kind: 'raw', value: empty.bytes() },
+      LeftMembers: { kind: 'raw', value: left.bytes() },
       EventLTime: { kind: 'uint', value: 0 },
       Events: { kind: 'raw', value: empty.bytes() },
       QueryLTime: { kind: 'uint', value: 0 },
@@ -116,24 +120,28 @@ export function encodeSerfPushPull(ltime: number, statusLTimes: Record<string, n
 
 export interface SerfPushPull {
   ltime: number;
+  statusLTimes: Record<string, number>;
+  leftMembers: string[];
+  queryLTime: number;
   appState: Buffer | null;
 }
 
 export function decodeSerfPushPull(buf: Buffer): SerfPushPull {
   if (buf[0] !== SerfMessageType.pushPull) throw new Error(`remote state has bad type prefix ${buf[0]}`);
   const m: MsgMap = asMap(decodeAt(buf, 1).value, 'serf push/pull');
+  const statusLTimes: Record<string, number> = {};
+  const status = m['StatusLTimes'];
+  if (status !== undefined && status !== null) {
+    const sm = asMap(status, 'StatusLTimes');
+    for (const node of Object.keys(sm)) statusLTimes[node] = getUint(sm, node);
+  }
+  const left = m['LeftMembers'];
+  const leftMembers = Array.isArray(left) ? left.filter((x): x is Buffer => Buffer.isBuffer(x)).map((x) => x.toString('utf8')) : [];
   return {
     ltime: getUint(m, 'LTime'),
+    statusLTimes,
+    leftMembers,
+    queryLTime: getUint(m, 'QueryLTime'),
     appState: getBytes(m, STATE_KEY),
   };
-}
-
-/** The LTime of a serf join/leave intent, which runs on the member clock. */
-export function intentLTime(buf: Buffer): number | null {
-  if (buf.length < 2 || (buf[0] !== SerfMessageType.join && buf[0] !== SerfMessageType.leave)) return null;
-  try {
-    return getUint(asMap(decodeAt(buf, 1).value, 'serf message'), 'LTime');
-  } catch {
-    return null;
-  }
 }
