@@ -13,14 +13,17 @@
 //   join        a fresh node joins: how long until it serves everything
 // The harness itself runs inside the namespaces' bridge namespace (so it
 // reaches every node without touching the host's network).
+// `--backend etcd` measures the same with the etcd backend instead of gossip:
+// one etcd member (Debian's etcd-server) in a namespace of its own.
 // Needs root and a build:
-//   npm run build && node --import tsx bench/gossip-scale.ts [--nodes 5,20] [--endpoints 1000,6000,20000] [--quick]
+//   npm run build && node --import tsx bench/gossip-scale.ts [--nodes 5,20] [--endpoints 1000,6000,20000] [--backend gossip|etcd] [--quick]
 
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { p99, startProber } from '../test/helpers/dns-prober.js';
+import { startEtcd } from '../test/helpers/etcd.js';
 import { createLab } from '../test/helpers/netns.js';
 import { startServer, type RunningServer } from '../test/helpers/server.js';
 import { machine } from './lib/machine.js';
@@ -46,6 +49,10 @@ const QUICK = process.argv.includes('--quick');
 const NODE_COUNTS = arg('--nodes', QUICK ? '5' : '5,20').split(',').map(Number);
 const ENDPOINTS = arg('--endpoints', QUICK ? '1000' : '1000,6000,20000').split(',').map(Number);
 const HOLD_S = QUICK ? 10 : 30;
+const BACKEND = arg('--backend', 'gossip');
+if (BACKEND !== 'gossip' && BACKEND !== 'etcd') throw new Error(`--backend: gossip or etcd, not ${BACKEND}`);
+/** The etcd member's client URL (set for the harness by main). */
+const ETCD_URL = process.env.GS_ETCD ?? '';
 
 // ------------------------------------------------------------ nodes
 
@@ -65,9 +72,15 @@ function corefile(i: number, seeds: string[]): string {
         token_file {{dir}}/token
         state off
     }
-    gossip {
+    ${
+      BACKEND === 'etcd'
+        ? `etcd {
+        endpoint ${ETCD_URL}
+    }`
+        : `gossip {
         bind ${addr}:${GOSSIP_PORT}
         ${seeds.length > 0 ? `join ${seeds.join(' ')}` : ''}
+    }`
     }
     cluster cluster.local
 }
@@ -94,6 +107,7 @@ async function metric(n: Node, re: RegExp): Promise<number> {
 }
 const healthyEndpoints = (n: Node): Promise<number> => metric(n, /^podswarm_registry_endpoints\{healthy="true"\} (\d+)/m);
 const aliveMembers = (n: Node): Promise<number> => metric(n, /^podswarm_gossip_members\{state="alive"\} (\d+)/m);
+const etcdUp = (n: Node): Promise<number> => metric(n, /^podswarm_etcd_up (\d+)/m);
 
 /** Polls (the only view from outside a process) until every node reports `want`; ms taken. */
 async function untilAll(nodes: Node[], probe: (n: Node) => Promise<number>, want: number, what: string, timeoutMs: number): Promise<number> {
@@ -171,7 +185,8 @@ async function cluster(size: number, endpoints: number, log: (s: string) => void
   const nodes: Node[] = [];
   try {
     for (let i = 1; i <= size; i++) nodes.push(await startNode(i, i === 1 ? [] : [1]));
-    await untilAll(nodes, aliveMembers, size, `${size} members alive`, 60_000);
+    if (BACKEND === 'etcd') await untilAll(nodes, etcdUp, 1, 'every node following etcd', 60_000);
+    else await untilAll(nodes, aliveMembers, size, `${size} members alive`, 60_000);
     log(`  ${size} nodes up`);
     const probe = (): ReturnType<typeof startProber> => startProber({ name: 'svc0.scale.cluster.local', port: DNS_PORT, hz: PROBE_HZ, targets: nodes.map((n) => n.addr) });
     const idle = probe();
@@ -226,6 +241,8 @@ async function cluster(size: number, endpoints: number, log: (s: string) => void
     };
   } finally {
     await Promise.all(nodes.map((n) => n.server.stop('SIGKILL')));
+    // the next size starts from an empty etcd, not from these nodes' keys waiting for their leases
+    if (BACKEND === 'etcd') await run('etcdctl', [`--endpoints=${ETCD_URL}`, 'del', '--prefix', '/']);
   }
 }
 
@@ -235,12 +252,14 @@ function report(rows: Row[]): string {
   const m = machine();
   const f = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
   const lines = [
-    `# Registry replication at cluster size${QUICK ? ' (quick)' : ''}`,
+    `# Registry replication at cluster size: ${BACKEND}${QUICK ? ' (quick)' : ''}`,
     '',
     `${m.date} · ${m.nproc} × ${m.cpuModel} · load ${m.loadAvg} · Linux ${m.kernel} · Node ${m.node}`,
     '',
-    'podswarm-dns processes, one per network namespace (veth to one bridge), memberlist LAN defaults, registering',
-    `through each node's API (${PUT_CONCURRENCY} PUTs in flight per node), 50 endpoints per service. \`bench/gossip-scale.ts\`${QUICK ? ' --quick' : ''}.`,
+    BACKEND === 'etcd'
+      ? 'podswarm-dns processes, one per network namespace (veth to one bridge), the etcd backend on one etcd 3.4 member in a namespace of its own (lease 10 s), registering'
+      : 'podswarm-dns processes, one per network namespace (veth to one bridge), memberlist LAN defaults, registering',
+    `through each node's API (${PUT_CONCURRENCY} PUTs in flight per node), 50 endpoints per service. \`bench/gossip-scale.ts\`${BACKEND === 'etcd' ? ' --backend etcd' : ''}${QUICK ? ' --quick' : ''}.`,
     'All of them share the 2 cores with the harness: every figure is exaggerated, the trend is what counts.',
     '',
     '| nodes | endpoints | 1,000 PUTs on n1: PUT/s | → everywhere after the last | all nodes PUT at once: PUT/s (total) | → everywhere after the last | failed PUTs | DNS p99 idle → burst | DNS timeouts in bursts | idle traffic per node (median / max) | idle CPU per node (median / max) | RSS per node (median / max) | join → everything |',
@@ -253,7 +272,9 @@ function report(rows: Row[]): string {
   }
   lines.push(
     '',
-    'Idle traffic is everything on the node\'s veth during the hold (gossip probes, push/pull, anti-entropy sums), in',
+    BACKEND === 'etcd'
+      ? "Idle traffic is everything on the node's veth during the hold (lease keepalives, the watch streams, gRPC pings), in"
+      : "Idle traffic is everything on the node's veth during the hold (gossip probes, push/pull, anti-entropy sums), in",
     'both directions. "Everywhere" is every node\'s `podswarm_registry_endpoints{healthy="true"}` reaching the total,',
     'polled every 50 ms. A row\'s endpoint count is what the cluster holds at the end; the 1,000 PUTs on n1 (first',
     'size only) come first and stay registered.',
@@ -267,7 +288,7 @@ async function inner(): Promise<void> {
   const rows: Row[] = [];
   for (const size of NODE_COUNTS) {
     for (const endpoints of ENDPOINTS) {
-      console.error(`gossip-scale: ${size} nodes, ${endpoints} endpoints`);
+      console.error(`${BACKEND}-scale: ${size} nodes, ${endpoints} endpoints`);
       rows.push(await cluster(size, endpoints, (s) => console.error(s)));
     }
   }
@@ -278,11 +299,13 @@ async function main(): Promise<void> {
   if (process.argv.includes('--inner')) return inner();
   const tag = `gs${process.pid % 1000}`;
   const most = Math.max(...NODE_COUNTS) + 1;
-  const lab = await createLab(tag, SUBNET, most);
+  // etcd, when measured, gets the namespace after the nodes'
+  const lab = await createLab(tag, SUBNET, most + (BACKEND === 'etcd' ? 1 : 0));
+  const etcd = BACKEND === 'etcd' ? await startEtcd(lab, [most + 1]) : undefined;
   try {
     await run('ip', ['-n', `${tag}-sw`, 'addr', 'add', `${HARNESS}/24`, 'dev', 'br0']);
     const child = spawn('ip', ['netns', 'exec', `${tag}-sw`, process.execPath, '--import', 'tsx', SELF, '--inner', ...process.argv.slice(2)], {
-      env: { ...process.env, GS_TAG: tag },
+      env: { ...process.env, GS_TAG: tag, GS_ETCD: etcd?.urls[0] ?? '' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -291,8 +314,9 @@ async function main(): Promise<void> {
     if (code !== 0) throw new Error(`the harness exited with ${code}`);
     const text = report(JSON.parse(out) as Row[]);
     console.log(text);
-    console.log(`written to ${writeResult('gossip-scale', QUICK, text)}`);
+    console.log(`written to ${writeResult(`${BACKEND}-scale`, QUICK, text)}`);
   } finally {
+    await etcd?.destroy();
     await lab.destroy();
   }
 }

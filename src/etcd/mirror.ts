@@ -5,7 +5,9 @@
 // Here answers come from the local view only: when etcd goes away the last
 // known registry keeps serving, the watch resumes from the last revision it
 // saw when etcd is back, and a watch etcd cancels (its revision compacted
-// away) is replaced by a fresh read of the prefix.
+// away) is replaced by a fresh read of the prefix. A watched change costs
+// the registry one entry's work (its service's view rebuilt), never the
+// owner's whole state: a burst of 1,000 registrations is 1,000 small steps.
 
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import type { Rejection } from '../replication/validate.js';
@@ -46,8 +48,6 @@ export class EtcdMirror {
   /** etcd key → the entry it holds (other nodes' only). */
   private readonly entries = new Map<string, RemoteEntry>();
   private readonly byOwner = new Map<string, Set<string>>();
-  private readonly dirty = new Set<string>();
-  private scheduled: NodeJS.Immediate | undefined;
   private readonly follows: Follow[];
   private stopped = false;
   private firstSync: (() => void) | undefined;
@@ -93,7 +93,6 @@ export class EtcdMirror {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.scheduled) clearImmediate(this.scheduled);
     for (const f of this.follows) {
       clearTimeout(f.timer);
       await f.watcher?.cancel().catch(() => {});
@@ -107,9 +106,12 @@ export class EtcdMirror {
     try {
       const res = await this.client.getAll().prefix(f.prefix).exec();
       if (this.stopped) return;
+      // One registry update per owner for the whole read, not one per key.
+      const touched = new Set<string>();
       const present = new Set<string>();
-      for (const kv of res.kvs) present.add(this.put(kv));
-      for (const key of [...this.entries.keys()]) if (key.startsWith(f.prefix) && !present.has(key)) this.remove(key);
+      for (const kv of res.kvs) present.add(this.put(kv, touched));
+      for (const key of [...this.entries.keys()]) if (key.startsWith(f.prefix) && !present.has(key)) this.remove(key, touched);
+      for (const owner of touched) this.refresh(owner);
       const next = (BigInt(res.header.revision) + 1n).toString();
       const watcher = await this.client.watch().prefix(f.prefix).startRevision(next).create();
       if (this.stopped) {
@@ -117,7 +119,7 @@ export class EtcdMirror {
         return;
       }
       f.watcher = watcher;
-      watcher.on('put', (kv) => this.put(kv));
+      watcher.on('put', (kv) => void this.put(kv));
       watcher.on('delete', (kv) => this.remove(kv.key.toString()));
       watcher.on('disconnected', (err) => this.lost(f, `watch disconnected: ${err.message}`));
       watcher.on('connected', () => this.up(f));
@@ -159,47 +161,45 @@ export class EtcdMirror {
     f.failure = why;
   }
 
-  /** Takes one key's value (or drops the key when the value is not valid); returns the key. */
-  private put(kv: IKeyValue): string {
+  /**
+   * Takes one key's value (or drops the key when the value is not valid);
+   * returns the key. With `touched` (a read), the owners to refresh are
+   * collected there; without (a watched change), the registry is updated now.
+   */
+  private put(kv: IKeyValue, touched?: Set<string>): string {
     const key = kv.key.toString();
     const entry = readEntry(this.opts.layout, key, kv.value.toString());
     if ('reason' in entry) {
-      this.remove(key);
+      this.remove(key, touched);
       this.opts.onReject([entry]);
       return key;
     }
     // Our own keys, possibly from before a restart: our local sources serve what we own.
     if (entry.owner === this.opts.node) return key;
-    const old = this.entries.get(key);
-    if (old && old.owner !== entry.owner) this.remove(key);
     this.entries.set(key, entry);
     let keys = this.byOwner.get(entry.owner);
     if (!keys) this.byOwner.set(entry.owner, (keys = new Set()));
     keys.add(key);
-    this.touch(entry.owner);
+    if (touched) touched.add(entry.owner);
+    else if (entry.value.kind === 'endpoint') this.registry.upsertEndpoint(ETCD_SOURCE_PREFIX + entry.owner, entry.value.endpoint);
+    else this.registry.upsertService(ETCD_SOURCE_PREFIX + entry.owner, entry.value.service);
     return key;
   }
 
-  private remove(key: string): void {
+  private remove(key: string, touched?: Set<string>): void {
     const old = this.entries.get(key);
     if (!old) return;
     this.entries.delete(key);
     const keys = this.byOwner.get(old.owner)!;
     keys.delete(key);
     if (keys.size === 0) this.byOwner.delete(old.owner);
-    this.touch(old.owner);
+    const source = ETCD_SOURCE_PREFIX + old.owner;
+    if (touched) touched.add(old.owner);
+    else if (old.value.kind === 'endpoint') this.registry.removeEndpoint(source, old.value.endpoint.namespace, old.value.endpoint.service, old.value.endpoint.name);
+    else this.registry.removeService(source, old.value.service.namespace, old.value.service.name);
   }
 
-  /** Rebuilds the owner's registry source once per macrotask, however many of its keys changed. */
-  private touch(owner: string): void {
-    this.dirty.add(owner);
-    this.scheduled ??= setImmediate(() => {
-      this.scheduled = undefined;
-      for (const o of this.dirty) this.refresh(o);
-      this.dirty.clear();
-    });
-  }
-
+  /** Puts everything the owner has in etcd into its registry source at once. */
   private refresh(owner: string): void {
     const snap: SourceSnapshot = { services: [], endpoints: [] };
     for (const key of this.byOwner.get(owner) ?? []) {
