@@ -61,10 +61,13 @@ function probe(name: string, port: number, hz: number, targets: string[]): void 
   const tick = setInterval(() => {
     for (const addr of targets) {
       id = (id + 1) & 0xffff;
-      q.writeUInt16BE(id, 0);
+      // A buffer per query: send() copies it only later, so one buffer rewritten per target
+      // sent every target the last ID, and all replies but one went unmatched (timeouts).
+      const msg = Buffer.from(q);
+      msg.writeUInt16BE(id, 0);
       result.sent++;
       pending.set(id, performance.now());
-      sock.send(q, port, addr);
+      sock.send(msg, port, addr);
     }
     setImmediate(sweep);
   }, 1000 / hz);
