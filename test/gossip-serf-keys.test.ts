@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { dig } from './helpers/dig.js';
 import { eventually } from './helpers/eventually.js';
 import { type Agent, startSerf, stopAllSerf, waitSerf } from './helpers/serf.js';
-import { startServer, type RunningServer } from './helpers/server.js';
+import { runCli, startServer, type RunningServer } from './helpers/server.js';
 
 const run = promisify(execFile);
 const GOSSIP = 26140;
@@ -120,5 +120,32 @@ describe('serf keys in a cluster with podswarm-dns nodes', () => {
     writeFileSync(join(ours[0]!.dir, 'services.yaml'), registry({ web11: '203.0.113.11', fresh: '203.0.113.99' }));
     await eventually(() => answers(12, 'fresh'), (a) => a.includes('203.0.113.99'), 'fresh on p12 after the rotation');
     assert.doesNotMatch(ours.map((s) => s.output()).join('\n'), /no installed keys could decrypt/);
+  });
+
+  it('applies a keyring file edited by hand on reload, live', async () => {
+    const K3 = randomBytes(32).toString('base64');
+    const p11 = ours[0]!;
+    writeFileSync(join(p11.dir, 'keyring.json'), JSON.stringify([K2, K3]));
+    p11.proc.kill('SIGUSR1');
+    await p11.waitFor(/plugin\/gossip: keyring reloaded from \S+keyring\.json: 2 keys/);
+    assert.doesNotMatch(p11.output(), /settings changed: leaving/);
+    assert.deepEqual(await listed(), [`${K2} [4/4]`, `${K3} [1/4]`].sort());
+  });
+});
+
+describe('keyring_file in the Corefile', () => {
+  async function refused(lines: string, files: Record<string, string> = {}): Promise<string> {
+    const dir = mkdtempSync(join(tmpdir(), 'podswarm-test-'));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    writeFileSync(join(dir, 'Corefile'), `cluster.local:${DNS} {\n  bind 127.0.0.1\n  gossip {\n    ${lines}\n  }\n}\n`);
+    const { code, output } = await runCli(['-conf', join(dir, 'Corefile'), '-node', 'x']);
+    assert.equal(code, 1, output);
+    return output;
+  }
+
+  it('is refused with FILE:LINE when missing, malformed or beside encrypt', async () => {
+    assert.match(await refused('keyring_file none.json'), /Corefile:4: gossip: keyring_file: \S+none\.json: ENOENT/);
+    assert.match(await refused('keyring_file k.json', { 'k.json': '["c2hvcnQ="]' }), /Corefile:4: gossip: keyring_file: \S+k\.json: a key must be base64 of 16, 24 or 32 bytes/);
+    assert.match(await refused(`encrypt ${K1}\n    keyring_file k.json`, { 'k.json': JSON.stringify([K1]) }), /Corefile:5: gossip: keyring_file: not with encrypt/);
   });
 });
