@@ -1,7 +1,8 @@
 // A hostile peer against a real podswarm-dns process on loopback: a forged
 // 20 MiB plaintext push/pull streamed in small TCP chunks (150,000 node
-// entries and a 10 MiB user state, inside memberlist's limits) while dig asks
-// the node in a loop, and peer text with a newline in it (a cluster label, a
+// entries and a 10 MiB user state, inside memberlist's limits) and a real Go
+// memberlist node joining with a 20 MiB state, while dig asks the node in a
+// loop; and peer text with a newline in it (a cluster label, a
 // node name) that would forge a log line if it were logged as it came.
 // Ports 26100-26109.
 
@@ -12,11 +13,13 @@ import { after, before, describe, it } from 'node:test';
 import { MessageType, NodeStateType, type PushNodeState, encodePing, encodePushPull } from '../src/gossip/messages.js';
 import { StreamMessageParser } from '../src/gossip/net.js';
 import { labelHeader } from '../src/gossip/label.js';
-import { dig } from './helpers/dig.js';
+import { dig, parseDig } from './helpers/dig.js';
+import { startGoMemberlist } from './helpers/go-memberlist.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 const DNS = 26100;
 const GOSSIP = 26101;
+const GO_PORT = 26102;
 const HOST = '127.0.0.1';
 const NODES = 150_000;
 const USER_STATE = 10 * 1024 * 1024;
@@ -46,6 +49,14 @@ before(async () => {
 after(async () => {
   await server?.stop('SIGKILL');
 });
+
+/** dig in a loop, each query with a 1 s timeout, while `more()`: 'ok' per right answer, else the status (TIMEOUT). */
+async function digLoop(statuses: string[], more: () => boolean): Promise<void> {
+  while (more()) {
+    const r = await dig(DNS, 'web.default.cluster.local', 'A', ['+time=1']).catch((err: { stdout?: string }) => parseDig(err.stdout ?? ''));
+    statuses.push(r.status === 'NOERROR' && r.answer[0]?.data === '203.0.113.10' ? 'ok' : r.status);
+  }
+}
 
 /** Node entries of members this node never heard of, as dead: merging them costs nothing, reading them is the whole work. */
 function forgedPushPull(): Buffer {
@@ -86,12 +97,7 @@ describe('a forged 20 MiB push/pull', () => {
     assert.ok(msg.length >= 20 * 1024 * 1024, `the forged push/pull has ${msg.length} bytes`);
     let streaming = true;
     const statuses: string[] = [];
-    const digs = (async () => {
-      while (streaming) {
-        const r = await dig(DNS, 'web.default.cluster.local', 'A', ['+time=1']);
-        statuses.push(r.status === 'NOERROR' && r.answer[0]?.data === '203.0.113.10' ? 'ok' : r.status);
-      }
-    })();
+    const digs = digLoop(statuses, () => streaming);
     const reply = await streamAndReadReply(msg)
       .catch((err: Error) => assert.fail(`${err.message}\n${server.output()}`))
       .finally(() => (streaming = false));
@@ -105,6 +111,33 @@ describe('a forged 20 MiB push/pull', () => {
       `${statuses.length} queries while streaming`,
     );
     assert.doesNotMatch(server.output(), /failed to receive|stream exceeds/);
+  });
+});
+
+describe('a real Go memberlist node with a 20 MiB state', () => {
+  it('joins by a plaintext push/pull of 20 MiB while DNS answers every query', async () => {
+    let streaming = true;
+    const statuses: string[] = [];
+    const digs = digLoop(statuses, () => streaming);
+    // memberlist's limit for a push/pull's user state, exactly
+    // plaintext: an LZW-compressed stream is decompressed in one go (gossip README, Untrusted input)
+    const go = await startGoMemberlist({ name: 'g-big', bind: `${HOST}:${GO_PORT}`, join: [`${HOST}:${GOSSIP}`], stateBytes: 20 * 1024 * 1024, compress: false }).finally(
+      () => (streaming = false),
+    );
+    await digs;
+    try {
+      await go.waitFor(/^join target$/m);
+      assert.doesNotMatch(go.output(), /join-failed/);
+      await server.waitFor(/member g-big joined/);
+      assert.ok(statuses.length > 0);
+      assert.deepEqual(
+        statuses.filter((s) => s !== 'ok'),
+        [],
+        `${statuses.length} queries while it joined`,
+      );
+    } finally {
+      await go.stop('SIGKILL');
+    }
   });
 });
 

@@ -65,6 +65,8 @@ export interface GoNodeOptions {
   join?: string[];
   key?: string;
   stateBytes?: number;
+  /** memberlist's EnableCompression (default true). */
+  compress?: boolean;
 }
 
 const running = new Set<GoNode>();
@@ -75,6 +77,7 @@ export async function startGoMemberlist(o: GoNodeOptions): Promise<GoNode> {
   if (o.join?.length) args.push('-join', o.join.join(','));
   if (o.key) args.push('-key', o.key);
   if (o.stateBytes) args.push('-state-bytes', String(o.stateBytes));
+  if (o.compress === false) args.push('-compress=false');
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const waiters = new Set<() => void>();

@@ -3,7 +3,7 @@
 // membership event on stdout, and with -state-bytes answers every push/pull
 // with a user state of that many bytes. Built by test/helpers/go-memberlist.ts.
 //
-//	go-memberlist -name N -bind IP:PORT [-join IP:PORT,...] [-key BASE64] [-state-bytes N]
+//	go-memberlist -name N -bind IP:PORT [-join IP:PORT,...] [-key BASE64] [-state-bytes N] [-compress=false]
 //
 // Prints "ready" once listening; "join NAME", "leave NAME" and "update NAME"
 // per event; leaves gracefully on SIGTERM, then prints "left".
@@ -46,6 +46,7 @@ func main() {
 	join := flag.String("join", "", "seeds IP:PORT, comma-separated")
 	key := flag.String("key", "", "AES key, base64")
 	stateBytes := flag.Int("state-bytes", 0, "size of the user state sent in every push/pull")
+	compress := flag.Bool("compress", true, "LZW-compress what it sends (memberlist's EnableCompression)")
 	flag.Parse()
 
 	host, portText, err := net.SplitHostPort(*bind)
@@ -66,6 +67,9 @@ func main() {
 	c.ProbeTimeout = 100 * time.Millisecond
 	c.GossipInterval = 50 * time.Millisecond
 	c.SuspicionMult = 3
+	// the LAN value: a push/pull of many MB takes more than the local profile's 1 s
+	c.TCPTimeout = 10 * time.Second
+	c.EnableCompression = *compress
 	// serf's delegate protocol range (2-5, speaking 4): push/pull checks every member's against every other's
 	c.DelegateProtocolMin = 2
 	c.DelegateProtocolMax = 5
