@@ -28,6 +28,8 @@ const ROUNDS = QUICK ? 2 : 5;
 const KILLS = QUICK ? 1 : 3;
 const TRAFFIC_S = QUICK ? 5 : 20;
 const SIM_NODES = 50;
+/** Endpoints registered on node 1, then as many spread over all nodes (sim). */
+const BURSTS = QUICK ? [1000] : [1000, 6000];
 const GOSSIP_PORT = 17960;
 /** Polls of state that has no event we can await across processes; the resolution of the process figures. */
 const POLL_MS = 10;
@@ -116,9 +118,20 @@ async function processes(): Promise<ProcessResult> {
 
 // ------------------------------------------------------------ 50 simulated nodes
 
+interface Burst {
+  endpoints: number;
+  /** All of them registered on node 1 in one change → in every registry. */
+  oneNodeMs: number;
+  /** As many again spread over every node, all at once → in every registry. */
+  allNodesMs: number;
+  /** Loopback traffic per node while holding them, bytes/s. */
+  holdTxPerNode: number;
+}
+
 interface SimResult {
   nodes: number;
   joinAll: number;
+  bursts: Burst[];
   propagate: Stats;
   kill: Stats;
   txPerNode: number;
@@ -129,9 +142,22 @@ interface SimNode {
   registry: Registry;
 }
 
-function service(name: string, address: string): SourceSnapshot {
+/** `count` endpoints of `prefix` services (50 each) in namespace `ns`, addresses counted from `base`. */
+function many(ns: string, prefix: string, count: number, base: number, nodeName: string): SourceSnapshot {
   const now = Date.now();
-  return { services: [], endpoints: [{ namespace: 'default', service: name, name: 'e0', nodeName: '', address, ports: [], healthy: true, updatedAt: now }] };
+  const endpoints = Array.from({ length: count }, (_, k) => {
+    const n = base + k;
+    return { namespace: ns, service: `${prefix}${Math.floor(k / 50)}`, name: `e${n}`, nodeName, address: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, ports: [], healthy: true, updatedAt: now };
+  });
+  return { services: [], endpoints };
+}
+
+const endpointsIn = (r: Registry, ns: string): number => r.services(ns).reduce((n, v) => n + v.endpoints.length, 0);
+
+/** Endpoints name their node: replication refuses one that does not. */
+function service(name: string, address: string, nodeName: string): SourceSnapshot {
+  const now = Date.now();
+  return { services: [], endpoints: [{ namespace: 'default', service: name, name: 'e0', nodeName, address, ports: [], healthy: true, updatedAt: now }] };
 }
 
 /** Resolves when `ok` holds on every node, checked on each registry change. */
@@ -176,7 +202,7 @@ async function simulate(count: number): Promise<void> {
     for (let i = 1; i <= count; i++) {
       const ml = new Memberlist({ name: `sim${i}`, bindAddr: `127.0.0.${i}`, bindPort: GOSSIP_PORT, tags: { role: 'podswarm-dns' } });
       const registry = new Registry();
-      registry.setSource('file:sim', service(`sim${i}`, `203.0.113.${i}`));
+      registry.setSource('file:sim', service(`sim${i}`, `203.0.113.${i}`, `sim${i}`));
       new RegistryReplicator(ml, registry).start();
       await ml.start();
       nodes.push({ ml, registry });
@@ -189,7 +215,7 @@ async function simulate(count: number): Promise<void> {
     const propagate: number[] = [];
     for (let k = 0; k < ROUNDS; k++) {
       const t = performance.now();
-      nodes[0]!.registry.setSource(`file:new${k}`, service(`new${k}`, `203.0.113.${200 + k}`));
+      nodes[0]!.registry.setSource(`file:new${k}`, service(`new${k}`, `203.0.113.${200 + k}`, 'sim1'));
       await onAll(nodes, has(`new${k}`), `new${k} everywhere`);
       propagate.push(performance.now() - t);
     }
@@ -197,6 +223,28 @@ async function simulate(count: number): Promise<void> {
     const tx0 = loTxBytes();
     await new Promise((r) => setTimeout(r, TRAFFIC_S * 1000));
     const txPerNode = (loTxBytes() - tx0) / count / TRAFFIC_S;
+
+    const bursts: Burst[] = [];
+    for (const size of BURSTS) {
+      const ns = `burst${size}`;
+      let t = performance.now();
+      nodes[0]!.registry.setSource(`file:${ns}`, many(ns, 'one', size, 0, 'sim1'));
+      await onAll(nodes, (r) => endpointsIn(r, ns) === size, `${size} endpoints of node 1 everywhere`);
+      const oneNodeMs = performance.now() - t;
+      const per = Math.floor(size / count);
+      t = performance.now();
+      nodes.forEach((n, i) => n.registry.setSource(`file:${ns}-spread`, many(ns, `n${i}x`, per, size + i * per, `sim${i + 1}`)));
+      await onAll(nodes, (r) => endpointsIn(r, ns) === size + per * count, `${per * count} endpoints from every node everywhere`);
+      const allNodesMs = performance.now() - t;
+      const hold0 = loTxBytes();
+      await new Promise((r) => setTimeout(r, TRAFFIC_S * 1000));
+      bursts.push({ endpoints: size + per * count, oneNodeMs, allNodesMs, holdTxPerNode: (loTxBytes() - hold0) / count / TRAFFIC_S });
+      for (const n of nodes) {
+        n.registry.removeSource(`file:${ns}`);
+        n.registry.removeSource(`file:${ns}-spread`);
+      }
+      await onAll(nodes, (r) => endpointsIn(r, ns) === 0, `burst of ${size} withdrawn everywhere`);
+    }
 
     const kill: number[] = [];
     for (let k = 0; k < KILLS; k++) {
@@ -206,7 +254,7 @@ async function simulate(count: number): Promise<void> {
       await onAll(nodes, (r) => !has(victim.ml.config.name)(r), `${victim.ml.config.name} gone`);
       kill.push(performance.now() - t);
     }
-    const result: SimResult = { nodes: count, joinAll, propagate: stats(propagate), kill: stats(kill), txPerNode };
+    const result: SimResult = { nodes: count, joinAll, bursts, propagate: stats(propagate), kill: stats(kill), txPerNode };
     process.stdout.write(JSON.stringify(result));
   } finally {
     for (const n of nodes) await n.ml.shutdown();
@@ -263,6 +311,12 @@ ${row('node shut down without leaving → its service gone from every registry',
 
 All ${n.nodes} joined through node 1 and held every node's service after ${s(n.joinAll)}.
 Gossip traffic per node while idle (loopback counters / ${n.nodes}, ${TRAFFIC_S} s): **${kib(n.txPerNode)} sent**.
+| endpoints held at the end | 1st half on node 1 in one change → everywhere | 2nd half from all ${n.nodes} nodes at once → everywhere | traffic per node while holding them |
+|---:|---:|---:|---:|
+${n.bursts.map((b) => `| ${b.endpoints} | ${s(b.oneNodeMs)} | ${s(b.allNodesMs)} | ${kib(b.holdTxPerNode)} |`).join('\n')}
+
+The ${n.nodes} nodes share one process and one event loop, so each burst is ${n.nodes} nodes' work done one after the other:
+compare rows with each other, not with the processes in \`gossip-scale\`.
 Failure detection is SWIM's: a probe round (1 s), then suspicion of SuspicionMult × log10(n) × ProbeInterval,
 shortened by confirmations from other nodes; a dead owner's entries leave the registry at once.
 `;

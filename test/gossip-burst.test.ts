@@ -33,6 +33,7 @@ before(async () => {
 });
 
 after(async () => {
+  if (process.env.PSW_LAB_LOG) for (const [i, srv] of lab.servers) console.error(`==== n${i}\n${srv.output()}`);
   await lab?.destroy();
 });
 

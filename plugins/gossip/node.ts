@@ -44,10 +44,16 @@ export class GossipNode {
       keepDepartedMs: settings.keepDepartedMs,
       keepDeadMs: settings.keepDeadMs,
       onReject: reportRejections(this.log, rejectedEntriesCounter(app)),
+      onSendError: (peer, err) => this.log.debug(`replication to ${peer}: ${err.message}`),
     });
     this.reconnector = new Reconnector(this.ml, settings.reconnectIntervalMs, settings.reconnectTimeoutMs, this.log);
     this.joined = settings.join.length === 0;
     this.stopMemberLog = logMembers(this.ml, this.log);
+  }
+
+  /** What replication has sent to peers so far (metrics). */
+  sentTotals(): ReturnType<RegistryReplicator['sentTotals']> {
+    return this.replicator.sentTotals();
   }
 
   get ready(): boolean {

@@ -8,7 +8,7 @@ import type { App } from '../../src/app.js';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { CorefileError } from '../../src/corefile/types.js';
 import { parseGossip } from './config.js';
-import { registerMembersGauge } from './metrics.js';
+import { registerMembersGauge, registerReplicationCounters } from './metrics.js';
 import { GossipNode } from './node.js';
 
 interface Running {
@@ -35,6 +35,7 @@ export const plugin: PluginDef = {
     const key = JSON.stringify(settings);
     const app = c.app;
     registerMembersGauge(app, () => running.get(app)?.node);
+    registerReplicationCounters(app, () => running.get(app)?.node);
     let mine: Running | undefined;
     c.onStartup(async () => {
       const cur = running.get(app);

@@ -61,10 +61,13 @@ export class Registry extends EventEmitter<RegistryEvents> {
     const next: SourceState = { services: new Map(), endpoints: new Map() };
     for (const s of snap.services) next.services.set(serviceKey(s.namespace, s.name), s);
     for (const e of snap.endpoints) endpointsOf(next, serviceKey(e.namespace, e.service)).set(e.name, e);
+    // Only services whose objects differ are rebuilt: a source re-set with
+    // mostly the same objects (replication applying a few changes of an
+    // owner with thousands) costs a comparison, not thousands of views.
     const touched = new Set<string>();
     for (const st of old ? [old, next] : [next]) {
-      for (const k of st.services.keys()) touched.add(k);
-      for (const k of st.endpoints.keys()) touched.add(k);
+      for (const k of st.services.keys()) if (old?.services.get(k) !== next.services.get(k)) touched.add(k);
+      for (const k of st.endpoints.keys()) if (!sameEndpoints(old?.endpoints.get(k), next.endpoints.get(k))) touched.add(k);
     }
     if (snap.services.length === 0 && snap.endpoints.length === 0) this.sources.delete(source);
     else this.sources.set(source, next);
@@ -271,6 +274,13 @@ export class Registry extends EventEmitter<RegistryEvents> {
       else this.addresses.set(e.address, rest);
     }
   }
+}
+
+function sameEndpoints(a: Map<string, Endpoint> | undefined, b: Map<string, Endpoint> | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.size !== b.size) return false;
+  for (const [name, e] of a) if (b.get(name) !== e) return false;
+  return true;
 }
 
 function endpointsOf(st: SourceState, key: string): Map<string, Endpoint> {

@@ -34,12 +34,14 @@ import { type LocalChange, LocalChanges } from '../registry/local-changes.js';
 import type { Registry } from '../registry/registry.js';
 import type { Endpoint, Service, SourceSnapshot } from '../registry/types.js';
 import { PeerLinks } from './links.js';
-import { type DigestMessage, type SumMessage, decodeControl, encodeDigest, encodeSum } from './messages.js';
+import { type ControlMessage, type DigestMessage, type SumMessage, decodeControl, encodeDigest, encodeSum } from './messages.js';
 import { type OwnerDigest, ReplicaStore } from './store.js';
 import {
   type CheckedEntry,
   type Entry,
+  FORMAT_DIGEST,
   FORMAT_ENTRIES,
+  FORMAT_SUM,
   MAX_ENTRIES_PER_OWNER,
   MAX_PAYLOAD_BYTES,
   type Rejection,
@@ -59,10 +61,15 @@ export const PODSWARM_ROLE = 'podswarm-dns';
  * old entries at once instead of keeping them until @synced.
  */
 const REJOIN_WINDOW_MS = 10_000;
+/** How long a sum or digest from a member we do not know yet waits for it to appear. */
+const UNKNOWN_PEER_WAIT_MS = 1000;
 /** Control messages up to this size go in one UDP packet, larger ones over TCP. */
 const PACKET_BYTES = 1000;
 /** An endpoint entry's JSON is about 250-350 bytes: past this many a whole state is not even encoded. */
 const AVERAGE_ENTRY_BYTES = 200;
+
+export type SentKind = 'entries' | 'sum' | 'digest';
+const KIND: Record<number, SentKind> = { [FORMAT_ENTRIES]: 'entries', [FORMAT_SUM]: 'sum', [FORMAT_DIGEST]: 'digest' };
 
 export interface ReplicatorOptions {
   /** How long a gracefully departed owner's entries stay served; default 0 (dropped at once). */
@@ -88,6 +95,11 @@ const sameDigest = (a: OwnerDigest, b: OwnerDigest): boolean => a[0] === b[0] &&
 
 export class RegistryReplicator {
   private readonly store = new ReplicaStore();
+  private readonly sent: Record<SentKind, { messages: number; bytes: number }> = {
+    entries: { messages: 0, bytes: 0 },
+    sum: { messages: 0, bytes: 0 },
+    digest: { messages: 0, bytes: 0 },
+  };
   private readonly links: PeerLinks;
   private readonly local: LocalChanges;
   private lastVersion = 0;
@@ -238,8 +250,16 @@ export class RegistryReplicator {
   private async sendTo(peer: string, msg: Buffer): Promise<void> {
     const m = this.ml.members().find((x) => x.name === peer);
     if (!m || !this.isPeer(m)) throw new Error(`${peer} is not a live podswarm-dns member`);
+    const kind = KIND[msg[0]!] ?? 'entries';
+    this.sent[kind].messages++;
+    this.sent[kind].bytes += msg.length;
     if (msg[0] !== FORMAT_ENTRIES && msg.length <= PACKET_BYTES) await this.ml.sendBestEffort(m.addr, m.port, msg);
     else await this.ml.sendReliable(m.addr, m.port, msg);
+  }
+
+  /** What replication has sent so far, by kind (for metrics): messages and payload bytes. */
+  sentTotals(): Readonly<Record<SentKind, { messages: number; bytes: number }>> {
+    return this.sent;
   }
 
   private receive(msg: Buffer, from: string): void {
@@ -249,7 +269,7 @@ export class RegistryReplicator {
       this.merge(entries, rejected, from);
       return;
     }
-    let control;
+    let control: ControlMessage;
     try {
       control = decodeControl(msg);
     } catch (err) {
@@ -257,6 +277,18 @@ export class RegistryReplicator {
       return;
     }
     if (control.msg.from === this.self) return;
+    this.onControl(control, true);
+  }
+
+  /**
+   * A peer's offer can come before the news that it joined: its answer
+   * would have nowhere to go, so it waits once for the member list to catch up.
+   */
+  private onControl(control: ControlMessage, first: boolean): void {
+    if (!this.peers().some((p) => p.name === control.msg.from)) {
+      if (first) setTimeout(() => this.running && this.onControl(control, false), UNKNOWN_PEER_WAIT_MS).unref();
+      return;
+    }
     if (control.kind === 'sum') this.onSum(control.msg);
     else this.onDigest(control.msg);
   }

@@ -50,7 +50,7 @@ export class GossipLab {
       prefix: ['ip', 'netns', 'exec', this.lab.ns(i)],
       corefile: this.corefile(i),
       files: { 'services.yaml': this.registry(i) },
-      args: ['-node', `n${i}`],
+      args: ['-node', `n${i}`, ...(process.env.PSW_LAB_LOG ? ['-log.level', process.env.PSW_LAB_LOG] : [])],
     });
     this.servers.set(i, s);
     return s;
