@@ -39,8 +39,12 @@ export class Instance {
 
   /** The UDP path the listeners run (in a primary: the one its workers choose on this machine). */
   udpPath(): UdpPath {
-    if (!this.io) throw new Error('udpPath() before start()');
-    return this.io.path;
+    return this.chosenIo().path;
+  }
+
+  private chosenIo(): UdpIo {
+    if (!this.io) throw new Error('the UDP path is chosen in start()');
+    return this.io;
   }
 
   /** Applies a changed Corefile; a bad one is logged and the old config keeps serving. */
@@ -98,7 +102,7 @@ export class Instance {
       for (const [key, spec] of listeners) {
         if (this.listeners.has(key)) continue;
         const dispatcher = new Dispatcher(spec.routes, this.app.log);
-        const udp = await openUdpListener(this.io!, this.app, spec.address, spec.port, dispatcher);
+        const udp = await openUdpListener(this.chosenIo(), this.app, spec.address, spec.port, dispatcher);
         const tcp = await listenTcp(spec.address, spec.port, dispatcher).catch(async (e: unknown) => {
           await udp.close();
           throw e;
