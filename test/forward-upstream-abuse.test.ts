@@ -20,23 +20,24 @@ interface Node {
   metrics(): Promise<string>;
 }
 
-async function node(block: (port: number) => string): Promise<Node> {
+async function node(block: (port: number) => string, args: string[] = []): Promise<Node> {
   const port = await freePort();
   const metricsPort = await freePort();
   const corefile = `.:${port} {\n  bind 127.0.0.1\n  prometheus 127.0.0.1:${metricsPort}\n${block(port)}\n}\n`;
-  const srv = await startServer({ corefile, ready: /listening on/ });
+  const srv = await startServer({ corefile, args, ready: /listening on/ });
   return { srv, port, metrics: async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text() };
 }
 
 const ips = (r: ReturnType<typeof decode>) => r.answers.filter((a) => a.type === 'A').map((a) => a.data);
 const opts = (r: ReturnType<typeof decode>) => r.additionals.filter((a) => a.type === 'OPT');
 
-describe('forward: source ports and IDs (RFC 5452)', () => {
+// In -workers processes too, where a UDP socket bound the shared way would come from the primary.
+for (const args of [[], ['-workers', '2']]) describe(`forward: source ports and IDs (RFC 5452) ${args.join(' ')}`, () => {
   let up: BadUpstream;
   let n: Node;
   before(async () => {
     up = await badUpstream();
-    n = await node(() => `  forward . 127.0.0.1:${up.port}`);
+    n = await node(() => `  forward . 127.0.0.1:${up.port}`, args);
   });
   after(async () => {
     await n?.srv.stop();
