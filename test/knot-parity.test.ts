@@ -9,6 +9,7 @@ import { dig, type DigResult } from './helpers/dig.js';
 import { freePort } from './helpers/free-port.js';
 import { startKnot, type Knot } from './helpers/knot.js';
 import { udpExchange } from './helpers/raw.js';
+import { reverseName } from '../src/dns/reverse-name.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 interface Endpoint {
@@ -53,12 +54,13 @@ function clusterZone(): string {
   return out.join('\n') + '\n';
 }
 
-function reverseZone(): string {
-  const out = ['$ORIGIN in-addr.arpa.', '$TTL 60', `@ SOA ${SOA}`, '@ NS ns.dns.cluster.local.'];
+/** A reverse zone as knot serves it: SOA, NS and a PTR for each endpoint of that family. */
+function reverseZone(zone: 'in-addr.arpa' | 'ip6.arpa'): string {
+  const out = [`$ORIGIN ${zone}.`, '$TTL 60', `@ SOA ${SOA}`, '@ NS ns.dns.cluster.local.'];
   for (const s of SERVICES) {
     for (const e of s.endpoints) {
-      if (e.address.includes(':')) continue;
-      out.push(`${e.address.split('.').reverse().join('.')} PTR ${e.name}.${s.name}.${s.ns}.svc.cluster.local.`);
+      if (e.address.includes(':') !== (zone === 'ip6.arpa')) continue;
+      out.push(`${reverseName(e.address)} PTR ${e.name}.${s.name}.${s.ns}.svc.cluster.local.`);
     }
   }
   return out.join('\n') + '\n';
@@ -69,10 +71,10 @@ let ours: RunningServer;
 let port: number;
 
 before(async () => {
-  knot = await startKnot({ 'cluster.local': clusterZone(), 'in-addr.arpa': reverseZone() });
+  knot = await startKnot({ 'cluster.local': clusterZone(), 'in-addr.arpa': reverseZone('in-addr.arpa'), 'ip6.arpa': reverseZone('ip6.arpa') });
   port = await freePort();
   ours = await startServer({
-    corefile: `cluster.local:${port} in-addr.arpa:${port} {\n  bind 127.0.0.1\n  cluster cluster.local in-addr.arpa {\n    registry {{dir}}/services.yaml\n  }\n  srv cluster.local\n}\n`,
+    corefile: `cluster.local:${port} in-addr.arpa:${port} ip6.arpa:${port} {\n  bind 127.0.0.1\n  cluster cluster.local in-addr.arpa ip6.arpa {\n    registry {{dir}}/services.yaml\n  }\n  srv cluster.local\n}\n`,
     files: { 'services.yaml': registryYaml() },
     ready: /listening on/,
   });
@@ -107,6 +109,9 @@ describe('knot parity: empty non-terminals are NODATA, not NXDOMAIN', () => {
     ['0.10.10.in-addr.arpa', 'PTR'],
     ['10.10.in-addr.arpa', 'PTR'],
     ['10.in-addr.arpa', 'SOA'],
+    // Above fd00:20::1's 32-nibble name.
+    ['0.2.0.0.0.0.d.f.ip6.arpa', 'PTR'],
+    ['f.ip6.arpa', 'A'],
   ];
   for (const [name, type] of cases) {
     it(`${name} ${type}`, async () => {
@@ -119,7 +124,7 @@ describe('knot parity: empty non-terminals are NODATA, not NXDOMAIN', () => {
 });
 
 describe('knot parity: names that do not exist stay NXDOMAIN', () => {
-  for (const [name, type] of [['_udp.web.default.cluster.local', 'A'], ['nope.default.cluster.local', 'A'], ['9.0.10.10.in-addr.arpa', 'PTR'], ['1.10.10.in-addr.arpa', 'PTR']] as const) {
+  for (const [name, type] of [['_udp.web.default.cluster.local', 'A'], ['nope.default.cluster.local', 'A'], ['9.0.10.10.in-addr.arpa', 'PTR'], ['1.10.10.in-addr.arpa', 'PTR'], ['1.2.0.0.0.0.d.f.ip6.arpa', 'PTR']] as const) {
     it(`${name} ${type}`, async () => {
       const r = await both(name, type);
       assert.equal(r.knot.status, 'NXDOMAIN');
@@ -137,6 +142,8 @@ describe('knot parity: zone apexes', () => {
     ['in-addr.arpa', 'SOA'],
     ['in-addr.arpa', 'NS'],
     ['in-addr.arpa', 'A'],
+    ['ip6.arpa', 'SOA'],
+    ['ip6.arpa', 'NS'],
   ];
   for (const [name, type] of cases) {
     it(`${name} ${type}`, async () => {
@@ -165,6 +172,7 @@ describe('knot parity: the records as knot has them', () => {
     ['db.data.svc.cluster.local', 'AAAA'],
     ['_http._tcp.web.default.cluster.local', 'SRV'],
     ['5.0.10.10.in-addr.arpa', 'PTR'],
+    [reverseName('fd00:20::1').slice(0, -1), 'PTR'],
     ['ns.dns.cluster.local', 'A'],
   ];
   for (const [name, type] of cases) {
