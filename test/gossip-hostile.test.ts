@@ -1,8 +1,8 @@
 // A hostile peer against a real podswarm-dns process on loopback: a forged
 // 20 MiB plaintext push/pull streamed in small TCP chunks (150,000 node
 // entries and a 10 MiB user state, inside memberlist's limits) and a real Go
-// memberlist node joining with a 20 MiB state, while dig asks the node in a
-// loop; and peer text with a newline in it (a cluster label, a
+// memberlist node joining with a 20 MiB state (plaintext, and LZW-compressed),
+// while dig asks the node in a loop; and peer text with a newline in it (a cluster label, a
 // node name) that would forge a log line if it were logged as it came.
 // Ports 26100-26109.
 
@@ -115,30 +115,33 @@ describe('a forged 20 MiB push/pull', () => {
 });
 
 describe('a real Go memberlist node with a 20 MiB state', () => {
-  it('joins by a plaintext push/pull of 20 MiB while DNS answers every query', async () => {
-    let streaming = true;
-    const statuses: string[] = [];
-    const digs = digLoop(statuses, () => streaming);
-    // memberlist's limit for a push/pull's user state, exactly
-    // plaintext: an LZW-compressed stream is decompressed in one go (gossip README, Untrusted input)
-    const go = await startGoMemberlist({ name: 'g-big', bind: `${HOST}:${GO_PORT}`, join: [`${HOST}:${GOSSIP}`], stateBytes: 20 * 1024 * 1024, compress: false }).finally(
-      () => (streaming = false),
-    );
-    await digs;
-    try {
-      await go.waitFor(/^join target$/m);
-      assert.doesNotMatch(go.output(), /join-failed/);
-      await server.waitFor(/member g-big joined/);
-      assert.ok(statuses.length > 0);
-      assert.deepEqual(
-        statuses.filter((s) => s !== 'ok'),
-        [],
-        `${statuses.length} queries while it joined`,
+  for (const compress of [false, true]) {
+    const how = compress ? 'an LZW-compressed' : 'a plaintext';
+    it(`joins by ${how} push/pull of 20 MiB while DNS answers every query`, async () => {
+      let streaming = true;
+      const statuses: string[] = [];
+      const digs = digLoop(statuses, () => streaming);
+      const name = compress ? 'g-lzw' : 'g-plain';
+      // memberlist's limit for a push/pull's user state, exactly; compressed, 20 MiB of zeros are 16 KB on the wire
+      const go = await startGoMemberlist({ name, bind: `${HOST}:${GO_PORT}`, join: [`${HOST}:${GOSSIP}`], stateBytes: 20 * 1024 * 1024, compress }).finally(
+        () => (streaming = false),
       );
-    } finally {
-      await go.stop('SIGKILL');
-    }
-  });
+      await digs;
+      try {
+        await go.waitFor(/^join target$/m);
+        assert.doesNotMatch(go.output(), /join-failed/);
+        await server.waitFor(new RegExp(`member ${name} joined`));
+        assert.ok(statuses.length > 0);
+        assert.deepEqual(
+          statuses.filter((s) => s !== 'ok'),
+          [],
+          `${statuses.length} queries while it joined`,
+        );
+      } finally {
+        await go.stop('SIGKILL');
+      }
+    });
+  }
 });
 
 describe('peer text in log lines', () => {
