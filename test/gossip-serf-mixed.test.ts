@@ -4,7 +4,8 @@
 // nodes: a clean leave of a serf agent and of a podswarm-dns node shows as
 // `left` on every serf agent, never `failed` first (20 trials each), and
 // `serf force-leave` of a live podswarm-dns node is refuted. Serf queries
-// are acked, filtered and relayed. Ports 26120-26139, addresses 127.0.26.0/24.
+// are acked, filtered and relayed, and none of it makes a serf agent log a
+// WARN or ERR. Ports 26120-26139, addresses 127.0.26.0/24.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -115,5 +116,11 @@ describe('serf queries through podswarm-dns nodes', () => {
   it('applies node and tag filters as serf does', async () => {
     assert.deepEqual(await acks('-node=p3', '-node=s2'), ['p3', 's2']);
     assert.deepEqual(await acks('-tag', 'role=^podswarm-d.s$'), ['p1', 'p2', 'p3', 'p4']);
+  });
+});
+
+describe('serf agents after all of the above', () => {
+  it('logged no WARN or ERR', () => {
+    for (const a of agents) assert.deepEqual(a.log().split('\n').filter((l) => /\[(WARN|ERR)\]/.test(l)), [], a.rpc);
   });
 });
