@@ -6,9 +6,12 @@
 // cache's TTL bounds.
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { badUpstream, GOOD_ADDRESS, type BadUpstream } from './helpers/bad-upstream.js';
 import { dig } from './helpers/dig.js';
+import { eventually } from './helpers/eventually.js';
 import { freePort } from './helpers/free-port.js';
 import { sample } from './helpers/metrics.js';
 import { decode, query, tcpExchange, udpExchange } from './helpers/raw.js';
@@ -66,6 +69,14 @@ for (const args of [[], ['-workers', '2']]) describe(`forward: source ports and 
     // Eight equal ranges of the 16-bit space: 125 expected in each (sd ~10.5); ±50 is almost 5 sd.
     const bins = Array.from({ length: 8 }, (_, b) => ids.filter((id) => id >> 13 === b).length);
     for (const c of bins) assert.ok(c >= 75 && c <= 175, `ID ranges ${bins.join(' ')}`);
+  });
+
+  it('closes its upstream sockets once they idle: no descriptor outlives its queries for long', async () => {
+    const sockets = async (): Promise<number> => {
+      const { stdout } = await promisify(execFile)('ss', ['-Hanu', `dport = :${up.port}`]);
+      return stdout.split('\n').filter((l) => l.trim() !== '').length;
+    };
+    await eventually(sockets, (n) => n === 0, `the server's UDP sockets to 127.0.0.1:${up.port} to close`, 10_000, 250);
   });
 });
 
