@@ -14,15 +14,13 @@ export interface Knot {
   stop(): Promise<void>;
 }
 
-/** Starts knotd serving `zones` (zone name → zone file text); resolves once every zone answers. */
-export async function startKnot(zones: Record<string, string>): Promise<Knot> {
-  const dir = mkdtempSync(join(tmpdir(), 'knot-test-'));
-  const port = await freePort();
-  const conf = [
+/** knotd's configuration: one listener on loopback, these zones served from their files as they are. */
+export function knotConfig(dir: string, port: number, zones: ReadonlyArray<{ domain: string; file: string }>, udpWorkers: number): string {
+  const lines = [
     'server:',
     `  listen: 127.0.0.1@${port}`,
     `  rundir: ${dir}`,
-    '  udp-workers: 1',
+    `  udp-workers: ${udpWorkers}`,
     '  tcp-workers: 1',
     '  background-workers: 1',
     'database:',
@@ -32,12 +30,22 @@ export async function startKnot(zones: Record<string, string>): Promise<Knot> {
     '    any: warning',
     'zone:',
   ];
+  // Never write a zone back: the file is the data.
+  for (const z of zones) lines.push(`  - domain: ${z.domain}`, `    file: ${z.file}`, '    zonefile-sync: -1', '    journal-content: none');
+  return lines.join('\n') + '\n';
+}
+
+/** Starts knotd serving `zones` (zone name → zone file text); resolves once every zone answers. */
+export async function startKnot(zones: Record<string, string>): Promise<Knot> {
+  const dir = mkdtempSync(join(tmpdir(), 'knot-test-'));
+  const port = await freePort();
+  const files: Array<{ domain: string; file: string }> = [];
   for (const [zone, text] of Object.entries(zones)) {
     const file = join(dir, `${zone}.zone`);
     writeFileSync(file, text);
-    conf.push(`  - domain: ${zone}`, `    file: ${file}`, '    zonefile-sync: -1', '    journal-content: none');
+    files.push({ domain: zone, file });
   }
-  writeFileSync(join(dir, 'knot.conf'), conf.join('\n') + '\n');
+  writeFileSync(join(dir, 'knot.conf'), knotConfig(dir, port, files, 1));
   const proc: ChildProcess = spawn('knotd', ['-c', join(dir, 'knot.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { srvWeight, SRV_PORT, TTL, upstreamZone, ZONE, type ServiceData } from '../data.js';
 import { launchForeground, type Env, type Running, type ServerSpec } from './types.js';
+import { knotConfig } from '../../../test/helpers/knot.js';
 
 function clusterZone(data: ServiceData[]): string {
   const out = [`$ORIGIN ${ZONE}.`, `$TTL ${TTL}`, `@ SOA ns.${ZONE}. hostmaster.${ZONE}. 1 3600 600 86400 ${TTL}`, '@ NS ns', 'ns A 127.0.0.1'];
@@ -16,25 +17,7 @@ function clusterZone(data: ServiceData[]): string {
 }
 
 function config(dir: string, port: number, zone: string, file: string, workers: number): string {
-  return [
-    'server:',
-    `  listen: 127.0.0.1@${port}`,
-    `  rundir: ${dir}`,
-    `  udp-workers: ${workers}`,
-    '  tcp-workers: 1',
-    '  background-workers: 1',
-    'database:',
-    `  storage: ${dir}`,
-    'log:',
-    '  - target: stderr',
-    '    any: warning',
-    'zone:',
-    `  - domain: ${zone}`,
-    `    file: ${file}`,
-    // Never write the zone back: the file is the data, as for every other server.
-    '    zonefile-sync: -1',
-    '    journal-content: none',
-  ].join('\n') + '\n';
+  return knotConfig(dir, port, [{ domain: zone, file }], workers);
 }
 
 async function startKnot(spec: ServerSpec, env: Env, name: string, zone: string, zoneText: string, probe: string, workers: number): Promise<Running> {
