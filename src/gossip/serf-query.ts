@@ -58,6 +58,10 @@ export class QueryLog {
   private readonly buffer: ({ ltime: number; ids: number[] } | undefined)[] = new Array(QUERY_BUFFER);
   private clock = 0;
 
+  time(): number {
+    return this.clock;
+  }
+
   witness(ltime: number): void {
     if (ltime >= this.clock) this.clock = ltime + 1;
   }

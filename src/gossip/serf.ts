@@ -85,11 +85,12 @@ export function encodeLeaveIntent(ltime: number, node: string): Buffer {
 const STATE_KEY = 'PodswarmState';
 
 /**
- * A Serf messagePushPull: our clock, the member status times and left
+ * A Serf messagePushPull: our clocks, the member status times and left
  * members we know (serf merges them as its own agents' ones), plus the
  * application state under an extra key.
  */
-export function encodeSerfPushPull(ltime: number, statusLTimes: Record<string, number>, leftMembers: readonly string[], appState: Buffer | null): Buffer {
+export function encodeSerfPushPull(pp: SerfPushPull): Buffer {
+  const { statusLTimes, leftMembers } = pp;
   const w = new MsgWriter();
   const names = Object.keys(statusLTimes).sort();
   const status = new MsgWriter();
@@ -105,13 +106,13 @@ export function encodeSerfPushPull(ltime: number, statusLTimes: Record<string, n
   empty.arrayHeader(0);
   w.struct(
     {
-      LTime: { kind: 'uint', value: ltime },
+      LTime: { kind: 'uint', value: pp.ltime },
       StatusLTimes: { kind: 'raw', value: status.bytes() },
       LeftMembers: { kind: 'raw', value: left.bytes() },
       EventLTime: { kind: 'uint', value: 0 },
       Events: { kind: 'raw', value: empty.bytes() },
-      QueryLTime: { kind: 'uint', value: 0 },
-      [STATE_KEY]: { kind: 'bytes', value: appState },
+      QueryLTime: { kind: 'uint', value: pp.queryLTime },
+      [STATE_KEY]: { kind: 'bytes', value: pp.appState },
     },
     [STATE_KEY],
   );
