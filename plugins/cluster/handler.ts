@@ -13,10 +13,10 @@ import { Rcode, Type } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
 import type { Registry } from '../../src/registry/registry.js';
 import type { Endpoint } from '../../src/registry/types.js';
-import { endpointFqdn, parseClusterName } from './names.js';
+import { endpointFqdn, parseClusterName } from '../../src/registry/cluster-names.js';
 import { addressFromReverse, isReverseZone } from '../../src/dns/reverse-name.js';
 import { ReverseParents } from './reverse-parents.js';
-import { answerReply, negativeReply, nsName, soaRecord } from './zone.js';
+import { answerReply, negativeReply, nsName, soaRecord } from '../../src/dns/zone-replies.js';
 import { sameNodeOrder, type SameNode } from '../../src/registry/same-node.js';
 
 export interface ClusterOptions {

@@ -17,7 +17,7 @@ import type { Request } from '../../src/dns/request.js';
 import { isReverseZone } from '../../src/dns/reverse-name.js';
 import { addressFromDashed } from '../../src/registry/names.js';
 import type { Registry } from '../../src/registry/registry.js';
-import { answerReply, negativeReply } from './zone.js';
+import { answerReply, negativeReply } from '../../src/dns/zone-replies.js';
 
 /** The version of the Kubernetes DNS-Based Service Discovery specification followed. */
 export const DNS_SCHEMA_VERSION = '1.1.0';

@@ -10,7 +10,7 @@ import { CorefileError } from '../../src/corefile/types.js';
 import { FileSource } from '../../src/registry/file-source.js';
 import { CLUSTER_ZONE, NEGATIVE_TTL, REGISTRY_TTL } from '../../src/registry/dns.js';
 import { ClusterHandler, type ClusterOptions } from './handler.js';
-import { followRegistry } from './memo.js';
+import { clearMemoOnRegistryChange } from '../../src/registry/memo-invalidation.js';
 
 
 export const plugin: PluginDef = {
@@ -68,7 +68,7 @@ export const plugin: PluginDef = {
       app.readiness.set('cluster', () => loaded);
     });
     c.handler((next) => {
-      const cluster = followRegistry(c, new ClusterHandler(opts, app.registry, next));
+      const cluster = clearMemoOnRegistryChange(c, new ClusterHandler(opts, app.registry, next));
       return new KubeNamesHandler({ zones, ttl: opts.ttl, negativeTtl: opts.negativeTtl, pods }, app.registry, cluster, next);
     });
   },

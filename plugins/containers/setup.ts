@@ -8,7 +8,7 @@ import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { parseFallthrough, zoneArgs } from '../../src/chain/fallthrough.js';
 import { argCount, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { CorefileError } from '../../src/corefile/types.js';
-import { DEFAULT_SOCKET, parseSocket } from '../podman/setup.js';
+import { DEFAULT_SOCKET, parseSocket } from '../../src/sources/podman/socket.js';
 import { ContainersHandler, type ContainersOptions } from './handler.js';
 import { ContainerNames } from './source.js';
 

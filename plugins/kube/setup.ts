@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { argCount, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { CorefileError } from '../../src/corefile/types.js';
-import { DEFAULT_SOCKET, parseSocket } from '../podman/setup.js';
+import { DEFAULT_SOCKET, parseSocket } from '../../src/sources/podman/socket.js';
 import { loadManifests } from '../../src/sources/kube/manifests.js';
 import type { KubeSource } from '../../src/sources/kube/source.js';
 

@@ -3,19 +3,9 @@
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { argCount, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
-import { CorefileError, type Directive } from '../../src/corefile/types.js';
+import { CorefileError } from '../../src/corefile/types.js';
 import type { PodmanSource } from '../../src/sources/podman/source.js';
-
-/** Where the root `podman.socket` unit (and `podman system service`) listens. */
-export const DEFAULT_SOCKET = '/run/podman/podman.sock';
-
-/** `socket PATH` (also `unix://PATH`), shared with the containers plugin. */
-export function parseSocket(sub: Directive, plugin: string): string {
-  const tok = argCount(sub, 1)[0]!;
-  const path = tok.text.replace(/^unix:\/\//, '');
-  if (!path.startsWith('/')) throw CorefileError.at(tok, `${plugin}: socket '${tok.text}' must be an absolute path`);
-  return path;
-}
+import { DEFAULT_SOCKET, parseSocket } from '../../src/sources/podman/socket.js';
 
 export const plugin: PluginDef = {
   name: 'podman',

@@ -12,8 +12,8 @@ import type { Request } from '../../src/dns/request.js';
 import { addressBytes } from '../../src/dns/address.js';
 import type { Registry } from '../../src/registry/registry.js';
 import type { Endpoint, ServicePort } from '../../src/registry/types.js';
-import { endpointFqdn, parseClusterName } from '../cluster/names.js';
-import { answerReply, negativeReply, nsName } from '../cluster/zone.js';
+import { endpointFqdn, parseClusterName } from '../../src/registry/cluster-names.js';
+import { answerReply, negativeReply, nsName } from '../../src/dns/zone-replies.js';
 import { AnswerMemo } from '../../src/dns/answer-memo.js';
 import { sameNodeOrder, sameNodePriority, type SameNode } from '../../src/registry/same-node.js';
 

@@ -7,7 +7,7 @@ import { SAME_NODE_MODES } from '../../src/registry/same-node.js';
 import { CorefileError } from '../../src/corefile/types.js';
 import { CLUSTER_ZONE, NEGATIVE_TTL, REGISTRY_TTL } from '../../src/registry/dns.js';
 import { SrvHandler, type SrvOptions } from './handler.js';
-import { followRegistry } from '../cluster/memo.js';
+import { clearMemoOnRegistryChange } from '../../src/registry/memo-invalidation.js';
 
 export const plugin: PluginDef = {
   name: 'srv',
@@ -30,6 +30,6 @@ export const plugin: PluginDef = {
     c.onStartup(() => {
       for (const z of opts.zones) c.app.registryZones.add(z);
     });
-    c.handler((next) => followRegistry(c, new SrvHandler(opts, c.app.registry, next)));
+    c.handler((next) => clearMemoOnRegistryChange(c, new SrvHandler(opts, c.app.registry, next)));
   },
 };

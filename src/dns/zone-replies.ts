@@ -1,10 +1,11 @@
-// The authoritative pieces every cluster-zone answer shares: SOA, NS and
+// The authoritative pieces every registry-zone answer shares (cluster, srv),
+// in the core so those plugins need not import each other: SOA, NS and
 // the negative answers (NXDOMAIN/NODATA) that carry the SOA. Builders
 // return the reply so the handlers can memoise it before writing.
 
-import { MessageBuilder, type RR } from '../../src/dns/builder.js';
-import { Rcode, Type } from '../../src/dns/constants.js';
-import type { Request } from '../../src/dns/request.js';
+import { MessageBuilder, type RR } from './builder.js';
+import { Rcode, Type } from './constants.js';
+import type { Request } from './request.js';
 
 /**
  * The zone's SOA; `serial` follows the registry index so secondaries and caches

@@ -1,4 +1,5 @@
-// What a name under a cluster zone refers to. Shared by cluster and srv.
+// What a name under a cluster zone refers to. Shared by the cluster and srv
+// plugins, so it lives in the core (neither imports the other).
 //
 //   <zone>                               apex
 //   svc.<zone>                           the parent of every <ns>.svc.<zone> (no zone cut)
@@ -11,7 +12,7 @@
 // A trailing `svc` label is the Kubernetes form; a namespace called "svc"
 // is therefore not addressable in the short form.
 
-import { serviceFqdn } from '../../src/registry/dns.js';
+import { serviceFqdn } from './dns.js';
 
 export type ClusterName =
   | { kind: 'apex' }

@@ -1,0 +1,38 @@
+// Rules of the tree's shape that a reviewer would otherwise have to grep
+// for: each is a property of the source files, checked on every run.
+
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Every .ts file under `dir` (relative to the repository root), recursively. */
+function tsFiles(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(dir, f));
+}
+
+/** The module specifiers a file imports or re-exports, dynamic imports included (TypeScript's own scanner). */
+function importsOf(file: string): string[] {
+  return ts.preProcessFile(readFileSync(join(ROOT, file), 'utf8'), true, true).importedFiles.map((f) => f.fileName);
+}
+
+// As CoreDNS: code two plugins share is in the core (src/), so a plugin can be
+// removed or rewritten without breaking another.
+test('no plugin imports another plugin', () => {
+  const crossings: string[] = [];
+  for (const file of tsFiles('plugins')) {
+    const own = file.split(sep)[1];
+    for (const spec of importsOf(file)) {
+      if (!spec.startsWith('.')) continue;
+      const target = relative(ROOT, resolve(ROOT, dirname(file), spec)).split(sep);
+      if (target[0] === 'plugins' && target[1] !== own) crossings.push(`${file} imports ${spec}`);
+    }
+  }
+  assert.deepEqual(crossings, []);
+});
