@@ -5,6 +5,7 @@
 // owner. Each entry is judged on its own, so a bad one costs only itself;
 // what passes is all the replicator ever stores, serves or passes on.
 import { canonicalAddress, canonicalHostName, isDnsLabel } from '../registry/names.js';
+import { quote } from '../gossip/quote.js';
 
 /** Whole replication payload (a push/pull carries every owner): below memberlist's 20 MB stream limit. */
 export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
@@ -167,7 +168,7 @@ function checkEntry(key: string, raw: unknown, now: number): Entry {
   if (!m) throw new Bad('key', 'key is not e:NS/SVC/NAME or s:NS/NAME');
   const parts = m[2]!.split('/');
   if (m[1] === 'e' ? parts.length !== 3 : parts.length !== 2) throw new Bad('key', 'key is not e:NS/SVC/NAME or s:NS/NAME');
-  for (const p of parts) if (!isDnsLabel(p)) throw new Bad('name', `${JSON.stringify(printable(p))} in the key is not a DNS label`);
+  for (const p of parts) if (!isDnsLabel(p)) throw new Bad('name', `"${printable(p)}" in the key is not a DNS label`);
   if (value === null) return [v, null];
   if (!isObject(value)) throw new Bad('value', 'value is not an object');
   if (m[1] === 'e') {
@@ -190,7 +191,7 @@ function checkEndpoint(e: unknown, [ns, svc, name]: [string, string, string]): v
   if (e.namespace !== ns || e.service !== svc || e.name !== name) throw new Bad('key', 'endpoint does not match its key');
   if (typeof e.nodeName !== 'string' || !isOwnerName(e.nodeName)) throw new Bad('name', 'nodeName is not a node name');
   if (typeof e.address !== 'string' || canonicalAddress(e.address) !== e.address) {
-    throw new Bad('address', `${JSON.stringify(printable(String(e.address)))} is not an IP address in canonical form`);
+    throw new Bad('address', `"${printable(String(e.address))}" is not an IP address in canonical form`);
   }
   checkPorts(e.ports);
   if (typeof e.healthy !== 'boolean') throw new Bad('value', 'healthy is not a boolean');
@@ -235,8 +236,8 @@ export function isOwnerName(s: string): boolean {
   return s.length > 0 && Buffer.byteLength(s) <= MAX_OWNER_BYTES && !/[\u0000-\u001f\u007f]/.test(s);
 }
 
-/** For log lines: control characters escaped, cut to 64 characters. */
+/** For log lines: escaped as every peer text is (quote.ts), without the quotes, cut to 64 characters. */
 function printable(s: string): string {
-  const t = JSON.stringify(s).slice(1, -1);
+  const t = quote(s).slice(1, -1);
   return t.length > 64 ? `${t.slice(0, 64)}...` : t;
 }
