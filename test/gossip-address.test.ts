@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseGossip } from '../plugins/gossip/config.js';
 import { CorefileError, parseCorefile } from '../src/corefile/index.js';
-import { ipFromWire, ipToWire, splitHostPort, unreachableReason } from '../src/gossip/address.js';
+import { ipFromWire, ipToWire, unreachableReason } from '../src/gossip/address.js';
+import { splitHostPort } from '../src/util/hostport.js';
 import {
   MessageType,
   decodeAlive,

@@ -36,3 +36,26 @@ test('no plugin imports another plugin', () => {
   }
   assert.deepEqual(crossings, []);
 });
+
+// The IPv6 bracket rule (`[v6]:port`) is written once, in src/util/hostport.ts:
+// these are the shapes its hand-written copies took.
+const BRACKET_RULE = [
+  /\?\s*`\[\$\{/, // x.includes(':') ? `[${x}]` : x
+  /`\[\$\{[^}`]*\}\]:/, // `[${host}]:${port}`
+  /startsWith\('\['\)/, // a parser looking for the opening bracket
+  /indexOf\('\]'\)/, // ... and for the closing one
+  /\\\[\(\[\^\\\]\]/, // /\[([^\]]+)\]/
+];
+
+test('only src/util/hostport.ts splits or joins host:port', () => {
+  const copies: string[] = [];
+  for (const file of ['src', 'plugins', 'bench', 'examples'].flatMap(tsFiles)) {
+    if (file === join('src', 'util', 'hostport.ts')) continue;
+    readFileSync(join(ROOT, file), 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (BRACKET_RULE.some((re) => re.test(line))) copies.push(`${file}:${i + 1}: ${line.trim()}`);
+      });
+  }
+  assert.deepEqual(copies, []);
+});

@@ -6,8 +6,7 @@ import { dirname, resolve } from 'node:path';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { argCount, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { CorefileError, type Token } from '../../src/corefile/types.js';
-import { parseHostPort } from '../../src/config/upstreams.js';
-import type { HostPort } from '../../src/util/hostport.js';
+import { parseIpPort, type HostPort } from '../../src/util/hostport.js';
 import { acquireApi, type ApiLease } from '../../src/api/hub.js';
 import { checkWritable, openRegistrations, type Registrations } from '../../src/api/persist.js';
 
@@ -28,7 +27,7 @@ export const plugin: PluginDef = {
         case 'listen': {
           const tok = argCount(sub, 1)[0]!;
           try {
-            listen = parseHostPort(tok.text, DEFAULT_LISTEN.port);
+            listen = parseIpPort(tok.text, DEFAULT_LISTEN.port);
           } catch (e) {
             throw CorefileError.at(tok, `api: listen ${(e as Error).message}`);
           }

@@ -2,8 +2,7 @@
 // optionally written `dns://...` as in CoreDNS.
 
 import { isIP } from 'node:net';
-import { parseHostPort } from '../../src/config/upstreams.js';
-import { joinHostPort } from '../../src/util/hostport.js';
+import { joinHostPort, parseIpPort } from '../../src/util/hostport.js';
 
 export interface Address {
   host: string;
@@ -18,7 +17,7 @@ export function parseAddress(text: string): Address | undefined {
   let host: string;
   let port: number;
   try {
-    ({ host, port } = parseHostPort(text.startsWith('dns://') ? text.slice(6) : text));
+    ({ host, port } = parseIpPort(text.startsWith('dns://') ? text.slice(6) : text));
   } catch {
     return undefined;
   }

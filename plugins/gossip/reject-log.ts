@@ -6,7 +6,7 @@
 import type { Counter } from 'prom-client';
 import type { Logger } from '../../src/log.js';
 import type { Rejection } from '../../src/replication/validate.js';
-import { splitHostPort } from '../../src/gossip/address.js';
+import { splitHostPort } from '../../src/util/hostport.js';
 
 const QUIET_MS = 10 * 60 * 1000;
 /** Senders remembered at most; past this the oldest are forgotten (and may log again). */

@@ -5,6 +5,7 @@ import { get } from 'node:http';
 import { Counter, Histogram } from 'prom-client';
 import type { App } from '../../src/app.js';
 import type { HttpAddress } from '../../src/server/http.js';
+import { joinHostPort } from '../../src/util/hostport.js';
 
 const INTERVAL_MS = 1000;
 const TIMEOUT_MS = 3000;
@@ -21,7 +22,7 @@ export class SelfCheck {
   constructor(app: App, address: HttpAddress, path: string) {
     // Listening on every interface: ask over loopback, as CoreDNS asks localhost.
     const host = address.host === '' || address.host === '0.0.0.0' ? '127.0.0.1' : address.host === '::' ? '::1' : address.host;
-    this.url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}${path}`;
+    this.url = `http://${joinHostPort(host, address.port)}${path}`;
     this.duration = app.metric('coredns_health_request_duration_seconds', (registers) =>
       new Histogram({ name: 'coredns_health_request_duration_seconds', help: 'Histogram of the time (in seconds) each request took.', buckets: BUCKETS, registers }),
     );

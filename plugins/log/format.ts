@@ -4,6 +4,7 @@
 
 import { Class, Flag, rcodeName, typeName } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
+import { bracketHost } from '../../src/util/hostport.js';
 import { classify, typify, type ResponseType } from './classify.js';
 
 /** What one log line is made from: the query, and the response as written. */
@@ -126,7 +127,7 @@ function flagsText(flags: number): string {
 /** IPv6 in brackets; an IPv4-mapped address prints as IPv4, as Go's net.IP does. */
 function rfc3986(addr: string): string {
   if (addr.startsWith('::ffff:') && addr.includes('.')) return addr.slice(7);
-  return addr.includes(':') ? `[${addr}]` : addr;
+  return bracketHost(addr);
 }
 
 /** Go's strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s": shortest digits, never an exponent. */

@@ -5,6 +5,7 @@
 import { isSubdomain, type Handler, type ResponseWriter, type Result } from '../../src/chain/plugin.js';
 import { Type } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
+import { joinHostPort } from '../../src/util/hostport.js';
 
 export interface LoopState {
   readonly zone: string;
@@ -29,7 +30,7 @@ export class LoopHandler implements Handler {
     const s = this.state;
     if (req.qtype !== Type.HINFO || s.off || !isSubdomain(req.qname, s.zone)) return this.next.serveDNS(req, w);
     if (req.qname === s.qname && ++s.seen > 2) {
-      const remote = `${req.peer.remoteAddress.includes(':') ? `[${req.peer.remoteAddress}]` : req.peer.remoteAddress}:${req.peer.remotePort}`;
+      const remote = joinHostPort(req.peer.remoteAddress, req.peer.remotePort);
       this.fatal(
         `Loop (${remote} -> ${s.address}) detected for zone "${s.zone}", see https://coredns.io/plugins/loop#troubleshooting. Query: "HINFO ${s.qname}"`,
       );

@@ -4,6 +4,7 @@
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { argCount, noBlock } from '../../src/corefile/args.js';
 import { CorefileError } from '../../src/corefile/types.js';
+import { joinHostPort } from '../../src/util/hostport.js';
 import { LoopHandler, type LoopState } from './handler.js';
 import { Prober, probeName } from './probe.js';
 
@@ -22,7 +23,7 @@ export const plugin: PluginDef = {
     const state: LoopState = {
       zone,
       qname: probeName(zone),
-      address: `${bound === undefined ? '' : bound.includes(':') ? `[${bound}]` : bound}:${port}`,
+      address: joinHostPort(bound ?? '', port),
       seen: 0,
       off: false,
     };

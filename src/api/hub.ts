@@ -6,6 +6,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../app.js';
+import { joinHostPort } from '../util/hostport.js';
 import { membersOf } from './members.js';
 import { registrationsOf } from './persist.js';
 import type { ApiSettings } from './routes.js';
@@ -42,7 +43,7 @@ export async function acquireApi(app: App, host: string, port: number, settings:
     }
     shared = { server, leases };
     byListen.set(key, shared);
-    app.pluginLog('api').info(`listening on http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+    app.pluginLog('api').info(`listening on http://${joinHostPort(host, port)}`);
   }
   const s = shared;
   s.leases.push(settings);

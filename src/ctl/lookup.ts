@@ -1,8 +1,7 @@
 // `podswarm-dns lookup NAME [TYPE]`: asks the node's DNS as a container
 // would, and says which plugin answered (see answered-by.ts for how).
 
-import { parseHostPort } from '../config/upstreams.js';
-import { joinHostPort, type HostPort } from '../util/hostport.js';
+import { joinHostPort, parseIpPort, type HostPort } from '../util/hostport.js';
 import { attribute, DEFAULT_METRICS_URL, metricsUrl, scrape, type AnsweredBy } from './answered-by.js';
 import { COMMON_HELP, COMMON_OPTIONS, type Command } from './command.js';
 import { DnsQueryError, QUERY_TYPES, queryDns, type DnsReply, type QueryType } from './dns-query.js';
@@ -35,7 +34,7 @@ ${COMMON_HELP}`,
     const dnsText = p.values.get('dns') ?? process.env.PODSWARM_DNS ?? DEFAULT_DNS;
     let server: HostPort;
     try {
-      server = parseHostPort(dnsText, 53);
+      server = parseIpPort(dnsText, 53);
     } catch (e) {
       throw usageError(`--dns ${(e as Error).message}: expected an IP address and port, e.g. 127.0.0.1:53 or [::1]:53`);
     }

@@ -1,6 +1,7 @@
 // `podswarm-dns members`: the cluster as this node sees it (GET /api/v1/members).
 
 import type { Member } from '../client/types.js';
+import { joinHostPort } from '../util/hostport.js';
 import { API_OPTIONS, apiClient, callApi } from './api.js';
 import { API_HELP, COMMON_HELP, COMMON_OPTIONS, type Command } from './command.js';
 import { EXIT } from './exit.js';
@@ -31,8 +32,9 @@ ${COMMON_HELP}`,
 };
 
 function address(m: Member): string {
-  if (m.address === null) return '-';
-  return m.address.includes(':') ? `[${m.address}]:${m.port}` : `${m.address}:${m.port}`;
+  // Both null together: a node without gossip.
+  if (m.address === null || m.port === null) return '-';
+  return joinHostPort(m.address, m.port);
 }
 
 function versions(v: Member['protocol']): string {

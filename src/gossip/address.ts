@@ -1,11 +1,10 @@
 // Node addresses as memberlist carries them (a Go net.IP in alive, ping,
-// indirect-ping and push/pull messages: 4 bytes for IPv4, 16 for IPv6),
-// `host:port` text as memberlist's Join reads it, and which addresses a
-// socket of one family can reach.
-import { isIP, isIPv6 } from 'node:net';
+// indirect-ping and push/pull messages: 4 bytes for IPv4, 16 for IPv6) and
+// which addresses a socket of one family can reach. `host:port` text as
+// memberlist's Join reads it is src/util/hostport.ts's splitHostPort.
+import { isIP } from 'node:net';
 import { ipBytes } from '../dns/address.js';
 import { canonicalAddress } from '../registry/names.js';
-import type { HostPort } from '../util/hostport.js';
 
 
 function isV4Mapped(b: Uint8Array): boolean {
@@ -45,41 +44,4 @@ export function unreachableReason(bind: string, host: string): string | undefine
   const own = isIP(bind);
   if (family === 0 || family === own || (own === 6 && isUnspecified(bind))) return undefined;
   return `it is an IPv${family} address and this node gossips on IPv${own} (${bind})`;
-}
-
-/**
- * `HOST`, `HOST:PORT`, `[IPV6]`, `[IPV6]:PORT` or a bare IPv6 address, by
- * memberlist's rule (util.go hasPort): outside brackets, an address with
- * more than one colon is IPv6 and carries no port. Throws the reason for
- * malformed text.
- */
-export function splitHostPort(text: string, defaultPort: number): HostPort {
-  if (text.startsWith('[')) {
-    const close = text.indexOf(']');
-    if (close < 0) throw new Error("missing ']'");
-    const host = text.slice(1, close);
-    const rest = text.slice(close + 1);
-    if (rest !== '' && !rest.startsWith(':')) throw new Error(`expected ':PORT' after ']', got '${rest}'`);
-    checkIPv6(host);
-    return { host, port: rest === '' ? defaultPort : parsePort(rest.slice(1)) };
-  }
-  if (/[[\]]/.test(text)) throw new Error('brackets go around an IPv6 address: [IPV6]:PORT');
-  const colon = text.indexOf(':');
-  if (colon >= 0 && text.indexOf(':', colon + 1) >= 0) {
-    checkIPv6(text);
-    return { host: text, port: defaultPort };
-  }
-  const host = colon < 0 ? text : text.slice(0, colon);
-  if (host === '') throw new Error('missing host');
-  return { host, port: colon < 0 ? defaultPort : parsePort(text.slice(colon + 1)) };
-}
-
-function checkIPv6(host: string): void {
-  if (host.includes('%')) throw new Error(`'${host}': zone indexes are not supported`);
-  if (!isIPv6(host)) throw new Error(`'${host}' is not an IPv6 address`);
-}
-
-function parsePort(text: string): number {
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new Error(`'${text}' is not a port (0-65535)`);
-  return Number(text);
 }

@@ -3,8 +3,8 @@
 // SWIM transitions and loops live in handlers.ts, membership.ts, pushpull.ts
 // and probe.ts, sharing the state in core.ts.
 import { EventEmitter } from 'node:events';
-import { joinHostPort } from '../util/hostport.js';
-import { ipToWire, isUnspecified, splitHostPort, unreachableReason } from './address.js';
+import { joinHostPort, splitHostPort } from '../util/hostport.js';
+import { ipToWire, isUnspecified, unreachableReason } from './address.js';
 import { DEFAULT_PORT, type GossipConfig, defaultLANConfig } from './config.js';
 import { GossipCore, type GossipDelegate, type GossipEvents, type NodeInfo, sleep } from './core.js';
 import { handleConn, ingestPacket } from './handlers.js';

@@ -4,6 +4,7 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import type { HealthCheck } from '../registry/types.js';
+import { joinHostPort } from '../util/hostport.js';
 
 export function probe(address: string, check: HealthCheck, timeoutMs: number): Promise<void> {
   return check.httpPath === undefined ? tcpProbe(address, check.port, timeoutMs) : httpProbe(address, check.port, check.httpPath, timeoutMs);
@@ -25,7 +26,7 @@ function tcpProbe(host: string, port: number, timeoutMs: number): Promise<void> 
 }
 
 function httpProbe(host: string, port: number, path: string, timeoutMs: number): Promise<void> {
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${path}`;
+  const url = `http://${joinHostPort(host, port)}${path}`;
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'GET', signal: AbortSignal.timeout(timeoutMs), agent: false }, (res) => {
       res.resume();

@@ -1,6 +1,7 @@
 // Naming rules shared by the registry, its sources and the API.
 
 import { isIP } from 'node:net';
+import { bracketHost } from '../util/hostport.js';
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -30,7 +31,7 @@ export function canonicalAddress(s: string): string | undefined {
 
 function ipv6Canonical(s: string): string {
   // Let the URL parser compress and lowercase it (RFC 5952 form).
-  return new URL(`http://[${s}]/`).hostname.slice(1, -1);
+  return new URL(`http://${bracketHost(s)}/`).hostname.slice(1, -1);
 }
 
 export function serviceKey(namespace: string, service: string): string {

@@ -3,6 +3,7 @@
 // suppresses), so systemd's journal shows them whatever -quiet says.
 
 import type { Logger } from '../log.js';
+import { joinHostPort } from '../util/hostport.js';
 import type { UdpPath } from './udp.js';
 
 export interface ListenAddress {
@@ -12,7 +13,7 @@ export interface ListenAddress {
 
 /** `dns://127.0.0.1:53, dns://[::1]:53`, as the banner prints them. */
 export function dnsUrls(addresses: readonly ListenAddress[]): string[] {
-  return addresses.map((a) => `dns://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`);
+  return addresses.map((a) => `dns://${joinHostPort(a.address, a.port)}`);
 }
 
 /**

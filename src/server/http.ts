@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { App } from '../app.js';
 import { CorefileError, type Token } from '../corefile/types.js';
+import { joinHostPort, parseListenAddress } from '../util/hostport.js';
 
 export type PathHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -17,14 +18,9 @@ export interface HttpAddress {
 
 /** Parses `[HOST]:PORT` as CoreDNS health/ready/prometheus take it (`:8080`, `localhost:9153`, `[::1]:8181`). */
 export function parseHttpAddress(tok: Token, plugin: string): HttpAddress {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(tok.text);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port < 1 || port > 65535) throw CorefileError.at(tok, `${plugin}: '${tok.text}' is not an address of the form [HOST]:PORT`);
-  return { host: m[1] ?? m[2] ?? '', port };
-}
-
-function formatHttpAddress(a: HttpAddress): string {
-  return `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+  const address = parseListenAddress(tok.text);
+  if (!address) throw CorefileError.at(tok, `${plugin}: '${tok.text}' is not an address of the form [HOST]:PORT`);
+  return address;
 }
 
 interface Registration {
@@ -76,7 +72,7 @@ export class HttpListeners {
    * address on first use; rejects (and keeps nothing) when it cannot.
    */
   async register(address: HttpAddress, path: string, handler: PathHandler): Promise<() => Promise<void>> {
-    const key = formatHttpAddress(address);
+    const key = joinHostPort(address.host, address.port);
     let shared = this.servers.get(key);
     if (!shared) {
       shared = new SharedServer(address);

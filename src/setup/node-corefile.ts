@@ -2,7 +2,7 @@
 // Kubernetes-default layout (as Corefile.example) listening on the node's
 // DNS address, with the Podman plugins, and gossip when the node joins a cluster.
 
-import { isIPv6 } from 'node:net';
+import { bracketHost } from '../util/hostport.js';
 
 export const DEFAULT_COREFILE = '/etc/podswarm-dns/Corefile';
 
@@ -22,7 +22,7 @@ export function nodeCorefile(o: NodeCorefileOptions): string {
   const gossip = o.gossipBind
     ? [`gossip {`, `        bind ${o.gossipBind}`, ...(o.join.length > 0 ? [`        join ${o.join.join(' ')}`] : []), `    }`].join('\n')
     : undefined;
-  const shown = o.addresses.map((a) => (isIPv6(a) ? `[${a}]` : a)).join(', ');
+  const shown = o.addresses.map(bracketHost).join(', ');
   return [
     `# This node's DNS: containers reach it on ${shown} port 53 (containers.conf`,
     `# dns_servers, set by \`podswarm-dns setup podman\`). Every plugin's README`,

@@ -14,7 +14,7 @@
 //   oversize BYTES   push/pull with a payload of BYTES bytes (valid JSON)
 
 import { createInterface } from 'node:readline';
-import { splitHostPort } from '../../src/gossip/address.js';
+import { splitHostPort } from '../../src/util/hostport.js';
 import { Memberlist } from '../../src/gossip/memberlist.js';
 import { Keyring } from '../../src/gossip/security.js';
 
