@@ -2,7 +2,8 @@
 // node BlockList, and the client address as the socket reports it.
 
 import { BlockList, isIP } from 'node:net';
-import { CorefileError, type Token } from '../../src/corefile/types.js';
+import { pluginError } from '../../src/corefile/args.js';
+import type { Token } from '../../src/corefile/types.js';
 
 /** A set of networks; `*` (or none given) stands for every address. */
 export class NetSet {
@@ -21,7 +22,7 @@ export class NetSet {
     const max = family === 4 ? 32 : 128;
     const bits = slash >= 0 ? tok.text.slice(slash + 1) : String(max);
     if (family === 0 || !/^\d{1,3}$/.test(bits) || Number(bits) > max) {
-      throw CorefileError.at(tok, `acl: illegal CIDR notation '${tok.text}'`);
+      throw pluginError('acl', tok, `illegal CIDR notation '${tok.text}'`);
     }
     this.list.addSubnet(ip, Number(bits), family === 4 ? 'ipv4' : 'ipv6');
   }

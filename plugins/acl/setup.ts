@@ -3,9 +3,9 @@
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { zoneArgs } from '../../src/chain/fallthrough.js';
-import { noBlock, subdirectives } from '../../src/corefile/args.js';
+import { noBlock, pluginError, subdirectives } from '../../src/corefile/args.js';
 import { parseTypeName } from '../../src/dns/constants.js';
-import { CorefileError, type Directive, type Token } from '../../src/corefile/types.js';
+import type { Directive, Token } from '../../src/corefile/types.js';
 import { AclHandler } from './handler.js';
 import { AclMetrics } from './metrics.js';
 import { NetSet } from './net.js';
@@ -27,7 +27,7 @@ export const plugin: PluginDef = {
 
 function parsePolicy(sub: Directive): Policy {
   const action = sub.name.text.toLowerCase();
-  if (!ACTIONS.has(action)) throw CorefileError.at(sub.name, `acl: unexpected token '${sub.name.text}'; expect 'allow', 'block', 'filter' or 'drop'`);
+  if (!ACTIONS.has(action)) throw pluginError('acl', sub.name, `unexpected token '${sub.name.text}'; expect 'allow', 'block', 'filter' or 'drop'`);
   noBlock(sub);
   let qtypes: Set<number> | undefined;
   let anyType = false;
@@ -36,10 +36,10 @@ function parsePolicy(sub: Directive): Policy {
   for (let i = 0; i < args.length; ) {
     const section = args[i]!;
     const kind = section.text.toLowerCase();
-    if (kind !== 'type' && kind !== 'net') throw CorefileError.at(section, `acl: unexpected token '${section.text}'; expect 'type' or 'net'`);
+    if (kind !== 'type' && kind !== 'net') throw pluginError('acl', section, `unexpected token '${section.text}'; expect 'type' or 'net'`);
     const values: Token[] = [];
     for (i++; i < args.length && !isSection(args[i]!); i++) values.push(args[i]!);
-    if (values.length === 0) throw CorefileError.at(section, `acl: no value given in '${kind}' section`);
+    if (values.length === 0) throw pluginError('acl', section, `no value given in '${kind}' section`);
     if (kind === 'net') {
       nets ??= new NetSet();
       for (const v of values) nets.add(v);
@@ -61,6 +61,6 @@ function isSection(tok: Token): boolean {
 
 function parseType(tok: Token): number {
   const t = parseTypeName(tok.text);
-  if (t === undefined) throw CorefileError.at(tok, `acl: unexpected token '${tok.text}'; expect a legal QTYPE (e.g. A, AAAA, TYPE65)`);
+  if (t === undefined) throw pluginError('acl', tok, `unexpected token '${tok.text}'; expect a legal QTYPE (e.g. A, AAAA, TYPE65)`);
   return t;
 }

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { argCount, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { argCount, onlyDirective, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { CorefileError, type Token } from '../../src/corefile/types.js';
 import { parseIpPort, type HostPort } from '../../src/util/hostport.js';
 import { acquireApi, type ApiLease } from '../../src/api/hub.js';
@@ -16,8 +16,7 @@ export const plugin: PluginDef = {
   name: 'api',
   scope: 'control',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'api: only one api directive per server block');
-    const d = c.directives[0]!;
+    const d = onlyDirective(c.directives);
     argCount(d, 0);
     let listen = DEFAULT_LISTEN;
     let token: string | undefined;
@@ -29,7 +28,7 @@ export const plugin: PluginDef = {
           try {
             listen = parseIpPort(tok.text, DEFAULT_LISTEN.port);
           } catch (e) {
-            throw CorefileError.at(tok, `api: listen ${(e as Error).message}`);
+            throw pluginError('api', tok, `listen ${(e as Error).message}`);
           }
           break;
         }
@@ -88,8 +87,8 @@ function readToken(tok: Token): string {
   try {
     text = readFileSync(file, 'utf8').trim();
   } catch (e) {
-    throw CorefileError.at(tok, `api: token_file: ${(e as Error).message}`);
+    throw pluginError('api', tok, `token_file: ${(e as Error).message}`);
   }
-  if (text === '' || /\s/.test(text)) throw CorefileError.at(tok, `api: token_file ${file}: expected one token without spaces`);
+  if (text === '' || /\s/.test(text)) throw pluginError('api', tok, `token_file ${file}: expected one token without spaces`);
   return text;
 }

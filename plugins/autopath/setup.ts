@@ -3,16 +3,14 @@
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { zoneArgs } from '../../src/chain/fallthrough.js';
-import { noBlock } from '../../src/corefile/args.js';
-import { CorefileError } from '../../src/corefile/types.js';
+import { noBlock, onlyDirective } from '../../src/corefile/args.js';
 import { CLUSTER_ZONE } from '../../src/registry/dns.js';
 import { AutopathHandler } from './handler.js';
 
 export const plugin: PluginDef = {
   name: 'autopath',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'autopath: only one autopath directive per server block');
-    const d = c.directives[0]!;
+    const d = onlyDirective(c.directives);
     noBlock(d);
     const zones = d.args.length > 0 ? zoneArgs(d) : [CLUSTER_ZONE];
     c.handler((next) => new AutopathHandler({ zones, nodeName: c.app.options.nodeName }, c.app.registry, next));

@@ -2,8 +2,7 @@
 
 import { isIP } from 'node:net';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { argCount, noBlock } from '../../src/corefile/args.js';
-import { CorefileError } from '../../src/corefile/types.js';
+import { argCount, noBlock, pluginError } from '../../src/corefile/args.js';
 
 export const plugin: PluginDef = {
   name: 'bind',
@@ -12,7 +11,7 @@ export const plugin: PluginDef = {
     for (const d of c.directives) {
       noBlock(d);
       for (const tok of argCount(d, 1, Infinity)) {
-        if (isIP(tok.text) === 0) throw CorefileError.at(tok, `bind: '${tok.text}' is not an IP address`);
+        if (isIP(tok.text) === 0) throw pluginError('bind', tok, `'${tok.text}' is not an IP address`);
         if (!addresses.includes(tok.text)) addresses.push(tok.text);
       }
     }

@@ -2,8 +2,7 @@
 // advertises and truncates UDP replies at, so replies never fragment.
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { argCount, noBlock, parseUint } from '../../src/corefile/args.js';
-import { CorefileError } from '../../src/corefile/types.js';
+import { argCount, noBlock, onlyDirective, parseUint } from '../../src/corefile/args.js';
 import { BufsizeHandler } from './handler.js';
 
 export const DEFAULT_SIZE = 1232;
@@ -11,8 +10,7 @@ export const DEFAULT_SIZE = 1232;
 export const plugin: PluginDef = {
   name: 'bufsize',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'bufsize: only one bufsize directive per server block');
-    const d = c.directives[0]!;
+    const d = onlyDirective(c.directives);
     noBlock(d);
     const [tok] = argCount(d, 0, 1);
     const size = tok ? parseUint(tok, 'bufsize', 512, 4096) : DEFAULT_SIZE;

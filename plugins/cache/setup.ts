@@ -4,7 +4,7 @@
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { zoneArgs } from '../../src/chain/fallthrough.js';
-import { argCount, parseDuration, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { argCount, onlyDirective, parseDuration, parseUint, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { CorefileError, type Directive, type Token } from '../../src/corefile/types.js';
 import { CacheHandler, type CacheOptions } from './handler.js';
 import { CacheStore, type Kind } from './store.js';
@@ -17,8 +17,7 @@ const MAX_SERVFAIL_MS = 5 * 60_000;
 export const plugin: PluginDef = {
   name: 'cache',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'cache: only one cache directive per server block');
-    const { opts, caps } = parseCache(c.directives[0]!, c.zones);
+    const { opts, caps } = parseCache(onlyDirective(c.directives), c.zones);
     const store = new CacheStore(caps);
     let handler: CacheHandler | undefined;
     let unwatch: (() => void) | undefined;
@@ -78,21 +77,21 @@ export function parseCache(d: Directive, blockZones: string[]): { opts: CacheOpt
         const [duration, mode] = argCount(sub, 0, 2);
         opts.staleMs = duration ? parseDuration(duration, 'cache: serve_stale') : 3_600_000;
         const m = mode?.text.toLowerCase() ?? 'immediate';
-        if (m !== 'immediate' && m !== 'verify') throw CorefileError.at(mode!, `cache: serve_stale refresh mode must be immediate or verify, got '${mode!.text}'`);
+        if (m !== 'immediate' && m !== 'verify') throw pluginError('cache', mode!, `serve_stale refresh mode must be immediate or verify, got '${mode!.text}'`);
         opts.verifyStale = m === 'verify';
         break;
       }
       case 'servfail': {
         const tok = argCount(sub, 1)[0]!;
         const ms = parseDuration(tok, 'cache: servfail');
-        if (ms > MAX_SERVFAIL_MS) throw CorefileError.at(tok, 'cache: caching SERVFAIL responses over 5 minutes is not permitted');
+        if (ms > MAX_SERVFAIL_MS) throw pluginError('cache', tok, 'caching SERVFAIL responses over 5 minutes is not permitted');
         opts.servfailTtl = Math.floor(ms / 1000);
         break;
       }
       case 'disable': {
         const [kind, ...zones] = argCount(sub, 1, Infinity);
         if (kind!.text !== 'success' && kind!.text !== 'denial') {
-          throw CorefileError.at(kind!, `cache: disable takes success or denial, got '${kind!.text}'`);
+          throw pluginError('cache', kind!, `disable takes success or denial, got '${kind!.text}'`);
         }
         opts.disabled[kind!.text] = zones.length > 0 ? zoneArgs({ ...sub, args: zones }) : opts.zones;
         break;
@@ -116,6 +115,6 @@ function positiveTtl(tok: Token, name: string): number {
 function percentage(tok: Token): number {
   const m = /^(\d+)%$/.exec(tok.text);
   const n = m ? Number(m[1]) : NaN;
-  if (!(n >= 10 && n <= 90)) throw CorefileError.at(tok, `cache: prefetch percentage must be 10% to 90%, got '${tok.text}'`);
+  if (!(n >= 10 && n <= 90)) throw pluginError('cache', tok, `prefetch percentage must be 10% to 90%, got '${tok.text}'`);
   return n;
 }

@@ -3,10 +3,9 @@
 import { dirname, resolve } from 'node:path';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { parseFallthrough, zoneArgs } from '../../src/chain/fallthrough.js';
-import { argCount, parseChoice, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { argCount, onlyDirective, parseChoice, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { SAME_NODE_MODES } from '../../src/registry/same-node.js';
 import { KubeNamesHandler, PODS_MODES, type PodsMode } from './kube-names.js';
-import { CorefileError } from '../../src/corefile/types.js';
 import { FileSource } from '../../src/registry/file-source.js';
 import { CLUSTER_ZONE, NEGATIVE_TTL, REGISTRY_TTL } from '../../src/registry/dns.js';
 import { ClusterHandler, type ClusterOptions } from './handler.js';
@@ -16,8 +15,7 @@ import { clearMemoOnRegistryChange } from '../../src/registry/memo-invalidation.
 export const plugin: PluginDef = {
   name: 'cluster',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'cluster: only one cluster directive per server block');
-    const d = c.directives[0]!;
+    const d = onlyDirective(c.directives);
     const zones = d.args.length > 0 ? zoneArgs(d) : [CLUSTER_ZONE];
     const opts: ClusterOptions = { zones, ttl: REGISTRY_TTL, negativeTtl: NEGATIVE_TTL, fallthrough: null, sameNode: 'off', nodeName: c.app.options.nodeName };
     let pods: PodsMode = 'disabled';

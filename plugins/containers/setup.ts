@@ -6,8 +6,7 @@
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { parseFallthrough, zoneArgs } from '../../src/chain/fallthrough.js';
-import { argCount, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
-import { CorefileError } from '../../src/corefile/types.js';
+import { argCount, onlyDirective, parseUint, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { DEFAULT_SOCKET, parseSocket } from '../../src/sources/podman/socket.js';
 import { ContainersHandler, type ContainersOptions } from './handler.js';
 import { ContainerNames } from './source.js';
@@ -20,8 +19,7 @@ export const DEFAULT_TTL = 86400;
 export const plugin: PluginDef = {
   name: 'containers',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'containers: only one containers directive per server block');
-    const d = c.directives[0]!;
+    const d = onlyDirective(c.directives);
     const opts: ContainersOptions = { zones: d.args.length > 0 ? zoneArgs(d) : c.zones, domain: DEFAULT_DOMAIN, ttl: DEFAULT_TTL, fallthrough: null };
     let socketPath = DEFAULT_SOCKET;
     for (const sub of subdirectives(d)) {
@@ -32,7 +30,7 @@ export const plugin: PluginDef = {
         case 'domain': {
           const tok = argCount(sub, 1)[0]!;
           const domain = tok.text.toLowerCase().replace(/\.$/, '');
-          if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(domain)) throw CorefileError.at(tok, `containers: domain '${tok.text}' is not a domain name`);
+          if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(domain)) throw pluginError('containers', tok, `domain '${tok.text}' is not a domain name`);
           opts.domain = domain;
           break;
         }

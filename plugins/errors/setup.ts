@@ -2,8 +2,8 @@
 // (CoreDNS plugin/errors/setup.go); see README.md.
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { argCount, noBlock, parseDuration, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
-import { CorefileError, type Directive } from '../../src/corefile/types.js';
+import { argCount, noBlock, onlyDirective, parseDuration, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import type { Directive } from '../../src/corefile/types.js';
 import { Consolidator, type Level, type PatternSpec } from './consolidate.js';
 import { ErrorsHandler } from './handler.js';
 
@@ -13,8 +13,7 @@ const LEVELS = new Set<string>(['warning', 'error', 'info', 'debug']);
 export const plugin: PluginDef = {
   name: 'errors',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'errors: only one errors directive per server block');
-    const d = c.directives[0]!;
+    const d = onlyDirective(c.directives);
     argCount(d, 0);
     let stacktrace = false;
     const patterns: PatternSpec[] = [];
@@ -38,20 +37,20 @@ export const plugin: PluginDef = {
 function parseConsolidate(sub: Directive): PatternSpec {
   const [dur, re, ...rest] = argCount(sub, 2, 4);
   const periodMs = parseDuration(dur!, 'errors: consolidate');
-  if (periodMs <= 0) throw CorefileError.at(dur!, 'errors: consolidate duration must be positive');
-  if (re!.text.length > MAX_REGEXP) throw CorefileError.at(re!, `errors: consolidate regexp is longer than ${MAX_REGEXP} characters`);
+  if (periodMs <= 0) throw pluginError('errors', dur!, 'consolidate duration must be positive');
+  if (re!.text.length > MAX_REGEXP) throw pluginError('errors', re!, `consolidate regexp is longer than ${MAX_REGEXP} characters`);
   let regexp: RegExp;
   try {
     regexp = new RegExp(re!.text);
   } catch (e) {
-    throw CorefileError.at(re!, `errors: invalid consolidate regexp: ${(e as Error).message}`);
+    throw pluginError('errors', re!, `invalid consolidate regexp: ${(e as Error).message}`);
   }
   let level: Level = 'error';
   let showFirst = false;
   for (const [i, tok] of rest.entries()) {
     if (tok.text === 'show_first' && i === rest.length - 1) showFirst = true;
     else if (i === 0 && LEVELS.has(tok.text)) level = tok.text as Level;
-    else throw CorefileError.at(tok, `errors: expected a level (warning, error, info, debug) or show_first, got '${tok.text}'`);
+    else throw pluginError('errors', tok, `expected a level (warning, error, info, debug) or show_first, got '${tok.text}'`);
   }
   return { periodMs, periodText: dur!.text, regexp, level, showFirst };
 }

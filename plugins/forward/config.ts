@@ -2,7 +2,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { zoneArgs } from '../../src/chain/fallthrough.js';
-import { argCount, parseDuration, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { argCount, parseDuration, parseUint, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { parseServerKey } from '../../src/corefile/keys.js';
 import { CorefileError, type Directive, type Token } from '../../src/corefile/types.js';
 import { parseAddress, type Address } from './address.js';
@@ -43,7 +43,7 @@ function parse(d: Directive, override: readonly string[] | undefined): ForwardCo
   const toTexts = override && from.includes('.') ? override.map((text) => ({ ...d.name, text })) : toToks;
   const notes: string[] = [];
   const to = toTexts.flatMap((tok) => upstreamAddresses(tok, notes));
-  if (to.length > MAX_UPSTREAMS) throw CorefileError.at(toTexts[0]!, `forward: more than ${MAX_UPSTREAMS} upstreams (${to.length})`);
+  if (to.length > MAX_UPSTREAMS) throw pluginError('forward', toTexts[0]!, `more than ${MAX_UPSTREAMS} upstreams (${to.length})`);
 
   const cfg: ForwardConfig = {
     forward: { from, except: [], forceTcp: false, preferUdp: false, maxConcurrent: 0, readTimeoutMs: 2000 },
@@ -53,7 +53,7 @@ function parse(d: Directive, override: readonly string[] | undefined): ForwardCo
     notes,
   };
   for (const sub of subdirectives(d)) option(d, sub, cfg);
-  if (cfg.forward.forceTcp && cfg.forward.preferUdp) throw CorefileError.at(d.name, 'forward: force_tcp and prefer_udp cannot both be set');
+  if (cfg.forward.forceTcp && cfg.forward.preferUdp) throw pluginError('forward', d.name, 'force_tcp and prefer_udp cannot both be set');
   cfg.upstream.forceTcp = cfg.forward.forceTcp;
   return cfg;
 }
@@ -90,7 +90,7 @@ function option(d: Directive, sub: Directive, cfg: ForwardConfig): void {
       return;
     case 'policy': {
       const tok = argCount(sub, 1)[0]!;
-      if (!isPolicyName(tok.text)) throw CorefileError.at(tok, `forward: unknown policy '${tok.text}' (expected ${POLICIES.join(', ')})`);
+      if (!isPolicyName(tok.text)) throw pluginError('forward', tok, `unknown policy '${tok.text}' (expected ${POLICIES.join(', ')})`);
       cfg.policy = tok.text;
       return;
     }
@@ -107,7 +107,7 @@ function healthCheck(sub: Directive, up: UpstreamOptions): void {
     const tok = rest[i]!;
     if (tok.text === 'no_rec') up.health.recursion = false;
     else if (tok.text === 'domain' && rest[i + 1]) up.health.domain = parseServerKey(rest[++i]!).zones[0]!;
-    else throw CorefileError.at(tok, `forward: health_check: unknown option '${tok.text}' (expected no_rec or domain FQDN)`);
+    else throw pluginError('forward', tok, `health_check: unknown option '${tok.text}' (expected no_rec or domain FQDN)`);
   }
 }
 
@@ -121,12 +121,12 @@ function positive(tok: Token, name: string): number {
 function upstreamAddresses(tok: Token, notes: string[]): Address[] {
   const addr = parseAddress(tok.text);
   if (addr) return [addr];
-  if (!isFile(tok.text)) throw CorefileError.at(tok, `forward: not an IP address[:port] or a file: '${tok.text}'`);
+  if (!isFile(tok.text)) throw pluginError('forward', tok, `not an IP address[:port] or a file: '${tok.text}'`);
   const servers = resolvConfNameservers(readFileSync(tok.text, 'utf8'));
-  if (servers.length === 0) throw CorefileError.at(tok, `forward: no nameserver lines in ${tok.text}`);
+  if (servers.length === 0) throw pluginError('forward', tok, `no nameserver lines in ${tok.text}`);
   const addrs = servers.map((s) => {
     const a = parseAddress(s);
-    if (!a) throw CorefileError.at(tok, `forward: bad nameserver '${s}' in ${tok.text}`);
+    if (!a) throw pluginError('forward', tok, `bad nameserver '${s}' in ${tok.text}`);
     return a;
   });
   if (!onlyResolvedStub(addrs)) return addrs;

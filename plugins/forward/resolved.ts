@@ -5,7 +5,8 @@
 // the servers resolved forwards to are used instead.
 
 import { readFileSync } from 'node:fs';
-import { CorefileError, type Token } from '../../src/corefile/types.js';
+import { pluginError } from '../../src/corefile/args.js';
+import type { Token } from '../../src/corefile/types.js';
 import { parseAddress, type Address } from './address.js';
 import { resolvConfNameservers } from './resolvconf.js';
 
@@ -38,11 +39,11 @@ export function resolvedUpstreams(tok: Token, path = RESOLVED_UPSTREAMS): Addres
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw CorefileError.at(tok, `forward: ${why}, which cannot be read (${code}; is systemd-resolved running?) ${hint}`);
+    throw pluginError('forward', tok, `${why}, which cannot be read (${code}; is systemd-resolved running?) ${hint}`);
   }
   // A generated file: a line that is not an address (or is the stub again)
   // is skipped rather than fatal, as long as one usable server remains.
   const addrs = resolvConfNameservers(text).map((s) => parseAddress(s)).filter((a): a is Address => a !== undefined && !isResolvedStub(a));
-  if (addrs.length === 0) throw CorefileError.at(tok, `forward: ${why}, which has no usable nameserver (systemd-resolved knows no upstream DNS server) ${hint}`);
+  if (addrs.length === 0) throw pluginError('forward', tok, `${why}, which has no usable nameserver (systemd-resolved knows no upstream DNS server) ${hint}`);
   return addrs;
 }

@@ -3,8 +3,7 @@
 // metrics, and the lameduck delay SIGTERM waits before the listeners close.
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { argCount, parseDuration, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
-import { CorefileError } from '../../src/corefile/types.js';
+import { argCount, onlyDirective, parseDuration, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { httpListeners, parseHttpAddress, type HttpAddress } from '../../src/server/http.js';
 import { claimLameduck } from './lameduck.js';
 import { SelfCheck } from './self-check.js';
@@ -16,8 +15,7 @@ export const plugin: PluginDef = {
   name: 'health',
   scope: 'control',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'health: only one health directive per server block');
-    const d = c.directives[0]!;
+    const d = onlyDirective(c.directives);
     const [addr] = argCount(d, 0, 1);
     const address = addr ? parseHttpAddress(addr, 'health') : DEFAULT_ADDRESS;
     let lameduckMs = 0;

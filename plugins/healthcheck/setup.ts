@@ -5,8 +5,7 @@
 import { Counter } from 'prom-client';
 import type { App } from '../../src/app.js';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { argCount, parseDuration, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
-import { CorefileError } from '../../src/corefile/types.js';
+import { argCount, onlyDirective, parseDuration, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { type CheckSettings, HealthChecker, SEED_SETTINGS } from '../../src/health/checker.js';
 
 interface Running {
@@ -21,8 +20,7 @@ export const plugin: PluginDef = {
   name: 'healthcheck',
   scope: 'control',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'healthcheck: only one healthcheck directive per server block');
-    const d = c.directives[0]!;
+    const d = onlyDirective(c.directives);
     argCount(d, 0);
     const settings: CheckSettings = { ...SEED_SETTINGS };
     for (const sub of subdirectives(d)) {
@@ -30,7 +28,7 @@ export const plugin: PluginDef = {
       if (!key) throw unknownSubdirective(d, sub);
       const tok = argCount(sub, 1)[0]!;
       settings[key] = parseDuration(tok, `healthcheck: ${sub.name.text}`);
-      if (key !== 'thresholdMs' && settings[key] === 0) throw CorefileError.at(tok, `healthcheck: ${sub.name.text} must be more than 0`);
+      if (key !== 'thresholdMs' && settings[key] === 0) throw pluginError('healthcheck', tok, `${sub.name.text} must be more than 0`);
     }
     const app = c.app;
     const checks = app.metric(

@@ -4,8 +4,8 @@
 import { dirname, resolve } from 'node:path';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { parseFallthrough, zoneArgs } from '../../src/chain/fallthrough.js';
-import { argCount, noBlock, parseDuration, parseUint, subdirectives } from '../../src/corefile/args.js';
-import { CorefileError, type Directive } from '../../src/corefile/types.js';
+import { argCount, noBlock, onlyDirective, parseDuration, parseUint, pluginError, subdirectives } from '../../src/corefile/args.js';
+import type { Directive } from '../../src/corefile/types.js';
 import { HostsHandler, type HostsOptions } from './handler.js';
 import { emptyHosts, parseHosts } from './hostsfile.js';
 import { HostsSource } from './source.js';
@@ -17,8 +17,7 @@ export const DEFAULT_RELOAD_MS = 5000;
 export const plugin: PluginDef = {
   name: 'hosts',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'hosts: only one hosts directive per server block');
-    const d = c.directives[0]!;
+    const d = onlyDirective(c.directives);
     const [file, ...zoneToks] = d.args;
     const path = file === undefined ? DEFAULT_FILE : resolve(dirname(file.file), file.text);
     const zones = zoneToks.length > 0 ? zoneArgs({ ...d, args: zoneToks }) : c.zones;
@@ -47,12 +46,12 @@ export const plugin: PluginDef = {
           break;
         default:
           // Anything else is a hosts line, until `fallthrough` (as CoreDNS parses it).
-          if (opts.fallthrough !== null) throw CorefileError.at(sub.name, `hosts: unknown property '${sub.name.text}'`);
+          if (opts.fallthrough !== null) throw pluginError('hosts', sub.name, `unknown property '${sub.name.text}'`);
           inline.push(inlineLine(sub));
       }
     }
     if (opts.fallthroughUnsupported && opts.fallthrough === null) {
-      throw CorefileError.at(d.name, 'hosts: fallthrough_unsupported requires fallthrough');
+      throw pluginError('hosts', d.name, 'fallthrough_unsupported requires fallthrough');
     }
     const inlineMap = inline.length > 0 ? parseHosts(inline.join('\n'), zones, reverse) : emptyHosts();
     const source = new HostsSource({ path, zones, reverse, reloadMs }, inlineMap, c.app.pluginLog('hosts'));

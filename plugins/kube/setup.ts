@@ -4,8 +4,7 @@
 
 import { dirname, resolve } from 'node:path';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { argCount, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
-import { CorefileError } from '../../src/corefile/types.js';
+import { argCount, onlyDirective, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { DEFAULT_SOCKET, parseSocket } from '../../src/sources/podman/socket.js';
 import { loadManifests } from '../../src/sources/kube/manifests.js';
 import type { KubeSource } from '../../src/sources/kube/source.js';
@@ -14,8 +13,7 @@ export const plugin: PluginDef = {
   name: 'kube',
   scope: 'control',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'kube: only one kube directive per server block');
-    const d = c.directives[0]!;
+    const d = onlyDirective(c.directives);
     const paths = argCount(d, 1, Infinity).map((t) => resolve(dirname(t.file), t.text));
     let socketPath = DEFAULT_SOCKET;
     for (const sub of subdirectives(d)) {
@@ -26,7 +24,7 @@ export const plugin: PluginDef = {
     try {
       loadManifests(paths);
     } catch (err) {
-      throw CorefileError.at(d.name, `kube: ${(err as Error).message}`);
+      throw pluginError('kube', d.name, (err as Error).message);
     }
     const app = c.app;
     let source: KubeSource | undefined;

@@ -3,9 +3,9 @@
 // rule whose name covers the query decides.
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { noBlock, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { noBlock, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { parseServerKey } from '../../src/corefile/keys.js';
-import { CorefileError, type Directive } from '../../src/corefile/types.js';
+import type { Directive } from '../../src/corefile/types.js';
 import type { ResponseClass } from './classify.js';
 import { COMBINED_FORMAT, COMMON_FORMAT, DEFAULT_FORMAT, compileFormat } from './format.js';
 import { LogHandler, type Rule } from './handler.js';
@@ -41,9 +41,9 @@ function parseClasses(d: Directive): ReadonlySet<ResponseClass> | null {
   for (const sub of subdirectives(d)) {
     if (sub.name.text !== 'class') throw unknownSubdirective(d, sub);
     noBlock(sub);
-    if (sub.args.length === 0) throw CorefileError.at(sub.name, 'log: class needs at least one of success, denial, error, all');
+    if (sub.args.length === 0) throw pluginError('log', sub.name, 'class needs at least one of success, denial, error, all');
     for (const a of sub.args) {
-      if (!CLASSES.has(a.text)) throw CorefileError.at(a, `log: invalid class '${a.text}' (expected success, denial, error or all)`);
+      if (!CLASSES.has(a.text)) throw pluginError('log', a, `invalid class '${a.text}' (expected success, denial, error or all)`);
       classes.add(a.text);
     }
   }

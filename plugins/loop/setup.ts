@@ -2,8 +2,7 @@
 // server block through our own listener and halts the process on a loop.
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { argCount, noBlock } from '../../src/corefile/args.js';
-import { CorefileError } from '../../src/corefile/types.js';
+import { argCount, noBlock, onlyDirective } from '../../src/corefile/args.js';
 import { joinHostPort } from '../../src/util/hostport.js';
 import { LoopHandler, type LoopState } from './handler.js';
 import { Prober, probeName } from './probe.js';
@@ -11,8 +10,7 @@ import { Prober, probeName } from './probe.js';
 export const plugin: PluginDef = {
   name: 'loop',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'loop: only one loop directive per server block');
-    const d = c.directives[0]!;
+    const d = onlyDirective(c.directives);
     argCount(d, 0);
     noBlock(d);
     const zone = c.zones[0] ?? '.';

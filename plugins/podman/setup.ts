@@ -2,8 +2,7 @@
 // Podman containers (see README.md). No DNS handler; it feeds the registry.
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { argCount, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
-import { CorefileError } from '../../src/corefile/types.js';
+import { argCount, onlyDirective, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import type { PodmanSource } from '../../src/sources/podman/source.js';
 import { DEFAULT_SOCKET, parseSocket } from '../../src/sources/podman/socket.js';
 
@@ -11,8 +10,7 @@ export const plugin: PluginDef = {
   name: 'podman',
   scope: 'control',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'podman: only one podman directive per server block');
-    const d = c.directives[0]!;
+    const d = onlyDirective(c.directives);
     argCount(d, 0);
     let socketPath = DEFAULT_SOCKET;
     const networks: string[] = [];

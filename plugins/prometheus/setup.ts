@@ -2,8 +2,7 @@
 // process's metrics at http://ADDRESS/metrics (default localhost:9153).
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { argCount, unknownSubdirective, subdirectives } from '../../src/corefile/args.js';
-import { CorefileError } from '../../src/corefile/types.js';
+import { argCount, onlyDirective, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { httpListeners, parseHttpAddress, type HttpAddress } from '../../src/server/http.js';
 import { AggregatorRegistry } from 'prom-client';
 import type { App } from '../../src/app.js';
@@ -22,8 +21,7 @@ async function scrape(app: App): Promise<string> {
 export const plugin: PluginDef = {
   name: 'prometheus',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'prometheus: only one prometheus directive per server block');
-    const d = c.directives[0]!;
+    const d = onlyDirective(c.directives);
     const [addr] = argCount(d, 0, 1);
     for (const sub of subdirectives(d)) throw unknownSubdirective(d, sub);
     const address = addr ? parseHttpAddress(addr, 'prometheus') : DEFAULT_ADDRESS;

@@ -3,8 +3,7 @@
 // names (default :8181).
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { argCount, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
-import { CorefileError } from '../../src/corefile/types.js';
+import { argCount, onlyDirective, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { httpListeners, parseHttpAddress, type HttpAddress } from '../../src/server/http.js';
 import { Readiness } from './readiness.js';
 
@@ -14,8 +13,7 @@ export const plugin: PluginDef = {
   name: 'ready',
   scope: 'control',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'ready: only one ready directive per server block');
-    const d = c.directives[0]!;
+    const d = onlyDirective(c.directives);
     const [addr] = argCount(d, 0, 1);
     const address = addr ? parseHttpAddress(addr, 'ready') : DEFAULT_ADDRESS;
     let continuously = false;
@@ -23,7 +21,7 @@ export const plugin: PluginDef = {
       if (sub.name.text !== 'monitor') throw unknownSubdirective(d, sub);
       const mode = argCount(sub, 1)[0]!;
       if (mode.text !== 'until-ready' && mode.text !== 'continuously') {
-        throw CorefileError.at(mode, `ready: monitor must be until-ready or continuously, got '${mode.text}'`);
+        throw pluginError('ready', mode, `monitor must be until-ready or continuously, got '${mode.text}'`);
       }
       continuously = mode.text === 'continuously';
     }

@@ -4,8 +4,7 @@
 // (logged with FILE:LINE, counted) and the running config keeps serving.
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { argCount, noBlock, parseDuration } from '../../src/corefile/args.js';
-import { CorefileError } from '../../src/corefile/types.js';
+import { argCount, noBlock, onlyDirective, parseDuration, pluginError } from '../../src/corefile/args.js';
 import { configFiles, Watcher } from './watcher.js';
 
 const DEFAULT_INTERVAL_MS = 30_000;
@@ -17,14 +16,13 @@ export const plugin: PluginDef = {
   name: 'reload',
   scope: 'control',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'reload: only one reload directive per server block');
-    const d = c.directives[0]!;
+    const d = onlyDirective(c.directives);
     noBlock(d);
     const [intervalTok, jitterTok] = argCount(d, 0, 2);
     const interval = intervalTok ? parseDuration(intervalTok, 'reload') : DEFAULT_INTERVAL_MS;
-    if (interval < MIN_INTERVAL_MS) throw CorefileError.at(intervalTok!, `reload: interval must be at least ${MIN_INTERVAL_MS / 1000}s`);
+    if (interval < MIN_INTERVAL_MS) throw pluginError('reload', intervalTok!, `interval must be at least ${MIN_INTERVAL_MS / 1000}s`);
     let jitter = jitterTok ? parseDuration(jitterTok, 'reload') : DEFAULT_JITTER_MS;
-    if (jitter !== 0 && jitter < MIN_JITTER_MS) throw CorefileError.at(jitterTok!, `reload: jitter must be 0 or at least ${MIN_JITTER_MS / 1000}s`);
+    if (jitter !== 0 && jitter < MIN_JITTER_MS) throw pluginError('reload', jitterTok!, `jitter must be 0 or at least ${MIN_JITTER_MS / 1000}s`);
     jitter = Math.min(jitter, interval / 2);
     // Spreads the checks of many nodes that share one Corefile (fixed per config, as in CoreDNS).
     const periodMs = interval + (jitter > 0 ? Math.random() * jitter - jitter / 2 : 0);

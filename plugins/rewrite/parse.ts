@@ -2,7 +2,8 @@
 // name.go, ttl.go): `[continue|stop] FIELD ...`, where the block form
 // `rewrite [continue|stop] { ... }` reads as one line.
 
-import { CorefileError, type Directive, type Token } from '../../src/corefile/types.js';
+import { pluginError } from '../../src/corefile/args.js';
+import type { Directive, Token } from '../../src/corefile/types.js';
 import { Class, parseTypeName } from '../../src/dns/constants.js';
 import { FieldRule, NameRule, TtlRule, type Mode, type ResponseRule, type Rule } from './rules.js';
 import { MATCH_TYPES, MAX_REGEX_LEN, normalizeName, regexRewriter, suffixRewriter, type MatchType } from './strings.js';
@@ -14,7 +15,7 @@ export function parseRule(d: Directive): Rule {
   let toks = [...d.args];
   if (toks.length < 2 && d.block) for (const line of d.block) toks.push(line.name, ...line.args);
   const fail = (reason: string, at: Token = d.name): never => {
-    throw CorefileError.at(at, `rewrite: ${reason}`);
+    throw pluginError('rewrite', at, reason);
   };
   let mode: Mode = 'stop';
   const first = toks[0]?.text.toLowerCase();

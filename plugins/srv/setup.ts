@@ -2,9 +2,8 @@
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { zoneArgs } from '../../src/chain/fallthrough.js';
-import { argCount, parseChoice, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { argCount, onlyDirective, parseChoice, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { SAME_NODE_MODES } from '../../src/registry/same-node.js';
-import { CorefileError } from '../../src/corefile/types.js';
 import { CLUSTER_ZONE, NEGATIVE_TTL, REGISTRY_TTL } from '../../src/registry/dns.js';
 import { SrvHandler, type SrvOptions } from './handler.js';
 import { clearMemoOnRegistryChange } from '../../src/registry/memo-invalidation.js';
@@ -12,8 +11,7 @@ import { clearMemoOnRegistryChange } from '../../src/registry/memo-invalidation.
 export const plugin: PluginDef = {
   name: 'srv',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'srv: only one srv directive per server block');
-    const d = c.directives[0]!;
+    const d = onlyDirective(c.directives);
     const opts: SrvOptions = {
       zones: d.args.length > 0 ? zoneArgs(d) : [CLUSTER_ZONE],
       ttl: REGISTRY_TTL,

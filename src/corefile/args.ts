@@ -3,11 +3,26 @@
 
 import { CorefileError, type Directive, type Token } from './types.js';
 
+/**
+ * `PLUGIN: reason` at `at`: the wording of every setup error, as CoreDNS's
+ * plugin.Error, so the messages of all plugins read alike.
+ */
+export function pluginError(plugin: string, at: Token, reason: string): CorefileError {
+  return CorefileError.at(at, `${plugin}: ${reason}`);
+}
+
+/** The block's one directive of a plugin that allows one; a second is refused where it is written. */
+export function onlyDirective(directives: readonly Directive[]): Directive {
+  const [first, second] = directives;
+  if (second) throw pluginError(second.name.text, second.name, `only one ${second.name.text} directive per server block`);
+  return first!;
+}
+
 /** The directive's arguments, or an error unless there are `min`..`max` of them. */
 export function argCount(d: Directive, min: number, max = min): Token[] {
   const n = d.args.length;
   if (n >= min && n <= max) return d.args;
-  throw CorefileError.at(d.name, `${d.name.text}: expected ${expectation(min, max)}, got ${n}`);
+  throw pluginError(d.name.text, d.name, `expected ${expectation(min, max)}, got ${n}`);
 }
 
 function expectation(min: number, max: number): string {
@@ -26,12 +41,12 @@ export function subdirectives(d: Directive): Directive[] {
 
 /** For directives that take no `{ }` block. */
 export function noBlock(d: Directive): void {
-  if (d.block) throw CorefileError.at(d.name, `${d.name.text}: does not take a block`);
+  if (d.block) throw pluginError(d.name.text, d.name, 'does not take a block');
 }
 
 /** The error for a sub-directive the plugin does not know. */
 export function unknownSubdirective(parent: Directive, sub: Directive): CorefileError {
-  return CorefileError.at(sub.name, `${parent.name.text}: unknown property '${sub.name.text}'`);
+  return pluginError(parent.name.text, sub.name, `unknown property '${sub.name.text}'`);
 }
 
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
