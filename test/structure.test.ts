@@ -7,6 +7,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { PLUGINS } from '../src/chain/plugins.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -58,4 +59,13 @@ test('only src/util/hostport.ts splits or joins host:port', () => {
       });
   }
   assert.deepEqual(copies, []);
+});
+
+// src/chain/plugins.ts is the plugin.cfg: a plugin folder missing from it is never compiled in.
+test('every plugin folder is in the plugin list once, under its own name', () => {
+  const folders = readdirSync(join(ROOT, 'plugins'), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  assert.deepEqual(PLUGINS.map((p) => p.name).sort(), folders);
 });

@@ -34,7 +34,48 @@ import { plugin as loop } from '../../plugins/loop/setup.js';
 import { plugin as forward } from '../../plugins/forward/setup.js';
 import { plugin as whoami } from '../../plugins/whoami/setup.js';
 
-export const PLUGINS: readonly PluginDef[] = [reload, bufsize, bind, gossip, etcd, healthcheck, api, podman, kube, ready, health, prometheus, errors, log, any, loadbalance, rewrite, acl, autopath, containers, cache, hosts, srv, cluster, loop, forward, whoami];
+export const PLUGINS: readonly PluginDef[] = [
+  // The server itself.
+  reload, // re-reads the Corefile when it changes
+  bufsize, // the UDP payload size advertised and truncated at
+  bind, // the addresses the block listens on
+
+  // Node services: membership, registry sources, HTTP endpoints. All but
+  // prometheus are control plugins (with -workers N, once, in the primary).
+  gossip, // membership and registry replication
+  etcd, // the registry on etcd, instead of gossip
+  healthcheck, // checks of the endpoints this node owns
+  api, // the discovery HTTP API
+  podman, // registry source: this node's labelled containers
+  kube, // registry source: the Services of the kube YAML this node plays
+  ready, // GET /ready
+  health, // GET /health
+  prometheus, // /metrics and the per-query metrics of the block
+
+  // Seeing every query as it came in, and shaping it before anything answers.
+  errors,
+  log,
+  any, // RFC 8482 minimal ANY answers
+  loadbalance, // shuffles the A, AAAA and MX records of replies from below
+  rewrite,
+  acl,
+
+  // Answers that depend on who asks: above cache, which keys by question only.
+  autopath, // walks the search path, so the names it builds reach containers
+  containers,
+
+  cache,
+
+  // Answers from our own data.
+  hosts,
+  srv, // SRV for named ports; passes every other query to cluster
+  cluster, // the registry's zones
+
+  // Everything else goes upstream.
+  loop, // halts on a forwarding loop before forward sends one
+  forward,
+  whoami, // the client's own address, for what reaches it
+];
 
 export function findPlugin(name: string): PluginDef | undefined {
   return PLUGINS.find((p) => p.name === name);
