@@ -61,6 +61,12 @@ export const PODSWARM_ROLE = 'podswarm-dns';
  * old entries at once instead of keeping them until @synced.
  */
 const REJOIN_WINDOW_MS = 10_000;
+/**
+ * Anti-entropy waits until this long after entries last arrived (and until
+ * nothing is queued out): sums taken while a burst is in flight always
+ * differ, and repairing what is only late would send whole owners again.
+ */
+const QUIET_MS = 2000;
 /** How long a sum or digest from a member we do not know yet waits for it to appear. */
 const UNKNOWN_PEER_WAIT_MS = 1000;
 /** Control messages up to this size go in one UDP packet, larger ones over TCP. */
@@ -117,12 +123,21 @@ export class RegistryReplicator {
   private readonly dirty = new Set<string>();
   private applyTimer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
+  /** Date.now() when entries last arrived (anti-entropy waits for quiet). */
+  private lastReceived = 0;
   /** Set once a podswarm-dns peer's whole state came in a join push/pull. */
   private gotState = false;
   private running = false;
   private readonly onUp = (n: NodeInfo): void => {
     this.unhold(n.name);
     this.refreshOwner(n.name);
+  };
+  /**
+   * New, or back after failing or leaving: it may lack what we own. (A
+   * refuted suspicion is no such gap: suspect members are sent to as ever.)
+   */
+  private readonly onJoin = (n: NodeInfo): void => {
+    this.onUp(n);
     if (this.isPeer(n)) this.offerOwn(n.name);
   };
   private readonly onLeave = (n: NodeInfo): void => this.down(n.name, this.keepDepartedMs);
@@ -156,7 +171,7 @@ export class RegistryReplicator {
         this.receive(buf, from);
       },
     });
-    this.ml.on('join', this.onUp);
+    this.ml.on('join', this.onJoin);
     this.ml.on('alive', this.onUp);
     this.ml.on('dead', this.onDead);
     this.ml.on('leave', this.onLeave);
@@ -174,7 +189,7 @@ export class RegistryReplicator {
     this.running = false;
     this.local.stop();
     this.links.stop();
-    this.ml.off('join', this.onUp);
+    this.ml.off('join', this.onJoin);
     this.ml.off('alive', this.onUp);
     this.ml.off('dead', this.onDead);
     this.ml.off('leave', this.onLeave);
@@ -293,10 +308,15 @@ export class RegistryReplicator {
     else this.onDigest(control.msg);
   }
 
-  /** One anti-entropy round: our sum to one random peer. */
+  /** Entries arrived lately, or ours are still going out: what differs now may only be late. */
+  private settling(): boolean {
+    return Date.now() - this.lastReceived < QUIET_MS || this.links.sending();
+  }
+
+  /** One anti-entropy round: our sum to one random peer, once things are quiet. */
   private syncRound(): void {
     const peers = this.peers();
-    if (peers.length === 0) return;
+    if (peers.length === 0 || this.settling()) return;
     const peer = peers[Math.floor(Math.random() * peers.length)]!;
     const { hash, count } = this.store.root();
     this.links.queueControl(peer.name, encodeSum({ from: this.self, hash, count }));
@@ -339,6 +359,7 @@ export class RegistryReplicator {
   }
 
   private onSum(m: SumMessage): void {
+    if (this.settling()) return;
     const mine = this.store.root();
     if (mine.hash !== m.hash || mine.count !== m.count) this.askEverything(m.from);
   }
@@ -368,6 +389,7 @@ export class RegistryReplicator {
 
   /** Applies newer entries; our own entries are only ever written by us. */
   private merge(entries: CheckedEntry[], rejected: Rejection[], from: string): void {
+    if (entries.length > 0) this.lastReceived = Date.now();
     for (const { owner, key, entry } of entries) {
       if (owner === this.self) continue;
       const known = this.store.get(owner, key)?.[0] ?? -1;
