@@ -5,22 +5,14 @@
 // starts before the old one stops); changed settings stop it (its keys
 // revoked) and start it again.
 
-import type { App } from '../../src/app.js';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
+import { KeptAcrossReload, type Use } from '../../src/chain/kept-across-reload.js';
 import { CorefileError } from '../../src/corefile/types.js';
 import { parseEtcd } from './config.js';
 import { etcdRejectedCounter, registerEtcdGauges } from './metrics.js';
 import { EtcdNode } from './node.js';
 
-interface Running {
-  node: EtcdNode;
-  /** The settings it runs with, as JSON. */
-  key: string;
-  /** Configs using it: during a reload both the old and the new one. */
-  users: number;
-}
-
-const running = new WeakMap<App, Running>();
+const nodes = new KeptAcrossReload<EtcdNode>();
 
 export const plugin: PluginDef = {
   name: 'etcd',
@@ -33,48 +25,43 @@ export const plugin: PluginDef = {
     const settings = parseEtcd(d);
     const key = JSON.stringify(settings);
     const app = c.app;
-    registerEtcdGauges(app, () => running.get(app)?.node);
+    registerEtcdGauges(app, () => nodes.current(app));
     const rejected = etcdRejectedCounter(app);
     const log = app.pluginLog('etcd');
-    let mine: Running | undefined;
+    let mine: Use<EtcdNode> | undefined;
     c.onStartup(async () => {
-      const cur = running.get(app);
-      if (cur?.key === key) {
-        cur.users++;
-        mine = cur;
-      } else {
-        if (cur) {
-          running.delete(app);
-          log.info('settings changed: revoking this node’s keys and starting again');
-          await cur.node.stop(true);
-        }
-        const node = new EtcdNode(app, settings, (list) => {
-          for (const r of list) {
-            rejected.inc({ reason: r.reason });
-            log.warn(`dropped the value at ${r.key ?? '?'}: ${r.reason}: ${r.detail}`);
+      mine = await nodes.use(
+        app,
+        key,
+        async () => {
+          const node = new EtcdNode(app, settings, (list) => {
+            for (const r of list) {
+              rejected.inc({ reason: r.reason });
+              log.warn(`dropped the value at ${r.key ?? '?'}: ${r.reason}: ${r.detail}`);
+            }
+          });
+          try {
+            await node.start();
+          } catch (err) {
+            await node.stop(false);
+            throw new Error(`etcd: ${(err as Error).message}`);
           }
-        });
-        try {
-          await node.start();
-        } catch (err) {
-          await node.stop(false);
-          throw new Error(`etcd: ${(err as Error).message}`);
-        }
-        mine = { node, key, users: 1 };
-        running.set(app, mine);
-      }
-      const node = mine.node;
+          return node;
+        },
+        async (old) => {
+          log.info('settings changed: revoking this node’s keys and starting again');
+          await old.stop(true);
+        },
+      );
+      const node = mine.value;
       app.readiness.set('etcd', () => node.ready);
       app.degradations.set('etcd', () => node.degraded());
     });
     c.onShutdown(async () => {
-      if (!mine || --mine.users > 0) return;
-      if (running.get(app) === mine) {
-        running.delete(app);
-        app.readiness.delete('etcd');
-        app.degradations.delete('etcd');
-      }
-      await mine.node.stop(false);
+      if (!mine?.release()) return;
+      app.readiness.delete('etcd');
+      app.degradations.delete('etcd');
+      await mine.value.stop(false);
     });
   },
 };

@@ -6,24 +6,17 @@
 
 import type { App } from '../../src/app.js';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
+import { KeptAcrossReload, type Use } from '../../src/chain/kept-across-reload.js';
 import { CorefileError } from '../../src/corefile/types.js';
 import { parseGossip } from './config.js';
 import { registerMembersGauge, registerReplicationCounters } from './metrics.js';
 import { GossipNode } from './node.js';
 
-interface Running {
-  node: GossipNode;
-  /** The settings it runs with, as JSON. */
-  key: string;
-  /** Configs using it: during a reload both the old and the new one. */
-  users: number;
-}
-
-const running = new WeakMap<App, Running>();
+const nodes = new KeptAcrossReload<GossipNode>();
 
 /** The gossip node this process runs, if any: read by the API's members route. */
 export function runningGossipNode(app: App): GossipNode | undefined {
-  return running.get(app)?.node;
+  return nodes.current(app);
 }
 
 export const plugin: PluginDef = {
@@ -34,41 +27,40 @@ export const plugin: PluginDef = {
     const settings = parseGossip(c.directives[0]!);
     const key = JSON.stringify(settings);
     const app = c.app;
-    registerMembersGauge(app, () => running.get(app)?.node);
-    registerReplicationCounters(app, () => running.get(app)?.node);
-    let mine: Running | undefined;
+    registerMembersGauge(app, () => nodes.current(app));
+    registerReplicationCounters(app, () => nodes.current(app));
+    let mine: Use<GossipNode> | undefined;
     c.onStartup(async () => {
-      const cur = running.get(app);
-      if (cur?.key === key) {
-        cur.users++;
-        mine = cur;
-        cur.node.reloadKeyring();
-      } else {
-        if (cur) {
-          running.delete(app);
+      mine = await nodes.use(
+        app,
+        key,
+        async () => {
+          const node = new GossipNode(app, settings);
+          try {
+            await node.start();
+          } catch (err) {
+            await node.stop(false);
+            throw new Error(`gossip: ${(err as Error).message}`);
+          }
+          return node;
+        },
+        async (old) => {
           app.pluginLog('gossip').info('settings changed: leaving and starting again');
-          await cur.node.stop(true);
-        }
-        const node = new GossipNode(app, settings);
-        try {
-          await node.start();
-        } catch (err) {
-          await node.stop(false);
-          throw new Error(`gossip: ${(err as Error).message}`);
-        }
-        mine = { node, key, users: 1 };
-        running.set(app, mine);
+          await old.stop(true);
+        },
+      );
+      const node = mine.value;
+      if (mine.started) {
         // Startup runs the plugins' hooks in order, and one added now runs
         // after the last of them: by then every registry source has started.
         c.onStartup(() => node.announceSyncedWhenReady());
+      } else {
+        node.reloadKeyring();
       }
-      const node = mine.node;
       app.readiness.set('gossip', () => node.ready);
     });
     c.onShutdown(async () => {
-      if (!mine || --mine.users > 0) return;
-      if (running.get(app) === mine) running.delete(app);
-      await mine.node.stop(true);
+      if (mine?.release()) await mine.value.stop(true);
     });
   },
 };
