@@ -156,6 +156,12 @@ export class Memberlist extends EventEmitter<GossipEvents> {
     }
   }
 
+  /** One member by name (a map read, not a listing). */
+  member(name: string): NodeInfo | undefined {
+    const m = this.core.byName.get(name);
+    return m ? this.core.info(m) : undefined;
+  }
+
   members(): NodeInfo[] {
     return this.core.nodes.map((m) => this.core.info(m));
   }

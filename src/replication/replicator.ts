@@ -263,7 +263,7 @@ export class RegistryReplicator {
   // ----------------------------------------------------------- the network
 
   private async sendTo(peer: string, msg: Buffer): Promise<void> {
-    const m = this.ml.members().find((x) => x.name === peer);
+    const m = this.ml.member(peer);
     if (!m || !this.isPeer(m)) throw new Error(`${peer} is not a live podswarm-dns member`);
     const kind = KIND[msg[0]!] ?? 'entries';
     this.sent[kind].messages++;
@@ -487,7 +487,7 @@ export class RegistryReplicator {
 
   private served(owner: string): boolean {
     if (this.held.has(owner)) return true;
-    const status = this.ml.members().find((m) => m.name === owner)?.status;
+    const status = this.ml.member(owner)?.status;
     return status === 'alive' || status === 'suspect';
   }
 
