@@ -59,12 +59,6 @@ export class PeerLinks {
     return link ? link.entries.size + link.control.length : 0;
   }
 
-  /** Entries are queued or on their way to some peer. */
-  sending(): boolean {
-    for (const link of this.links.values()) if (link.busy || link.entries.size > 0) return true;
-    return false;
-  }
-
   drop(peer: string): void {
     const link = this.links.get(peer);
     if (!link) return;

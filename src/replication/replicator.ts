@@ -61,12 +61,6 @@ export const PODSWARM_ROLE = 'podswarm-dns';
  * old entries at once instead of keeping them until @synced.
  */
 const REJOIN_WINDOW_MS = 10_000;
-/**
- * Anti-entropy waits until this long after entries last arrived (and until
- * nothing is queued out): sums taken while a burst is in flight always
- * differ, and repairing what is only late would send whole owners again.
- */
-const QUIET_MS = 2000;
 /** How long a sum or digest from a member we do not know yet waits for it to appear. */
 const UNKNOWN_PEER_WAIT_MS = 1000;
 /** Control messages up to this size go in one UDP packet, larger ones over TCP. */
@@ -123,8 +117,6 @@ export class RegistryReplicator {
   private readonly dirty = new Set<string>();
   private applyTimer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
-  /** Date.now() when entries last arrived (anti-entropy waits for quiet). */
-  private lastReceived = 0;
   /** Set once a podswarm-dns peer's whole state came in a join push/pull. */
   private gotState = false;
   private running = false;
@@ -308,15 +300,10 @@ export class RegistryReplicator {
     else this.onDigest(control.msg);
   }
 
-  /** Entries arrived lately, or ours are still going out: what differs now may only be late. */
-  private settling(): boolean {
-    return Date.now() - this.lastReceived < QUIET_MS || this.links.sending();
-  }
-
-  /** One anti-entropy round: our sum to one random peer, once things are quiet. */
+  /** One anti-entropy round: our sum to one random peer. */
   private syncRound(): void {
     const peers = this.peers();
-    if (peers.length === 0 || this.settling()) return;
+    if (peers.length === 0) return;
     const peer = peers[Math.floor(Math.random() * peers.length)]!;
     const { hash, count } = this.store.root();
     this.links.queueControl(peer.name, encodeSum({ from: this.self, hash, count }));
@@ -359,7 +346,6 @@ export class RegistryReplicator {
   }
 
   private onSum(m: SumMessage): void {
-    if (this.settling()) return;
     const mine = this.store.root();
     if (mine.hash !== m.hash || mine.count !== m.count) this.askEverything(m.from);
   }
@@ -389,7 +375,6 @@ export class RegistryReplicator {
 
   /** Applies newer entries; our own entries are only ever written by us. */
   private merge(entries: CheckedEntry[], rejected: Rejection[], from: string): void {
-    if (entries.length > 0) this.lastReceived = Date.now();
     for (const { owner, key, entry } of entries) {
       if (owner === this.self) continue;
       const known = this.store.get(owner, key)?.[0] ?? -1;
