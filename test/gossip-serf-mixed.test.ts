@@ -76,9 +76,12 @@ describe('serf intents through podswarm-dns nodes', () => {
       await onEveryAgent(name, 'alive');
       await run('serf', ['leave', `-rpc-addr=${leaver.rpc}`]);
       await stopSerf(leaver, 'SIGTERM');
-      await onEveryAgent(name, 'left');
+      await onEveryAgent(name, 'left').catch((err: Error) => {
+        const lines = agents.map((a) => `${a.rpc}:\n${a.log().split('\n').filter((l) => l.includes(name)).join('\n')}`);
+        throw new Error(`${err.message}\n${lines.join('\n')}`);
+      });
       const failedFirst = eventsFor(name).filter((e) => e.endsWith('EventMemberFailed'));
-      if (failedFirst.length > 0) console.log(`# trial ${k}: ${failedFirst.join(', ')}, then left`);
+      if (failedFirst.length > 0) console.log(`# trial ${k}: ${failedFirst.join(', ')}, then left`, process.env.SERF_LOG_LEVEL ? agents.map((a) => `${a.rpc}:\n${a.log().split('\n').filter((l) => l.includes(name)).join('\n')}`).join('\n') : '');
     }
   });
 

@@ -16,7 +16,7 @@ import { schedule } from './probe.js';
 import { pushPullNode } from './pushpull.js';
 import { rawSendPacket } from './send.js';
 import { APP_MESSAGE_TYPE, encodeTags } from './serf.js';
-import { queueJoinIntent, queueLeaveIntent } from './serf-intents.js';
+import { queueJoinIntent, queueLeaveIntent, resendLeaveOfGone } from './serf-intents.js';
 import { Transport } from './transport.js';
 
 export type { GossipDelegate, GossipEvents, MemberStatus, NodeInfo } from './core.js';
@@ -47,6 +47,7 @@ export class Memberlist extends EventEmitter<GossipEvents> {
       (s) => void handleConn(this.core, s),
     );
     this.core = new GossipCore(this.config, transport, this);
+    for (const event of ['leave', 'dead'] as const) this.on(event, (m: { name: string }) => resendLeaveOfGone(this.core, m.name));
     if (encodeTags(this.config.tags).length > META_MAX_SIZE) throw new Error('node meta (tags) exceeds 512 bytes');
   }
 

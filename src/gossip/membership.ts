@@ -5,6 +5,7 @@ import { joinHostPort } from '../util/hostport.js';
 import { ipFromWire } from './address.js';
 import { type GossipCore, STATUS } from './core.js';
 import { type Alive, type Dead, NodeStateType, type PushNodeState, type Suspect, encodeAlive, encodeDead, encodeSuspect } from './messages.js';
+import { send } from './send.js';
 import { type Member, Suspicion, suspicionTimeout } from './state.js';
 import { printable, quote } from './quote.js';
 
@@ -115,6 +116,10 @@ export function suspectNode(core: GossipCore, s: Suspect): void {
     if (timer.confirm(s.from)) broadcastMsg(core, s.node, encodeSuspect(s));
     return;
   }
+  if (state.state === NodeStateType.dead || state.state === NodeStateType.left) {
+    tellSuspecterItIsGone(core, state, s.from);
+    return;
+  }
   if (state.state !== NodeStateType.alive) return;
   if (state.name === core.config.name) {
     refute(core, state, s.incarnation);
@@ -142,6 +147,23 @@ export function suspectNode(core: GossipCore, s: Suspect): void {
       deadNode(core, { incarnation: cur.incarnation, node: cur.name, from: core.config.name });
     }),
   );
+}
+
+/**
+ * A suspicion about a member we hold as left or dead means the suspecter
+ * missed the dead message (gossip picks random targets; with a low
+ * retransmit multiplier some member may never be picked). It would wait out
+ * a suspicion nobody confirms, SuspicionMaxTimeoutMult times the minimum,
+ * and a serf agent shows a member that left cleanly as `leaving` all that
+ * time. memberlist ignores such a suspicion; we send the suspecter the dead
+ * message, one packet per suspicion heard, to its listed address only.
+ */
+function tellSuspecterItIsGone(core: GossipCore, gone: Member, suspecter: string): void {
+  const to = core.byName.get(suspecter);
+  if (!to || to.name === core.config.name || to.state !== NodeStateType.alive) return;
+  const from = gone.state === NodeStateType.left ? gone.name : core.config.name;
+  core.log.debug(`memberlist: ${printable(suspecter)} suspects ${printable(gone.name)}, which is ${STATUS[gone.state]}: telling it`);
+  send(core, ipFromWire(to.addr), to.port, encodeDead({ incarnation: gone.incarnation, node: gone.name, from }), 'dead message');
 }
 
 export function deadNode(core: GossipCore, d: Dead, finished?: () => void): void {

@@ -45,7 +45,16 @@ export class SerfIntents {
     return this.seen.get(node)?.ltime ?? 0;
   }
 
-  /** For our push/pull: every node's status LTime, and the nodes whose last intent was a leave and that left. */
+  /** The newest intent about `node`, if any. */
+  last(node: string): { type: IntentType; ltime: number } | undefined {
+    return this.seen.get(node);
+  }
+
+  /**
+   * For our push/pull: every node's status LTime, and the nodes whose last
+   * intent was a leave and that memberlist no longer lists alive (left or
+   * dead: serf moves a leaving member to its left list on either).
+   */
   snapshot(core: GossipCore): { statusLTimes: Record<string, number>; leftMembers: string[] } {
     this.sweep(core);
     const statusLTimes: Record<string, number> = {};
@@ -54,7 +63,7 @@ export class SerfIntents {
       const m = core.byName.get(node);
       if (!m) continue;
       statusLTimes[node] = s.ltime;
-      if (s.type === SerfMessageType.leave && m.state === NodeStateType.left) leftMembers.push(node);
+      if (s.type === SerfMessageType.leave && (m.state === NodeStateType.left || m.state === NodeStateType.dead)) leftMembers.push(node);
     }
     return { statusLTimes, leftMembers };
   }
@@ -124,6 +133,26 @@ function applyIntent(core: GossipCore, node: string, type: IntentType, ltime: nu
     return false;
   }
   return core.intents.record(node, type, ltime);
+}
+
+/**
+ * A member memberlist saw go (left or dead) whose last serf intent was a
+ * leave: its leave intent again, one LTime later, straight to every live
+ * member. A serf agent that heard memberlist's dead message before the
+ * intent marked the member `failed`; if a push/pull then carried the
+ * leaving member's status time as a join (serf's LocalState lists a leaving
+ * member that way), the original intent is no longer newer and the agent
+ * stays `failed` until a push/pull with a node that lists it as left. One
+ * past the leave's time is what serf's MergeRemoteState gives a left
+ * member; agents that show it left already ignore it.
+ */
+export function resendLeaveOfGone(core: GossipCore, node: string): void {
+  const last = core.intents.last(node);
+  if (!last || last.type !== SerfMessageType.leave || node === core.config.name) return;
+  const ltime = last.ltime + 1;
+  core.clock.witness(ltime);
+  core.intents.record(node, SerfMessageType.leave, ltime);
+  sendSerfNow(core, encodeLeaveIntent(ltime, node), Infinity, () => true, 'leave intent of a member gone');
 }
 
 /** A serf push/pull's member times, as serf merges them: left members first, then the others' join times. Nothing is passed on. */

@@ -26,7 +26,7 @@ const agents = new Set<Agent>();
 /** `serf agent -profile=local` on `bind`, RPC on 127.0.0.1:`rpcPort` (under `prefix`, e.g. in a netns); resolves once it runs. */
 export async function startSerf(name: string, bind: string, rpcPort: number, extra: string[] = [], prefix: string[] = []): Promise<Agent> {
   const rpc = `127.0.0.1:${rpcPort}`;
-  const argv = [...prefix, 'serf', 'agent', `-node=${name}`, `-bind=${bind}`, `-rpc-addr=${rpc}`, '-profile=local', ...extra];
+  const argv = [...prefix, 'serf', 'agent', `-node=${name}`, `-bind=${bind}`, `-rpc-addr=${rpc}`, '-profile=local', ...(process.env.SERF_LOG_LEVEL ? [`-log-level=${process.env.SERF_LOG_LEVEL}`] : []), ...extra];
   const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const agent: Agent = { proc, rpc, prefix, log: () => out };
