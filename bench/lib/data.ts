@@ -48,7 +48,7 @@ export function services(count: number): ServiceData[] {
   });
 }
 
-/** Registry file for podswarm-dns (format of src/registry/file-source.ts). */
+/** Registry file for podswarm-dns (format of src/sources/file/source.ts). */
 export function registryYaml(list: ServiceData[]): string {
   const out = ['node: bench', 'services:'];
   for (const s of list) {

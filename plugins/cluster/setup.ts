@@ -6,7 +6,7 @@ import { parseFallthrough, zoneArgs } from '../../src/chain/fallthrough.js';
 import { argCount, onlyDirective, parseChoice, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { SAME_NODE_MODES } from '../../src/registry/same-node.js';
 import { KubeNamesHandler, PODS_MODES, type PodsMode } from './kube-names.js';
-import { FileSource } from '../../src/registry/file-source.js';
+import { FileSource } from '../../src/sources/file/source.js';
 import { CLUSTER_ZONE, NEGATIVE_TTL, REGISTRY_TTL } from '../../src/registry/dns.js';
 import { ClusterHandler, type ClusterOptions } from './handler.js';
 import { clearMemoOnRegistryChange } from '../../src/registry/memo-invalidation.js';

@@ -5,9 +5,9 @@
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { load } from 'js-yaml';
-import { canonicalAddress, canonicalHostName, dashedAddress, isDnsLabel } from './names.js';
-import type { Registry } from './registry.js';
-import type { Endpoint, HealthCheck, Protocol, Service, ServicePort, SourceSnapshot } from './types.js';
+import { canonicalAddress, canonicalHostName, dashedAddress, isDnsLabel } from '../../registry/names.js';
+import type { Registry } from '../../registry/registry.js';
+import type { Endpoint, HealthCheck, Protocol, Service, ServicePort, SourceSnapshot } from '../../registry/types.js';
 
 export class RegistryFileError extends Error {
   constructor(file: string, path: string, reason: string) {
