@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { defaultLANConfig } from '../src/gossip/config.js';
 import { Memberlist } from '../src/gossip/memberlist.js';
-import { GOSSIP_SOURCE_PREFIX, PODSWARM_ROLE, RegistryReplicator } from '../src/replication/replicator.js';
+import { PODSWARM_ROLE, RegistryReplicator } from '../src/replication/replicator.js';
 import { Registry } from '../src/registry/registry.js';
+import { sourceKind } from '../src/sources/source-id.js';
 import type { Endpoint } from '../src/registry/types.js';
 
 const open: Memberlist[] = [];
@@ -86,7 +87,7 @@ describe('registry replication over gossip', () => {
     // a crashes: its endpoints leave b's answers as soon as it is declared dead
     await a.ml.shutdown();
     await until(b.reg, () => addrs(b.reg).join() === '10.0.0.3', 'dead owner removed', 10000);
-    assert.deepEqual(b.reg.sourceIds().filter((s) => s.startsWith(GOSSIP_SOURCE_PREFIX)), []);
+    assert.deepEqual(b.reg.sourceIds().filter((s) => sourceKind(s) === 'gossip'), []);
 
     // a comes back under the same name with its registry: entries return
     const a2 = node('ra', '127.0.0.2', 17950);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { type LocalChange, LocalChanges, isRemoteSource } from '../src/registry/local-changes.js';
+import { type LocalChange, LocalChanges } from '../src/registry/local-changes.js';
 import { Registry } from '../src/registry/registry.js';
 import type { Endpoint } from '../src/registry/types.js';
 
@@ -71,12 +71,5 @@ describe('local changes feed', () => {
     await tick();
     assert.deepEqual(changes, [[{ key: 'e:shop/web/a', value: null }]]);
     lc.stop();
-  });
-
-  it('names remote sources by backend', () => {
-    assert.equal(isRemoteSource('gossip:n2'), true);
-    assert.equal(isRemoteSource('etcd:n2'), true);
-    assert.equal(isRemoteSource('api'), false);
-    assert.equal(isRemoteSource('podman:default'), false);
   });
 });

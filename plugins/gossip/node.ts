@@ -8,7 +8,8 @@ import type { App } from '../../src/app.js';
 import { joinHostPort } from '../../src/util/hostport.js';
 import type { Logger } from '../../src/log.js';
 import { Memberlist } from '../../src/gossip/memberlist.js';
-import { GOSSIP_SOURCE_PREFIX, RegistryReplicator } from '../../src/replication/replicator.js';
+import { RegistryReplicator } from '../../src/replication/replicator.js';
+import { sourceKind } from '../../src/sources/source-id.js';
 import { type GossipSettings, keyringFileKeys, memberlistConfig } from './config.js';
 import { logMembers } from './member-log.js';
 import { rejectedEntriesCounter } from './metrics.js';
@@ -130,6 +131,6 @@ export class GossipNode {
     await this.ml.shutdown();
     this.stopMemberLog();
     const registry = this.app.registry;
-    for (const source of registry.sourceIds()) if (source.startsWith(GOSSIP_SOURCE_PREFIX)) registry.removeSource(source);
+    for (const source of registry.sourceIds()) if (sourceKind(source) === 'gossip') registry.removeSource(source);
   }
 }

@@ -6,8 +6,8 @@ import { parseDuration } from '../corefile/args.js';
 import { CorefileError } from '../corefile/types.js';
 import type { Registry } from '../registry/registry.js';
 import { canonicalAddress, canonicalHostName } from '../registry/names.js';
-import { isRemoteSource } from '../registry/local-changes.js';
 import type { Endpoint, ServicePort, ServiceView } from '../registry/types.js';
+import { isOwnSource, sourceKey } from '../sources/source-id.js';
 import { checkBearer } from './auth.js';
 import { DEFAULT_WAIT_MS, MAX_WAIT_MS, type ChangeWaiters, type Scope } from './blocking.js';
 import { ApiError } from './errors.js';
@@ -17,7 +17,7 @@ import type { EndpointSources } from './sources.js';
 import { endpointJson, firstPortName, healthyAddresses, summaryJson } from './views.js';
 
 /** Registry source id for endpoints registered through the API. */
-export const API_SOURCE = 'api';
+export const API_SOURCE = sourceKey({ kind: 'api' });
 export const INDEX_HEADER = 'x-podswarm-index';
 
 /** What the routes read; swapped on reload without restarting the server. */
@@ -159,7 +159,7 @@ export const ROUTES: RouteDef[] = [
       const existed = ownEndpoint(c.registry, ns, svc, name) !== undefined;
       // Another node's endpoint of this name is no obstacle (as a Consul agent's
       // service IDs are its own): the registry qualifies clashing names.
-      if (!existed && heldBy(c.registry, view, name, (s) => !isRemoteSource(s))) throw foreign(ns, svc, name);
+      if (!existed && heldBy(c.registry, view, name, isOwnSource)) throw foreign(ns, svc, name);
       const endpoint: Endpoint = {
         namespace: ns,
         service: svc,

@@ -14,10 +14,11 @@ import type { Rejection } from '../replication/validate.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/registry.js';
 import type { SourceSnapshot } from '../registry/types.js';
+import { sourceKey, sourceKind } from '../sources/source-id.js';
 import { type Layout, type RemoteEntry, readEntry } from './layout.js';
 
-/** Registry source id prefix for what other nodes publish in etcd. */
-export const ETCD_SOURCE_PREFIX = 'etcd:';
+/** The registry source of what `owner` publishes in etcd. */
+const ownerSource = (owner: string): string => sourceKey({ kind: 'etcd', detail: owner });
 
 const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 5000;
@@ -98,7 +99,7 @@ export class EtcdMirror {
       await f.watcher?.cancel().catch(() => {});
       f.watcher = undefined;
     }
-    for (const source of this.registry.sourceIds()) if (source.startsWith(ETCD_SOURCE_PREFIX)) this.registry.removeSource(source);
+    for (const source of this.registry.sourceIds()) if (sourceKind(source) === 'etcd') this.registry.removeSource(source);
   }
 
   /** Reads the prefix, then watches it from the next revision; on failure, again after a backoff. */
@@ -181,8 +182,8 @@ export class EtcdMirror {
     if (!keys) this.byOwner.set(entry.owner, (keys = new Set()));
     keys.add(key);
     if (touched) touched.add(entry.owner);
-    else if (entry.value.kind === 'endpoint') this.registry.upsertEndpoint(ETCD_SOURCE_PREFIX + entry.owner, entry.value.endpoint);
-    else this.registry.upsertService(ETCD_SOURCE_PREFIX + entry.owner, entry.value.service);
+    else if (entry.value.kind === 'endpoint') this.registry.upsertEndpoint(ownerSource(entry.owner), entry.value.endpoint);
+    else this.registry.upsertService(ownerSource(entry.owner), entry.value.service);
     return key;
   }
 
@@ -193,7 +194,7 @@ export class EtcdMirror {
     const keys = this.byOwner.get(old.owner)!;
     keys.delete(key);
     if (keys.size === 0) this.byOwner.delete(old.owner);
-    const source = ETCD_SOURCE_PREFIX + old.owner;
+    const source = ownerSource(old.owner);
     if (touched) touched.add(old.owner);
     else if (old.value.kind === 'endpoint') this.registry.removeEndpoint(source, old.value.endpoint.namespace, old.value.endpoint.service, old.value.endpoint.name);
     else this.registry.removeService(source, old.value.service.namespace, old.value.service.name);
@@ -207,6 +208,6 @@ export class EtcdMirror {
       if (value.kind === 'endpoint') snap.endpoints.push(value.endpoint);
       else snap.services.push(value.service);
     }
-    this.registry.setSource(ETCD_SOURCE_PREFIX + owner, snap);
+    this.registry.setSource(ownerSource(owner), snap);
   }
 }

@@ -9,10 +9,10 @@
 // interval after it. The served rule itself is src/health/served.ts.
 
 import { isDeepStrictEqual } from 'node:util';
-import { isRemoteSource } from '../registry/local-changes.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/registry.js';
 import type { Endpoint } from '../registry/types.js';
+import { isOwnSource } from '../sources/source-id.js';
 import { probe } from './probe.js';
 import { served } from './served.js';
 import { type CheckSettings, CheckState } from './verdict.js';
@@ -35,7 +35,7 @@ export class HealthChecker {
   /** Set while this checker writes to the registry, whose events come back synchronously. */
   private applying = false;
   private readonly onSource = (source: string, services?: ReadonlySet<string>): void => {
-    if (this.applying || isRemoteSource(source)) return;
+    if (this.applying || !isOwnSource(source)) return;
     this.sync(source, services);
   };
 

@@ -1,12 +1,13 @@
 // This node's own registry entries as a feed of changes, for the backends
-// that replicate them (gossip, etcd). Local sources are every source that
-// is not another node's, as replicated to us. A change costs work in
+// that replicate them (gossip, etcd): the entries of every source that is
+// not another node's, as replicated to us (isOwnSource). A change costs work in
 // proportion to the services it touched, never to the whole source or
 // registry: the registry names the services each change touched, only
 // those are compared, entry objects the registry kept are skipped by
 // identity, and the rest are compared by their JSON (a rescan that rebuilds
 // identical objects announces nothing).
 
+import { isOwnSource } from '../sources/source-id.js';
 import type { Registry } from './registry.js';
 import type { Endpoint, Service } from './types.js';
 
@@ -17,14 +18,6 @@ export type RegistryValue = { kind: 'endpoint'; endpoint: Endpoint } | { kind: '
 export interface LocalChange {
   key: string;
   value: RegistryValue | null;
-}
-
-/** Registry source ids of what other nodes own, one prefix per replication backend. */
-export const REMOTE_SOURCE_PREFIXES = ['gossip:', 'etcd:'] as const;
-
-/** True for a source replicated from another node (never published again by this node). */
-export function isRemoteSource(id: string): boolean {
-  return REMOTE_SOURCE_PREFIXES.some((p) => id.startsWith(p));
 }
 
 export const endpointKey = (e: Endpoint): string => `e:${e.namespace}/${e.service}/${e.name}`;
@@ -54,7 +47,7 @@ export class LocalChanges {
   private scheduled: NodeJS.Immediate | undefined;
   private running = false;
   private readonly onSource = (source: string, services: ReadonlySet<string>): void => {
-    if (isRemoteSource(source)) return;
+    if (!isOwnSource(source)) return;
     const d = this.dirty.get(source);
     if (d === undefined) this.dirty.set(source, new Set(services));
     else if (d !== 'all') for (const svc of services) d.add(svc);
@@ -75,7 +68,7 @@ export class LocalChanges {
     if (this.running) throw new Error('local changes: already started');
     this.running = true;
     this.registry.on('source', this.onSource);
-    for (const id of this.registry.sourceIds()) if (!isRemoteSource(id)) this.dirty.set(id, 'all');
+    for (const id of this.registry.sourceIds()) if (isOwnSource(id)) this.dirty.set(id, 'all');
     return this.collect();
   }
 

@@ -33,6 +33,7 @@ import type { Memberlist, NodeInfo } from '../gossip/memberlist.js';
 import { type LocalChange, LocalChanges } from '../registry/local-changes.js';
 import type { Registry } from '../registry/registry.js';
 import type { Endpoint, Service, SourceSnapshot } from '../registry/types.js';
+import { sourceKey } from '../sources/source-id.js';
 import { PeerLinks } from './links.js';
 import { type ControlMessage, type DigestMessage, type SumMessage, decodeControl, encodeDigest, encodeSum } from './messages.js';
 import { type OwnerDigest, ReplicaStore } from './store.js';
@@ -51,8 +52,6 @@ import {
   encodeEntries,
 } from './validate.js';
 
-/** Registry source id prefix for what remote owners contribute. */
-export const GOSSIP_SOURCE_PREFIX = 'gossip:';
 /** The tag value every podswarm-dns node gossips as `role`: the only members replication talks to. */
 export const PODSWARM_ROLE = 'podswarm-dns';
 /**
@@ -479,7 +478,7 @@ export class RegistryReplicator {
   /** Puts an owner's entries into the registry, or keeps them out while it is neither alive nor kept. */
   private refreshOwner(owner: string): void {
     if (owner === this.self) return;
-    const source = GOSSIP_SOURCE_PREFIX + owner;
+    const source = sourceKey({ kind: 'gossip', detail: owner });
     if (!this.served(owner)) {
       this.withdrawn.set(owner, undefined);
       this.registry.removeSource(source);

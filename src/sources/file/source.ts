@@ -8,6 +8,7 @@ import { load } from 'js-yaml';
 import { canonicalAddress, canonicalHostName, dashedAddress, isDnsLabel } from '../../registry/names.js';
 import type { Registry } from '../../registry/registry.js';
 import type { Endpoint, HealthCheck, Protocol, Service, ServicePort, SourceSnapshot } from '../../registry/types.js';
+import { sourceKey } from '../source-id.js';
 
 export class RegistryFileError extends Error {
   constructor(file: string, path: string, reason: string) {
@@ -158,7 +159,7 @@ function checkPort(v: unknown, path: string, ports: ServicePort[], fail: Fail): 
 const owners = new WeakMap<Registry, Map<string, FileSource>>();
 
 /**
- * Keeps `registry` in step with `file` under source id `file:<path>`.
+ * Keeps `registry` in step with `file` under its source key (`file:PATH`).
  * Watches the directory (editors replace files by rename) and debounces.
  */
 export class FileSource {
@@ -172,7 +173,7 @@ export class FileSource {
     private readonly defaultNode: string,
     private readonly onError: (err: Error) => void,
   ) {
-    this.id = `file:${file}`;
+    this.id = sourceKey({ kind: 'file', detail: file });
   }
 
   /** First load: errors are thrown so startup can refuse a bad file. */

@@ -19,6 +19,7 @@ import { HEALTH_STATUS, NETWORKS_CHANGED, STARTED, STOPPED } from '../podman/eve
 import { podmanHealthOf } from '../podman/health.js';
 import type { ContainerInspect } from '../podman/libpod.js';
 import { watchPodman, type PodmanSubscriber } from '../podman/watcher.js';
+import { sourceKey } from '../source-id.js';
 import { loadManifests, selects, type KubePodPorts, type KubeService, type Manifests } from './manifests.js';
 
 export interface KubeSourceOptions {
@@ -46,7 +47,7 @@ export class KubeSource implements PodmanSubscriber {
     private readonly registry: Registry,
     private readonly opts: KubeSourceOptions,
   ) {
-    this.id = `kube:${opts.paths.join(',')}`;
+    this.id = sourceKey({ kind: 'kube', detail: opts.paths.join(',') });
     this.manifests = loadManifests(opts.paths);
   }
 

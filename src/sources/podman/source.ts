@@ -7,6 +7,7 @@ import type { Logger } from '../../log.js';
 import type { Registry } from '../../registry/registry.js';
 import { dashedAddress } from '../../registry/names.js';
 import type { Endpoint } from '../../registry/types.js';
+import { sourceKey } from '../source-id.js';
 import { containerEndpoints } from './endpoints.js';
 import { parseLabels } from './labels.js';
 import type { ContainerInspect } from './libpod.js';
@@ -36,7 +37,7 @@ export class PodmanSource implements PodmanSubscriber {
     private readonly registry: Registry,
     private readonly opts: PodmanSourceOptions,
   ) {
-    this.id = `podman:${opts.socketPath}`;
+    this.id = sourceKey({ kind: 'podman', detail: opts.socketPath });
   }
 
   /** Takes the source id over (an older instance stops writing) and starts following Podman. */
