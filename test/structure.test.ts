@@ -86,3 +86,19 @@ const SOURCE_KEY_BY_HAND = [
 test('only src/sources/source-id.ts spells a registry source key', () => {
   assert.deepEqual(linesMatching(['src', 'plugins'], SOURCE_KEY_BY_HAND, [join('src', 'sources', 'source-id.ts')]), []);
 });
+
+// A core folder named after a plugin holds that plugin's logic (src/healthcheck
+// is the healthcheck plugin's, not the health plugin's, as src/health once was).
+test('a src/ folder named after a plugin is what that plugin imports', () => {
+  const plugins = new Set(PLUGINS.map((p) => p.name));
+  const strays: string[] = [];
+  for (const folder of readdirSync(join(ROOT, 'src'), { withFileTypes: true })) {
+    if (!folder.isDirectory() || !plugins.has(folder.name)) continue;
+    const own = join('src', folder.name);
+    const used = tsFiles(join('plugins', folder.name)).some((file) =>
+      importsOf(file).some((spec) => spec.startsWith('.') && relative(ROOT, resolve(ROOT, dirname(file), spec)).startsWith(own + sep)),
+    );
+    if (!used) strays.push(`${own} is named after plugins/${folder.name}, which does not use it`);
+  }
+  assert.deepEqual(strays, []);
+});

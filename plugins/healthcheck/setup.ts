@@ -6,7 +6,7 @@ import { Counter } from 'prom-client';
 import type { App } from '../../src/app.js';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { argCount, onlyDirective, parseDuration, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
-import { type CheckSettings, HealthChecker, SEED_SETTINGS } from '../../src/health/checker.js';
+import { type CheckSettings, HealthChecker, SEED_SETTINGS } from '../../src/healthcheck/checker.js';
 
 interface Running {
   checker: HealthChecker;

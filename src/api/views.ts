@@ -1,7 +1,7 @@
 // Registry views → the API's JSON shapes.
 
 import { joinHostPort } from '../util/hostport.js';
-import { type HealthSource, healthSource } from '../health/served.js';
+import { type HealthSource, healthSource } from '../healthcheck/served.js';
 import type { CheckResult, Endpoint, PodmanHealth, ServicePort, ServiceView } from '../registry/types.js';
 
 /** One endpoint as the API sends it (seed: ServiceEndpoint with NodeName, Address, Port, Healthy). */

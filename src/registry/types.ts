@@ -62,7 +62,7 @@ export interface Endpoint {
   weight?: number;
   /**
    * Served (DNS, SRV, the API's `?healthy=true`). The owner composes it from
-   * its inputs below (src/health/served.ts); other nodes take it as it comes.
+   * its inputs below (src/healthcheck/served.ts); other nodes take it as it comes.
    */
   healthy: boolean;
   /** Set when the owning node should check this endpoint. */

@@ -10,7 +10,7 @@
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../../log.js';
-import { served } from '../../health/served.js';
+import { served } from '../../healthcheck/served.js';
 import { dashedAddress, dnsSafe, isDnsLabel } from '../../registry/names.js';
 import type { Registry } from '../../registry/registry.js';
 import type { Endpoint, Service, ServicePort, SourceSnapshot } from '../../registry/types.js';

@@ -2,7 +2,7 @@
 // one per address on each selected network.
 
 import { canonicalAddress, dashedAddress, dnsSafe, isDnsLabel } from '../../registry/names.js';
-import { served } from '../../health/served.js';
+import { served } from '../../healthcheck/served.js';
 import type { Endpoint } from '../../registry/types.js';
 import { podmanHealthOf } from './health.js';
 import type { ServiceLabels } from './labels.js';

@@ -1,4 +1,4 @@
-// The verdict timing rule (src/health/verdict.ts) with the times passed in:
+// The verdict timing rule (src/healthcheck/verdict.ts) with the times passed in:
 // a port that closes at any moment is unhealthy within threshold + one
 // interval of closing, and never before the threshold of failures, even
 // when every timer fires early as Node's do (the cause of a verdict once
@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CheckState, type CheckSettings } from '../src/health/verdict.js';
+import { CheckState, type CheckSettings } from '../src/healthcheck/verdict.js';
 
 const SEED: CheckSettings = { intervalMs: 10_000, thresholdMs: 30_000, timeoutMs: 2_000 };
 

@@ -1,5 +1,5 @@
 // One endpoint's check results → its verdict, with the times passed in so
-// the timing rule is tested without waiting (test/health-verdict.test.ts).
+// the timing rule is tested without waiting (test/healthcheck-verdict.test.ts).
 //
 // Why a verdict once slipped a whole interval past the threshold: each round
 // was stamped with Date.now() when its timer fired, and Node fires a timer up

@@ -6,7 +6,7 @@
 // Each endpoint has its own schedule, as Kubernetes' probe workers do: the
 // first check runs as soon as the endpoint appears (it is not served until
 // that passes, unless it is declared `initially: healthy`), then one every
-// interval after it. The served rule itself is src/health/served.ts.
+// interval after it. The served rule itself is src/healthcheck/served.ts.
 
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '../log.js';
