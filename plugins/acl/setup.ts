@@ -2,8 +2,7 @@
 // (CoreDNS plugin/acl/setup.go). Each acl line is one rule, checked in order.
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { zoneArgs } from '../../src/chain/fallthrough.js';
-import { noBlock, pluginError, subdirectives } from '../../src/corefile/args.js';
+import { noBlock, pluginError, subdirectives, zoneArgs } from '../../src/corefile/args.js';
 import { parseTypeName } from '../../src/dns/constants.js';
 import type { Directive, Token } from '../../src/corefile/types.js';
 import { AclHandler } from './handler.js';

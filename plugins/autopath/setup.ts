@@ -2,8 +2,7 @@
 // containers (see README.md).
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { zoneArgs } from '../../src/chain/fallthrough.js';
-import { noBlock, onlyDirective } from '../../src/corefile/args.js';
+import { noBlock, onlyDirective, zoneArgs } from '../../src/corefile/args.js';
 import { CLUSTER_ZONE } from '../../src/registry/dns.js';
 import { AutopathHandler } from './handler.js';
 

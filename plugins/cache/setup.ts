@@ -3,8 +3,7 @@
 //   servfail DURATION; disable success|denial [ZONES...]; keepttl }` (CoreDNS plugin/cache/setup.go)
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { zoneArgs } from '../../src/chain/fallthrough.js';
-import { argCount, onlyDirective, parseDuration, parseUint, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { argCount, onlyDirective, parseDuration, parseUint, pluginError, subdirectives, unknownSubdirective, zoneArgs } from '../../src/corefile/args.js';
 import { CorefileError, type Directive, type Token } from '../../src/corefile/types.js';
 import { CacheHandler, type CacheOptions } from './handler.js';
 import { CacheStore, type Kind } from './store.js';

@@ -2,8 +2,8 @@
 
 import { dirname, resolve } from 'node:path';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { parseFallthrough, zoneArgs } from '../../src/chain/fallthrough.js';
-import { argCount, onlyDirective, parseChoice, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { parseFallthrough } from '../../src/chain/fallthrough.js';
+import { argCount, onlyDirective, parseChoice, parseUint, subdirectives, unknownSubdirective, zoneArgs } from '../../src/corefile/args.js';
 import { SAME_NODE_MODES } from '../../src/registry/same-node.js';
 import { KubeNamesHandler, PODS_MODES, type PodsMode } from './kube-names.js';
 import { FileSource } from '../../src/sources/file/source.js';

@@ -5,8 +5,8 @@
 // serves no DNS, does not.
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { parseFallthrough, zoneArgs } from '../../src/chain/fallthrough.js';
-import { argCount, onlyDirective, parseUint, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { parseFallthrough } from '../../src/chain/fallthrough.js';
+import { argCount, onlyDirective, parseUint, pluginError, subdirectives, unknownSubdirective, zoneArgs } from '../../src/corefile/args.js';
 import { DEFAULT_SOCKET, parseSocket } from '../../src/sources/podman/socket.js';
 import { ContainersHandler, type ContainersOptions } from './handler.js';
 import { ContainerNames } from './source.js';

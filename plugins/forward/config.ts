@@ -1,8 +1,7 @@
 // `forward FROM TO... { ... }` parsed into options (CoreDNS forward/setup.go).
 
 import { readFileSync, statSync } from 'node:fs';
-import { zoneArgs } from '../../src/chain/fallthrough.js';
-import { argCount, parseDuration, parseUint, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { argCount, parseDuration, parseUint, pluginError, subdirectives, unknownSubdirective, zoneArgs } from '../../src/corefile/args.js';
 import { parseServerKey } from '../../src/corefile/keys.js';
 import { CorefileError, type Directive, type Token } from '../../src/corefile/types.js';
 import { parseAddress, type Address } from './address.js';

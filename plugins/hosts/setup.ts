@@ -3,8 +3,8 @@
 
 import { dirname, resolve } from 'node:path';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { parseFallthrough, zoneArgs } from '../../src/chain/fallthrough.js';
-import { argCount, noBlock, onlyDirective, parseDuration, parseUint, pluginError, subdirectives } from '../../src/corefile/args.js';
+import { parseFallthrough } from '../../src/chain/fallthrough.js';
+import { argCount, noBlock, onlyDirective, parseDuration, parseUint, pluginError, subdirectives, zoneArgs } from '../../src/corefile/args.js';
 import type { Directive } from '../../src/corefile/types.js';
 import { HostsHandler, type HostsOptions } from './handler.js';
 import { emptyHosts, parseHosts } from './hostsfile.js';

@@ -1,8 +1,7 @@
 // `srv [ZONES...] { ttl N; negative_ttl N; same_node off|first|only }`
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { zoneArgs } from '../../src/chain/fallthrough.js';
-import { argCount, onlyDirective, parseChoice, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { argCount, onlyDirective, parseChoice, parseUint, subdirectives, unknownSubdirective, zoneArgs } from '../../src/corefile/args.js';
 import { SAME_NODE_MODES } from '../../src/registry/same-node.js';
 import { CLUSTER_ZONE, NEGATIVE_TTL, REGISTRY_TTL } from '../../src/registry/dns.js';
 import { SrvHandler, type SrvOptions } from './handler.js';

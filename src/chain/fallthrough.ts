@@ -1,18 +1,13 @@
 // `fallthrough [ZONES...]` (CoreDNS plugin/pkg/fall): where a plugin that
 // would answer NXDOMAIN hands the query on instead.
 
-import { parseServerKey } from '../corefile/keys.js';
+import { zoneArgs } from '../corefile/args.js';
 import type { Directive } from '../corefile/types.js';
 import { matchZone } from './plugin.js';
 
 /** Zones from the sub-directive's arguments; none given means every zone. */
 export function parseFallthrough(d: Directive): string[] {
   return d.args.length === 0 ? ['.'] : zoneArgs(d);
-}
-
-/** Normalised zones (lowercase, fully qualified, CIDRs as reverse zones) from a directive's arguments. */
-export function zoneArgs(d: Directive): string[] {
-  return d.args.flatMap((t) => parseServerKey(t).zones);
 }
 
 /** True when `qname` lies in one of the fallthrough zones (none configured: never). */

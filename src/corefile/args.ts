@@ -1,6 +1,7 @@
 // Small helpers for plugin setup code, so every plugin validates its
 // directive the same way and every error says FILE:LINE and which plugin.
 
+import { parseServerKey } from './keys.js';
 import { CorefileError, type Directive, type Token } from './types.js';
 
 /**
@@ -32,6 +33,11 @@ function expectation(min: number, max: number): string {
   if (max === Infinity) return `at least ${plural(min)}`;
   if (min === 0) return `at most ${plural(max)}`;
   return `${min} to ${plural(max)}`;
+}
+
+/** Normalised zones (lowercase, fully qualified, CIDRs as reverse zones) from a directive's arguments. */
+export function zoneArgs(d: Directive): string[] {
+  return d.args.flatMap((t) => parseServerKey(t).zones);
 }
 
 /** The lines of the directive's `{ }` block; none when it has no block. */
