@@ -11,7 +11,7 @@ import { MessageBuilder } from '../src/dns/builder.js';
 import { Rcode } from '../src/dns/constants.js';
 import { parseRequest, type Request } from '../src/dns/request.js';
 import { createLogger } from '../src/log.js';
-import { panicCount } from '../src/server/dispatch.js';
+import { panicCount } from '../src/metrics/panics.js';
 import { HttpListeners, parseHttpAddress } from '../src/server/http.js';
 import { Consolidator } from '../plugins/errors/consolidate.js';
 import { ErrorsHandler } from '../plugins/errors/handler.js';

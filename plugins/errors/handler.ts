@@ -5,7 +5,7 @@
 import { type Handler, type ResponseWriter, type Result } from '../../src/chain/plugin.js';
 import { Rcode, typeName } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
-import { countPanic } from '../../src/server/dispatch.js';
+import { countPanic } from '../../src/metrics/panics.js';
 import type { Consolidator } from './consolidate.js';
 
 const UNANSWERED = 'no plugin wrote a reply';

@@ -6,7 +6,7 @@
 import { collectDefaultMetrics, Counter, Gauge } from 'prom-client';
 import type { App } from '../../src/app.js';
 import { rcodeName } from '../../src/dns/constants.js';
-import { panicCount } from '../../src/server/dispatch.js';
+import { panicCount } from '../../src/metrics/panics.js';
 import { VERSION } from '../../src/version.js';
 import { CounterVec, HistogramVec, type CounterSeries, type HistogramSeries } from './vec.js';
 

@@ -8,6 +8,7 @@ import { parseRequest, QueryError, type Peer, type Request } from '../dns/reques
 import { truncate } from '../dns/truncate.js';
 import { WireError } from '../dns/wire.js';
 import { NO_REPLY, isUnwrittenError, matchZone, type Handler, type ResponseWriter } from '../chain/plugin.js';
+import { countPanic } from '../metrics/panics.js';
 import type { Logger } from 'pino';
 
 /** A server block as a listener sees it: zones and the chain that serves them. */
@@ -17,17 +18,6 @@ export interface Route {
   server: string;
   /** The block has `forward`: every reply it gives says RA (recursion available), and only then (Request.recursionAvailable). */
   recursion: boolean;
-}
-
-let panics = 0;
-
-/** Counts a handler exception (coredns_panics_total); `errors` calls it for the ones it catches. */
-export function countPanic(): void {
-  panics++;
-}
-
-export function panicCount(): number {
-  return panics;
 }
 
 /** Sends the reply; null when the chain chose to send none (NO_REPLY), so listeners can settle the query. */
