@@ -4,7 +4,7 @@
 
 import { stampClient } from '../../src/dns/restamp.js';
 import { Flag, Rcode, Type } from '../../src/dns/constants.js';
-import { OPT_LEN, writeOpt } from '../../src/dns/opt.js';
+import { OPT_LEN, writeOpt } from '../../src/dns/edns.js';
 import type { Request } from '../../src/dns/request.js';
 import { HEADER_LEN, counts, readName, scanRecords, skipName, u16, u32, type RRPos } from '../../src/dns/wire.js';
 import type { Kind } from './store.js';

@@ -3,7 +3,7 @@
 
 import { randomFillSync } from 'node:crypto';
 import { Class, Flag, OUR_UDP_SIZE, Type } from '../../src/dns/constants.js';
-import { OPT_LEN, writeOpt } from '../../src/dns/opt.js';
+import { OPT_LEN, writeOpt } from '../../src/dns/edns.js';
 import type { Request } from '../../src/dns/request.js';
 import { HEADER_LEN, nameToWire, type RRPos } from '../../src/dns/wire.js';
 

@@ -3,7 +3,7 @@
 // name compression, an OPT record when the client sent one.
 
 import { Class, Flag, Type } from './constants.js';
-import { OPT_LEN, writeOpt } from './opt.js';
+import { OPT_LEN, writeOpt } from './edns.js';
 import type { Request } from './request.js';
 import { WireError, splitLabels } from './wire.js';
 
