@@ -3,9 +3,8 @@
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { argCount, noBlock, onlyDirective, parseUint } from '../../src/corefile/args.js';
+import { OUR_UDP_SIZE } from '../../src/dns/edns.js';
 import { BufsizeHandler } from './handler.js';
-
-export const DEFAULT_SIZE = 1232;
 
 export const plugin: PluginDef = {
   name: 'bufsize',
@@ -13,7 +12,7 @@ export const plugin: PluginDef = {
     const d = onlyDirective(c.directives);
     noBlock(d);
     const [tok] = argCount(d, 0, 1);
-    const size = tok ? parseUint(tok, 'bufsize', 512, 4096) : DEFAULT_SIZE;
+    const size = tok ? parseUint(tok, 'bufsize', 512, 4096) : OUR_UDP_SIZE;
     c.handler((next) => new BufsizeHandler(size, next));
   },
 };

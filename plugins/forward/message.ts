@@ -2,8 +2,8 @@
 // reply answers it (anti-spoofing), and the reply as the client gets it.
 
 import { randomFillSync } from 'node:crypto';
-import { Class, Flag, OUR_UDP_SIZE, Type } from '../../src/dns/constants.js';
-import { OPT_LEN, writeOpt } from '../../src/dns/edns.js';
+import { Class, Flag } from '../../src/dns/constants.js';
+import { OPT_LEN, OUR_UDP_SIZE, writeOpt } from '../../src/dns/edns.js';
 import type { Request } from '../../src/dns/request.js';
 import { HEADER_LEN, nameToWire, type RRPos } from '../../src/dns/wire.js';
 
@@ -22,7 +22,7 @@ export function randomId(): number {
 /** A query with ID 0 (the transport sets a random one); an OPT record when `edns` is given. */
 export function buildQuery(name: Buffer, qtype: number, flags: number, edns?: { do: boolean }): Buffer {
   const qEnd = HEADER_LEN + name.length + 4;
-  const msg = Buffer.alloc(qEnd + (edns ? 11 : 0));
+  const msg = Buffer.alloc(qEnd + (edns ? OPT_LEN : 0));
   msg.writeUInt16BE(flags & (Flag.RD | Flag.CD), 2);
   msg.writeUInt16BE(1, 4);
   name.copy(msg, HEADER_LEN);
@@ -30,10 +30,7 @@ export function buildQuery(name: Buffer, qtype: number, flags: number, edns?: { 
   msg.writeUInt16BE(Class.IN, qEnd - 2);
   if (edns) {
     msg.writeUInt16BE(1, 10);
-    // OPT: root owner, type, our UDP size as class, TTL = ext-rcode/version/DO bit, no options.
-    msg.writeUInt16BE(Type.OPT, qEnd + 1);
-    msg.writeUInt16BE(OUR_UDP_SIZE, qEnd + 3);
-    msg.writeUInt16BE(edns.do ? 0x8000 : 0, qEnd + 7);
+    writeOpt(msg, qEnd, OUR_UDP_SIZE, 0, edns.do);
   }
   return msg;
 }
@@ -45,7 +42,7 @@ export function upstreamQuery(req: Request): Buffer {
 
 /** Offset just past the question of a query built by buildQuery. */
 export function questionEnd(query: Buffer): number {
-  return query.length - (query.readUInt16BE(10) === 1 ? 11 : 0);
+  return query.length - (query.readUInt16BE(10) === 1 ? OPT_LEN : 0);
 }
 
 /**

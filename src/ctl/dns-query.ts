@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { randomInt } from 'node:crypto';
 import dnsPacket from 'dns-packet';
 import { joinHostPort, type HostPort } from '../util/hostport.js';
-import { OUR_UDP_SIZE } from '../dns/constants.js';
+import { OUR_UDP_SIZE } from '../dns/edns.js';
 
 export interface DnsRecord {
   name: string;

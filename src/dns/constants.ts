@@ -39,6 +39,3 @@ export function parseTypeName(s: string): number | undefined {
   const m = /^TYPE(\d{1,5})$/.exec(up);
   return m ? Number(m[1]) : undefined;
 }
-
-/** Advertised EDNS UDP payload size (the DNS Flag Day 2020 value). */
-export const OUR_UDP_SIZE = 1232;

@@ -1,18 +1,11 @@
 // A parsed query as the plugin chain sees it. Only the header, the question
 // and the OPT record are decoded; the rest stays in `wire`.
 
-import { Flag, Opcode, OUR_UDP_SIZE, Rcode, Type } from './constants.js';
-import { HEADER_LEN, WireError, readName, scanRecords, skipName, u16, type RRPos } from './wire.js';
+import { Flag, Opcode, Rcode } from './constants.js';
+import { OUR_UDP_SIZE, clientUdpSize, readEdns, udpReplyLimit, type Edns } from './edns.js';
+import { HEADER_LEN, WireError, readName, u16 } from './wire.js';
 
 export type Proto = 'udp' | 'tcp';
-
-export interface Edns {
-  udpSize: number;
-  version: number;
-  do: boolean;
-  /** Raw option bytes (RDATA of the OPT record), echoed by nobody but readable by plugins. */
-  options: Buffer;
-}
 
 export interface Peer {
   proto: Proto;
@@ -79,14 +72,12 @@ export class Request {
    * accepts and what we advertise, so no reply fragments (DNS Flag Day 2020).
    */
   get maxSize(): number {
-    if (this.peer.proto === 'tcp') return 65535;
-    return this.edns ? Math.min(this.clientMaxSize, Math.max(512, this.serverUdpSize)) : 512;
+    return this.peer.proto === 'tcp' ? 65535 : udpReplyLimit(this.edns, this.serverUdpSize);
   }
 
   /** Largest response the client accepts on this transport (CoreDNS request.Size). */
   get clientMaxSize(): number {
-    if (this.peer.proto === 'tcp') return 65535;
-    return this.edns ? Math.max(512, this.edns.udpSize) : 512;
+    return this.peer.proto === 'tcp' ? 65535 : clientUdpSize(this.edns);
   }
 }
 
@@ -121,7 +112,7 @@ export function parseRequest(wire: Buffer, peer: Peer): Request | null {
     const qtype = u16(wire, end);
     const qclass = u16(wire, end + 2);
     const questionEnd = end + 4;
-    const edns = findOpt(wire, questionEnd);
+    const edns = readEdns(wire, questionEnd);
     return new Request(wire, id, flags, name, qtype, qclass, questionEnd, edns, peer);
   } catch (e) {
     if (e instanceof WireError) throw new QueryError(e.message, ((flags >> 11) & 0xf) === Opcode.QUERY ? Rcode.FORMERR : Rcode.NOTIMP);
@@ -132,39 +123,4 @@ export function parseRequest(wire: Buffer, peer: Peer): Request | null {
 function hasPointer(wire: Buffer, start: number, end: number): boolean {
   for (let pos = start; pos < end - 1; pos += wire[pos]! + 1) if ((wire[pos]! & 0xc0) !== 0) return true;
   return false;
-}
-
-const scratch: RRPos[] = [];
-
-function findOpt(wire: Buffer, off: number): Edns | null {
-  const an = u16(wire, 6);
-  const ns = u16(wire, 8);
-  const ar = u16(wire, 10);
-  if (ar === 0) return null;
-  let pos = off;
-  if (an + ns > 0) {
-    scratch.length = 0;
-    pos = scanRecords(wire, pos, an + ns, scratch);
-  }
-  let edns: Edns | null = null;
-  for (let i = 0; i < ar; i++) {
-    const nameEnd = skipName(wire, pos);
-    const type = u16(wire, nameEnd);
-    const rdlen = u16(wire, nameEnd + 8);
-    const end = nameEnd + 10 + rdlen;
-    if (end > wire.length) throw new WireError('record data runs past the end of the message');
-    if (type === Type.OPT) {
-      if (edns) throw new WireError('more than one OPT record');
-      if (nameEnd !== pos + 1) throw new WireError('OPT owner name is not the root');
-      const ttl = wire.readUInt32BE(nameEnd + 4);
-      edns = {
-        udpSize: u16(wire, nameEnd + 2),
-        version: (ttl >>> 16) & 0xff,
-        do: (ttl & 0x8000) !== 0,
-        options: wire.subarray(nameEnd + 10, end),
-      };
-    }
-    pos = end;
-  }
-  return edns;
 }

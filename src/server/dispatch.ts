@@ -4,6 +4,7 @@
 
 import { Class, Opcode, Rcode } from '../dns/constants.js';
 import { errorResponse, headerOnlyResponse } from '../dns/builder.js';
+import { unsupportedVersion } from '../dns/edns.js';
 import { parseRequest, QueryError, type Peer, type Request } from '../dns/request.js';
 import { truncate } from '../dns/truncate.js';
 import { WireError } from '../dns/wire.js';
@@ -99,7 +100,7 @@ export class Dispatcher {
   /** The checks CoreDNS makes before any plugin runs. */
   private precheck(req: Request): number | undefined {
     if (req.opcode !== Opcode.QUERY) return Rcode.NOTIMP;
-    if (req.edns && req.edns.version > 0) return Rcode.BADVERS;
+    if (unsupportedVersion(req.edns)) return Rcode.BADVERS;
     if (req.qclass !== Class.IN) return Rcode.REFUSED;
     return undefined;
   }
