@@ -2,7 +2,7 @@
 // backend. Option names follow CoreDNS's etcd plugin where they mean the
 // same (`endpoint`, `path`); the rest are ours.
 
-import { argCount, parseDuration, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { argCount, parseDuration, parseUint, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { CorefileError, type Directive, type Token } from '../../src/corefile/types.js';
 import { CLUSTER_ZONE, REGISTRY_TTL } from '../../src/registry/dns.js';
 
@@ -75,7 +75,7 @@ export function parseEtcd(d: Directive): EtcdSettings {
   }
   if (s.endpoints.length === 0) s.endpoints.push(DEFAULT_ENDPOINT);
   if (isUnder(s.servicesPath, s.path) || isUnder(s.path, s.servicesPath)) {
-    throw CorefileError.at(d.name, `etcd: services_path ${s.servicesPath} and path ${s.path} must not contain one another (each is watched as a tree of its own)`);
+    throw pluginError('etcd', d.name, `services_path ${s.servicesPath} and path ${s.path} must not contain one another (each is watched as a tree of its own)`);
   }
   return s;
 }
@@ -83,7 +83,7 @@ export function parseEtcd(d: Directive): EtcdSettings {
 function parseZone(t: Token): string {
   const zone = t.text.toLowerCase().replace(/\.$/, '');
   if (zone === '' || !zone.split('.').every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l))) {
-    throw CorefileError.at(t, `etcd: zone '${t.text}' is not a domain name (e.g. cluster.local)`);
+    throw pluginError('etcd', t, `zone '${t.text}' is not a domain name (e.g. cluster.local)`);
   }
   return zone;
 }
@@ -93,11 +93,11 @@ function parseEndpoint(t: Token): string {
   try {
     url = new URL(t.text);
   } catch {
-    throw CorefileError.at(t, `etcd: endpoint '${t.text}' is not a URL (expected http://HOST:PORT)`);
+    throw pluginError('etcd', t, `endpoint '${t.text}' is not a URL (expected http://HOST:PORT)`);
   }
-  if (url.protocol === 'https:') throw CorefileError.at(t, `etcd: endpoint '${t.text}': TLS is not supported yet, use http://`);
+  if (url.protocol === 'https:') throw pluginError('etcd', t, `endpoint '${t.text}': TLS is not supported yet, use http://`);
   if (url.protocol !== 'http:' || url.port === '' || url.pathname !== '/' || url.search !== '' || url.username !== '') {
-    throw CorefileError.at(t, `etcd: endpoint '${t.text}' must be http://HOST:PORT`);
+    throw pluginError('etcd', t, `endpoint '${t.text}' must be http://HOST:PORT`);
   }
   return `http://${url.host}`;
 }

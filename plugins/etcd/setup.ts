@@ -7,7 +7,7 @@
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { KeptAcrossReload, type Use } from '../../src/chain/kept-across-reload.js';
-import { CorefileError } from '../../src/corefile/types.js';
+import { onlyDirective, pluginError } from '../../src/corefile/args.js';
 import { parseEtcd } from './config.js';
 import { etcdRejectedCounter, registerEtcdGauges } from './metrics.js';
 import { EtcdNode } from './node.js';
@@ -18,10 +18,9 @@ export const plugin: PluginDef = {
   name: 'etcd',
   scope: 'control',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'etcd: only one etcd directive per server block');
-    const d = c.directives[0]!;
+    const d = onlyDirective(c.directives);
     const gossip = c.block.directives.find((g) => g.name.text === 'gossip');
-    if (gossip) throw CorefileError.at(gossip.name, 'gossip: a node replicates its registry by gossip or by etcd, not both (this block has etcd too)');
+    if (gossip) throw pluginError('gossip', gossip.name, 'a node replicates its registry by gossip or by etcd, not both (this block has etcd too)');
     const settings = parseEtcd(d);
     const key = JSON.stringify(settings);
     const app = c.app;

@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { joinHostPort, splitHostPort, type HostPort } from '../../src/util/hostport.js';
-import { argCount, parseDuration, parseUint, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
+import { argCount, parseDuration, parseUint, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { CorefileError, type Directive, type Token } from '../../src/corefile/types.js';
 import { isUnspecified, unreachableReason } from '../../src/gossip/address.js';
 import { DEFAULT_PORT, type GossipConfig, type Logger, defaultLANConfig, defaultLocalConfig, defaultWANConfig } from '../../src/gossip/config.js';
@@ -184,7 +184,7 @@ export function parseGossip(d: Directive): GossipSettings {
   // peers could not send to an address of the other family than our sockets
   if (advertiseTok) {
     const why = unreachableReason(o.bindAddr ?? defaultLANConfig('').bindAddr, o.advertiseAddr!);
-    if (why) throw CorefileError.at(advertiseTok, `gossip: advertise: '${advertiseTok.text}': ${why}`);
+    if (why) throw pluginError('gossip', advertiseTok, `advertise: '${advertiseTok.text}': ${why}`);
   }
   return s;
 }

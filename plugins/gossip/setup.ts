@@ -7,7 +7,7 @@
 import type { App } from '../../src/app.js';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { KeptAcrossReload, type Use } from '../../src/chain/kept-across-reload.js';
-import { CorefileError } from '../../src/corefile/types.js';
+import { onlyDirective } from '../../src/corefile/args.js';
 import { parseGossip } from './config.js';
 import { registerMembersGauge, registerReplicationCounters } from './metrics.js';
 import { GossipNode } from './node.js';
@@ -23,8 +23,7 @@ export const plugin: PluginDef = {
   name: 'gossip',
   scope: 'control',
   setup(c: SetupContext): void {
-    if (c.directives.length > 1) throw CorefileError.at(c.directives[1]!.name, 'gossip: only one gossip directive per server block');
-    const settings = parseGossip(c.directives[0]!);
+    const settings = parseGossip(onlyDirective(c.directives));
     const key = JSON.stringify(settings);
     const app = c.app;
     registerMembersGauge(app, () => nodes.current(app));
