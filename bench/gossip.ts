@@ -200,10 +200,11 @@ async function simulate(count: number): Promise<void> {
   const has = (name: string) => (r: Registry) => r.lookup('default', name) !== undefined;
   try {
     for (let i = 1; i <= count; i++) {
-      const ml = new Memberlist({ name: `sim${i}`, bindAddr: `127.0.0.${i}`, bindPort: GOSSIP_PORT, tags: { role: 'podswarm-dns' } });
       const registry = new Registry();
       registry.setSource('file:sim', service(`sim${i}`, `203.0.113.${i}`, `sim${i}`));
-      new RegistryReplicator(ml, registry).start();
+      const replicator = new RegistryReplicator(registry, { name: `sim${i}`, bindAddr: `127.0.0.${i}`, bindPort: GOSSIP_PORT, tags: { role: 'podswarm-dns' } });
+      replicator.start();
+      const ml = replicator.ml;
       await ml.start();
       nodes.push({ ml, registry });
     }

@@ -14,7 +14,8 @@ afterEach(async () => {
 });
 
 function node(name: string, addr: string, port: number): { ml: Memberlist; reg: Registry; rep: RegistryReplicator } {
-  const ml = new Memberlist({
+  const reg = new Registry();
+  const rep = new RegistryReplicator(reg, {
     ...defaultLANConfig(name),
     bindAddr: addr,
     bindPort: port,
@@ -26,11 +27,9 @@ function node(name: string, addr: string, port: number): { ml: Memberlist; reg: 
     tcpTimeoutMs: 1000,
     tags: { role: PODSWARM_ROLE },
   });
-  open.push(ml);
-  const reg = new Registry();
-  const rep = new RegistryReplicator(ml, reg);
+  open.push(rep.ml);
   rep.start();
-  return { ml, reg, rep };
+  return { ml: rep.ml, reg, rep };
 }
 
 const ep = (name: string, address: string, nodeName: string): Endpoint => ({

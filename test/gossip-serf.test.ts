@@ -186,12 +186,11 @@ describe('gossip interop with serf agents', () => {
 describe('two of our nodes with a serf agent', () => {
   it('carries user broadcasts and push/pull state through a mixed cluster', async () => {
     const serf = await startSerf('serf10', '127.0.0.1:17937', 17987);
-    const a = fastNode('tsa', '127.0.0.2', 17938);
-    const b = fastNode('tsb', '127.0.0.3', 17939);
     const merged: string[] = [];
-    a.setDelegate({ localState: () => Buffer.from('state-of-a') });
-    b.setDelegate({ mergeRemoteState: (s) => void merged.push(s.toString()) });
-    const got = new Promise<string>((resolve) => b.setDelegate({ mergeRemoteState: (s) => void merged.push(s.toString()), onUserMessage: (m) => resolve(m.toString()) }));
+    let heard: (msg: string) => void = () => {};
+    const got = new Promise<string>((resolve) => (heard = resolve));
+    const a = fastNode('tsa', '127.0.0.2', 17938, { delegate: { localState: () => Buffer.from('state-of-a') } });
+    const b = fastNode('tsb', '127.0.0.3', 17939, { delegate: { mergeRemoteState: (s) => void merged.push(s.toString()), onUserMessage: (m) => heard(m.toString()) } });
     await a.start();
     await b.start();
     await a.join(['127.0.0.1:17937']);

@@ -7,7 +7,7 @@
 import type { App } from '../../src/app.js';
 import { joinHostPort } from '../../src/util/hostport.js';
 import type { Logger } from '../../src/log.js';
-import { Memberlist } from '../../src/gossip/memberlist.js';
+import type { Memberlist } from '../../src/gossip/memberlist.js';
 import { RegistryReplicator } from '../../src/replication/replicator.js';
 import { sourceKind } from '../../src/sources/source-id.js';
 import { type GossipSettings, keyringFileKeys, memberlistConfig } from './config.js';
@@ -40,13 +40,13 @@ export class GossipNode {
     private readonly settings: GossipSettings,
   ) {
     this.log = app.pluginLog('gossip');
-    this.ml = new Memberlist(memberlistConfig(settings, app.options.nodeName, this.log));
-    this.replicator = new RegistryReplicator(this.ml, app.registry, {
+    this.replicator = new RegistryReplicator(app.registry, memberlistConfig(settings, app.options.nodeName, this.log), {
       keepDepartedMs: settings.keepDepartedMs,
       keepDeadMs: settings.keepDeadMs,
       onReject: reportRejections(this.log, rejectedEntriesCounter(app)),
       onSendError: (peer, err) => this.log.debug(`replication to ${peer}: ${err.message}`),
     });
+    this.ml = this.replicator.ml;
     this.reconnector = new Reconnector(this.ml, settings.reconnectIntervalMs, settings.reconnectTimeoutMs, this.log);
     this.joined = settings.join.length === 0;
     this.stopMemberLog = logMembers(this.ml, this.log);

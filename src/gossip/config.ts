@@ -1,4 +1,5 @@
 // Node configuration; defaults are memberlist's DefaultLANConfig.
+import type { GossipDelegate } from './delegate.js';
 import type { Keyring } from './security.js';
 
 export interface Logger {
@@ -50,6 +51,8 @@ export interface GossipConfig {
   /** Serf tags carried in the node meta, shown by `serf members`. */
   tags: Record<string, string>;
   logger: Logger;
+  /** The application's hooks (memberlist's Config.Delegate); none: a member that only gossips. */
+  delegate?: GossipDelegate;
 }
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };

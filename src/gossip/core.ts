@@ -5,6 +5,7 @@ import type { EventEmitter } from 'node:events';
 import { ipFromWire } from './address.js';
 import { TransmitLimitedQueue } from './broadcast.js';
 import type { GossipConfig, Logger } from './config.js';
+import type { GossipDelegate } from './delegate.js';
 import { NodeStateType, type Ping } from './messages.js';
 import type { WireSecurity } from './net.js';
 import { LamportClock, decodeTags } from './serf.js';
@@ -39,16 +40,6 @@ export interface GossipEvents {
   alive: [NodeInfo];
 }
 
-/** Application hooks; all optional. */
-export interface GossipDelegate {
-  /** A user message from another node (broadcast or direct). `from` is the sender's address. */
-  onUserMessage?(msg: Buffer, from: string): void;
-  /** Our application state for a push/pull (`join`: the one a join makes); null: none. */
-  localState?(join: boolean): Buffer | null;
-  /** The application state a remote node sent in a push/pull. `from` is its address. */
-  mergeRemoteState?(state: Buffer, join: boolean, from: string): void;
-}
-
 export const STATUS: Record<NodeStateType, MemberStatus> = { 0: 'alive', 1: 'suspect', 2: 'dead', 3: 'left' };
 
 interface AckHandler {
@@ -75,7 +66,7 @@ export class GossipCore {
   readonly suspicions = new Map<string, Suspicion>();
   readonly ackHandlers = new Map<number, AckHandler>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  delegate: GossipDelegate = {};
+  readonly delegate: GossipDelegate;
   private seqNo = 0;
   incarnation = 0;
   probeIndex = 0;
@@ -90,6 +81,7 @@ export class GossipCore {
     readonly events: EventEmitter<GossipEvents>,
   ) {
     this.log = config.logger;
+    this.delegate = config.delegate ?? {};
     this.broadcasts = new TransmitLimitedQueue(config.retransmitMult, () => this.nodes.length);
     this.awareness = new Awareness(config.awarenessMaxMultiplier);
   }

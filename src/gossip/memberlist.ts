@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { joinHostPort, splitHostPort } from '../util/hostport.js';
 import { ipToWire, isUnspecified, unreachableReason } from './address.js';
 import { DEFAULT_PORT, type GossipConfig, defaultLANConfig } from './config.js';
-import { GossipCore, type GossipDelegate, type GossipEvents, type NodeInfo, sleep } from './core.js';
+import { GossipCore, type GossipEvents, type NodeInfo, sleep } from './core.js';
 import { handleConn, ingestPacket } from './handlers.js';
 import { labelHeader } from './label.js';
 import { aliveNode, deadNode } from './membership.js';
@@ -19,7 +19,11 @@ import { APP_MESSAGE_TYPE, encodeTags } from './serf.js';
 import { queueJoinIntent, queueLeaveIntent, resendLeaveOfGone } from './serf-intents.js';
 import { Transport } from './transport.js';
 
-export type { GossipDelegate, GossipEvents, MemberStatus, NodeInfo } from './core.js';
+export type { GossipEvents, MemberStatus, NodeInfo } from './core.js';
+export type { GossipDelegate } from './delegate.js';
+
+/** What a Memberlist is made with: its name, and whatever differs from the LAN defaults. */
+export type MemberlistOptions = Partial<GossipConfig> & { name: string };
 
 /** A member as operators see it: NodeInfo plus what only the member table holds. */
 export interface MemberDetail extends NodeInfo {
@@ -39,7 +43,7 @@ export class Memberlist extends EventEmitter<GossipEvents> {
   readonly config: GossipConfig;
   private readonly core: GossipCore;
 
-  constructor(config: Partial<GossipConfig> & { name: string }) {
+  constructor(config: MemberlistOptions) {
     super();
     this.config = { ...defaultLANConfig(config.name), ...config };
     const transport = new Transport(
@@ -49,10 +53,6 @@ export class Memberlist extends EventEmitter<GossipEvents> {
     this.core = new GossipCore(this.config, transport, this);
     for (const event of ['leave', 'dead'] as const) this.on(event, (m: { name: string }) => resendLeaveOfGone(this.core, m.name));
     if (encodeTags(this.config.tags).length > META_MAX_SIZE) throw new Error('node meta (tags) exceeds 512 bytes');
-  }
-
-  setDelegate(d: GossipDelegate): void {
-    this.core.delegate = d;
   }
 
   /** Binds the sockets, adds ourselves as alive and starts probing and gossiping. */

@@ -1,5 +1,8 @@
-// Registry replication between podswarm-dns nodes, over memberlist (the
-// application behind memberlist's Delegate). Each endpoint/service is owned
+// Registry replication between podswarm-dns nodes, over memberlist: the
+// application behind memberlist's Delegate. As serf.Create does, it makes its
+// Memberlist with that delegate in the config, so what memberlist calls is
+// fixed from the start; the hooks do nothing until start() and after stop().
+// Each endpoint/service is owned
 // by the node that registered it; entries carry (owner, version), the newest
 // version wins, deletions travel as tombstones. Every payload is checked
 // first (validate.ts, messages.ts): only what passes is stored or served.
@@ -29,7 +32,7 @@
 // @start, its entries again, then @synced with how many it has: what it had
 // before @start is served until the new entries are all in, then dropped,
 // so what disappeared during the restart goes without a gap in the rest.
-import type { Memberlist, NodeInfo } from '../gossip/memberlist.js';
+import { type GossipDelegate, Memberlist, type MemberlistOptions, type NodeInfo } from '../gossip/memberlist.js';
 import { type LocalChange, LocalChanges } from '../registry/local-changes.js';
 import type { Registry } from '../registry/registry.js';
 import type { Endpoint, Service, SourceSnapshot } from '../registry/types.js';
@@ -93,6 +96,8 @@ const isMarker = (key: string): boolean => key === START_KEY || key === SYNCED_K
 const sameDigest = (a: OwnerDigest, b: OwnerDigest): boolean => a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
 
 export class RegistryReplicator {
+  /** The memberlist this replication runs over, made with its delegate. */
+  readonly ml: Memberlist;
   private readonly store = new ReplicaStore();
   private readonly sent: Record<SentKind, { messages: number; bytes: number }> = {
     entries: { messages: 0, bytes: 0 },
@@ -133,12 +138,23 @@ export class RegistryReplicator {
   };
   private readonly onLeave = (n: NodeInfo): void => this.down(n.name, this.keepDepartedMs);
   private readonly onDead = (n: NodeInfo): void => this.down(n.name, this.keepDeadMs);
+  /** What memberlist calls: the registry state in join push/pulls, and every message of ours. */
+  private readonly delegate: GossipDelegate = {
+    onUserMessage: (msg, from) => this.receive(msg, from),
+    localState: (join) => (join && this.running ? this.wholeState() : null),
+    mergeRemoteState: (buf, join, from) => {
+      if (!join || !this.running || buf.length === 0) return;
+      this.gotState = true;
+      this.receive(buf, from);
+    },
+  };
 
   constructor(
-    private readonly ml: Memberlist,
     private readonly registry: Registry,
+    memberlist: Omit<MemberlistOptions, 'delegate'>,
     private readonly opts: ReplicatorOptions = {},
   ) {
+    this.ml = new Memberlist({ ...memberlist, delegate: this.delegate });
     this.keepDepartedMs = opts.keepDepartedMs ?? 0;
     this.keepDeadMs = opts.keepDeadMs ?? 0;
     this.resyncMs = Math.max(this.keepDepartedMs, this.keepDeadMs);
@@ -150,18 +166,9 @@ export class RegistryReplicator {
     return this.ml.config.name;
   }
 
-  /** Hooks the registry and the memberlist delegate; call before ml.start()/join(). */
+  /** Hooks the registry and the member events, and answers through the delegate; call before ml.start()/join(). */
   start(): void {
     this.running = true;
-    this.ml.setDelegate({
-      onUserMessage: (msg, from) => this.receive(msg, from),
-      localState: (join) => (join ? this.wholeState() : null),
-      mergeRemoteState: (buf, join, from) => {
-        if (!join || buf.length === 0) return;
-        this.gotState = true;
-        this.receive(buf, from);
-      },
-    });
     this.ml.on('join', this.onJoin);
     this.ml.on('alive', this.onUp);
     this.ml.on('dead', this.onDead);
@@ -184,7 +191,6 @@ export class RegistryReplicator {
     this.ml.off('alive', this.onUp);
     this.ml.off('dead', this.onDead);
     this.ml.off('leave', this.onLeave);
-    this.ml.setDelegate({});
     for (const t of [...this.held.values(), ...this.stale.values(), this.applyTimer, this.syncTimer]) clearTimeout(t);
     this.held.clear();
     this.stale.clear();

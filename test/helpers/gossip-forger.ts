@@ -21,6 +21,9 @@ import { Keyring } from '../../src/gossip/security.js';
 const [bind, seed, key] = process.argv.slice(2) as [string, string, string | undefined];
 const b = splitHostPort(bind, 0);
 const s = splitHostPort(seed, 0);
+const EMPTY = Buffer.from('\x01{}');
+/** The state our own join push/pull carries; other push/pulls get EMPTY. */
+let joinState: Buffer | undefined;
 const ml = new Memberlist({
   name: 'forger',
   bindAddr: b.host,
@@ -34,8 +37,8 @@ const ml = new Memberlist({
   tcpTimeoutMs: 5000,
   // a 17 MB state through our LZW would take seconds each way
   enableCompression: false,
+  delegate: { localState: (join) => (join ? (joinState ?? EMPTY) : EMPTY) },
 });
-const EMPTY = Buffer.from('\x01{}');
 
 /**
  * A push/pull with the seed in which our application state is `payload`,
@@ -43,11 +46,11 @@ const EMPTY = Buffer.from('\x01{}');
  * another node starts meanwhile (join false) still gets the empty state.
  */
 async function pushPull(payload: Buffer): Promise<void> {
-  ml.setDelegate({ localState: (join) => (join ? payload : EMPTY) });
+  joinState = payload;
   try {
     await ml.join([seed]);
   } finally {
-    ml.setDelegate({ localState: () => EMPTY });
+    joinState = undefined;
   }
 }
 
@@ -72,7 +75,6 @@ async function run(line: string): Promise<void> {
   }
 }
 
-ml.setDelegate({ localState: () => EMPTY });
 await ml.start();
 console.log('ready');
 // commands one at a time, in order
