@@ -27,7 +27,7 @@ import { type StreamMessage, StreamMessageParser, decodePacket, encodeStreamMess
 import { localState, mergeRemoteState } from './pushpull.js';
 import { send } from './send.js';
 import { APP_MESSAGE_TYPE } from './serf.js';
-import { handleSerfMessage } from './serf-messages.js';
+import { handleSerfMessage } from './serf-delegate.js';
 import { type Packet, StreamReader } from './transport.js';
 import { quote } from './quote.js';
 
