@@ -102,3 +102,17 @@ test('a src/ folder named after a plugin is what that plugin imports', () => {
   }
   assert.deepEqual(strays, []);
 });
+
+// memberlist's own modules know serf only as their delegate (src/gossip/delegate.ts):
+// memberlist.ts plugs the serf layer in, and nothing else of serf's is imported.
+test('src/gossip imports serf only where memberlist.ts plugs it in', () => {
+  const serfImports: string[] = [];
+  for (const file of tsFiles(join('src', 'gossip'))) {
+    if (file.split(sep).at(-1)!.startsWith('serf')) continue;
+    for (const spec of importsOf(file)) {
+      const plugIn = file === join('src', 'gossip', 'memberlist.ts') && spec === './serf-delegate.js';
+      if (spec.startsWith('./serf') && !plugIn) serfImports.push(`${file} imports ${spec}`);
+    }
+  }
+  assert.deepEqual(serfImports, []);
+});

@@ -5,12 +5,9 @@ import type { EventEmitter } from 'node:events';
 import { ipFromWire } from './address.js';
 import { TransmitLimitedQueue } from './broadcast.js';
 import type { GossipConfig, Logger } from './config.js';
-import type { GossipDelegate } from './delegate.js';
+import type { MemberlistDelegate } from './delegate.js';
 import { NodeStateType, type Ping } from './messages.js';
 import type { WireSecurity } from './net.js';
-import { LamportClock, decodeTags } from './serf.js';
-import { SerfIntents } from './serf-intents.js';
-import { QueryLog } from './serf-query.js';
 import { Awareness, type Member, type Suspicion } from './state.js';
 import type { Transport } from './transport.js';
 
@@ -54,19 +51,13 @@ export class GossipCore {
   readonly log: Logger;
   readonly broadcasts: TransmitLimitedQueue;
   readonly awareness: Awareness;
-  readonly clock = new LamportClock();
-  /** LTime of our latest serf join intent: serf's status time for us. */
-  joinLTime = 0;
-  /** Serf's member intents (serf-intents.ts). */
-  readonly intents = new SerfIntents();
-  /** Serf queries seen, for de-duplication (serf-query.ts). */
-  readonly queries = new QueryLog();
+  /** The layer above: node meta, user messages and push/pull user state go through it. */
+  readonly delegate: MemberlistDelegate;
   nodes: Member[] = [];
   readonly byName = new Map<string, Member>();
   readonly suspicions = new Map<string, Suspicion>();
   readonly ackHandlers = new Map<number, AckHandler>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  readonly delegate: GossipDelegate;
   private seqNo = 0;
   incarnation = 0;
   probeIndex = 0;
@@ -79,11 +70,13 @@ export class GossipCore {
     readonly config: GossipConfig,
     readonly transport: Transport,
     readonly events: EventEmitter<GossipEvents>,
+    /** Makes the layer above, which works on this core. */
+    delegate: (core: GossipCore) => MemberlistDelegate,
   ) {
     this.log = config.logger;
-    this.delegate = config.delegate ?? {};
     this.broadcasts = new TransmitLimitedQueue(config.retransmitMult, () => this.nodes.length);
     this.awareness = new Awareness(config.awarenessMaxMultiplier);
+    this.delegate = delegate(this);
   }
 
   /** Stops timers and pending work; the caller closes the transport. */
@@ -118,7 +111,7 @@ export class GossipCore {
       name: m.name,
       addr: ipFromWire(m.addr),
       port: m.port,
-      tags: decodeTags(m.meta),
+      tags: this.delegate.tagsOf(m.meta),
       status: STATUS[m.state],
       incarnation: m.incarnation,
       protocolMax: m.vsn[1],

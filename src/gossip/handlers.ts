@@ -26,8 +26,6 @@ import {
 import { type StreamMessage, StreamMessageParser, decodePacket, encodeStreamMessage, flattenMessage } from './net.js';
 import { localState, mergeRemoteState } from './pushpull.js';
 import { send } from './send.js';
-import { APP_MESSAGE_TYPE } from './serf.js';
-import { handleSerfMessage } from './serf-delegate.js';
 import { type Packet, StreamReader } from './transport.js';
 import { quote } from './quote.js';
 
@@ -113,12 +111,7 @@ function handleIndirectPing(core: GossipCore, body: Buffer, host: string, port: 
 }
 
 function handleUser(core: GossipCore, body: Buffer, from: string): void {
-  if (body.length === 0) return;
-  if (body[0] === APP_MESSAGE_TYPE) {
-    core.delegate.onUserMessage?.(body.subarray(1), from);
-    return;
-  }
-  handleSerfMessage(core, body);
+  if (body.length > 0) core.delegate.notifyMsg(body, from);
 }
 
 export async function handleConn(core: GossipCore, socket: net.Socket): Promise<void> {

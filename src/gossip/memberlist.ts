@@ -1,7 +1,10 @@
 // A memberlist-compatible SWIM node (hashicorp/memberlist memberlist.go) that
 // serf agents accept as a member with tags: the public API. The wire handlers,
 // SWIM transitions and loops live in handlers.ts, membership.ts, pushpull.ts
-// and probe.ts, sharing the state in core.ts.
+// and probe.ts, sharing the state in core.ts. Serf is the layer plugged in
+// above (serf-delegate.ts, memberlist's Delegate): it encodes the tags, frames
+// the application's messages, and adds its intents to a join and a leave; the
+// application's own hooks (config.delegate) sit above serf.
 import { EventEmitter } from 'node:events';
 import { joinHostPort, splitHostPort } from '../util/hostport.js';
 import { ipToWire, isUnspecified, unreachableReason } from './address.js';
@@ -15,8 +18,7 @@ import { encodeStreamMessage } from './net.js';
 import { schedule } from './probe.js';
 import { pushPullNode } from './pushpull.js';
 import { rawSendPacket } from './send.js';
-import { APP_MESSAGE_TYPE, encodeTags } from './serf.js';
-import { queueJoinIntent, queueLeaveIntent, resendLeaveOfGone } from './serf-intents.js';
+import { SerfDelegate } from './serf-delegate.js';
 import { Transport } from './transport.js';
 
 export type { GossipEvents, MemberStatus, NodeInfo } from './core.js';
@@ -50,9 +52,8 @@ export class Memberlist extends EventEmitter<GossipEvents> {
       (p) => ingestPacket(this.core, p),
       (s) => void handleConn(this.core, s),
     );
-    this.core = new GossipCore(this.config, transport, this);
-    for (const event of ['leave', 'dead'] as const) this.on(event, (m: { name: string }) => resendLeaveOfGone(this.core, m.name));
-    if (encodeTags(this.config.tags).length > META_MAX_SIZE) throw new Error('node meta (tags) exceeds 512 bytes');
+    this.core = new GossipCore(this.config, transport, this, (core) => new SerfDelegate(core, this.config.delegate ?? {}));
+    if (this.core.delegate.nodeMeta(this.config.tags).length > META_MAX_SIZE) throw new Error('node meta (tags) exceeds 512 bytes');
   }
 
   /** Binds the sockets, adds ourselves as alive and starts probing and gossiping. */
@@ -75,12 +76,12 @@ export class Memberlist extends EventEmitter<GossipEvents> {
         node: this.config.name,
         addr: core.advertise.addr,
         port: core.advertise.port,
-        meta: encodeTags(this.config.tags),
+        meta: core.delegate.nodeMeta(this.config.tags),
         vsn: this.vsn(),
       },
       true,
     );
-    queueJoinIntent(core);
+    core.delegate.joined();
     schedule(core);
   }
 
@@ -119,7 +120,7 @@ export class Memberlist extends EventEmitter<GossipEvents> {
       }
     }
     if (ok === 0) throw new Error(errors.join('; ') || 'no addresses to join');
-    queueJoinIntent(this.core);
+    this.core.delegate.joined();
     return ok;
   }
 
@@ -148,7 +149,7 @@ export class Memberlist extends EventEmitter<GossipEvents> {
   async sendReliable(host: string, port: number, msg: Buffer): Promise<void> {
     const socket = await this.core.transport.dial(host, port, this.config.tcpTimeoutMs);
     try {
-      const out = encodeStreamMessage(encodeStreamUserMsg(Buffer.concat([Buffer.from([APP_MESSAGE_TYPE]), msg])), this.core.streamOpts());
+      const out = encodeStreamMessage(encodeStreamUserMsg(this.core.delegate.appMessage(msg)), this.core.streamOpts());
       await new Promise<void>((resolve, reject) =>
         socket.end(this.config.label ? Buffer.concat([labelHeader(this.config.label), out]) : out, () => resolve()).once('error', reject),
       );
@@ -190,7 +191,7 @@ export class Memberlist extends EventEmitter<GossipEvents> {
 
   /** Replaces our tags and gossips the new meta (a refute-style alive). */
   updateTags(tags: Record<string, string>): void {
-    const meta = encodeTags(tags);
+    const meta = this.core.delegate.nodeMeta(tags);
     if (meta.length > META_MAX_SIZE) throw new Error('node meta (tags) exceeds 512 bytes');
     this.config.tags = { ...tags };
     const me = this.core.byName.get(this.config.name)!;
@@ -207,7 +208,7 @@ export class Memberlist extends EventEmitter<GossipEvents> {
     const me = core.byName.get(this.config.name)!;
     const others = () => core.nodes.some((n) => n.name !== me.name && n.state !== NodeStateType.dead && n.state !== NodeStateType.left);
     const deadline = Date.now() + timeoutMs;
-    const intentSent = new Promise<void>((resolve) => queueLeaveIntent(core, resolve));
+    const intentSent = core.delegate.leaving();
     if (others()) await this.withTimeout(intentSent, timeoutMs / 2);
     core.left = true;
     const finished = new Promise<void>((resolve) => deadNode(core, { incarnation: me.incarnation, node: me.name, from: me.name }, resolve));
@@ -226,8 +227,8 @@ export class Memberlist extends EventEmitter<GossipEvents> {
     return Promise.race([p, sleep(ms)]);
   }
 
-  /** `[8][...]`; application messages get our type byte so serf can tell them apart. */
+  /** `[8][...]`, the application's message framed by the layer above so serf can tell it apart. */
   private userPacket(msg: Buffer): Buffer {
-    return Buffer.concat([Buffer.from([MessageType.user, APP_MESSAGE_TYPE]), msg]);
+    return Buffer.concat([Buffer.from([MessageType.user]), this.core.delegate.appMessage(msg)]);
   }
 }

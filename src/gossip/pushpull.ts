@@ -1,13 +1,11 @@
 // Push/pull state exchange (memberlist net.go, state.go): our node list and
-// serf user state out, the remote's checked for protocol compatibility and
-// merged in.
+// the delegate's user state out, the remote's checked for protocol
+// compatibility and merged in.
 import { joinHostPort } from '../util/hostport.js';
 import type { GossipCore } from './core.js';
 import { mergeState } from './membership.js';
 import { MessageType, NodeStateType, type PushNodeState, decodePushPull, encodePushPull } from './messages.js';
 import { exchange } from './send.js';
-import { decodeSerfPushPull, encodeSerfPushPull } from './serf.js';
-import { mergeIntents } from './serf-intents.js';
 
 export function localState(core: GossipCore, join: boolean): Buffer {
   const nodes: PushNodeState[] = core.nodes.map((n) => ({
@@ -19,16 +17,7 @@ export function localState(core: GossipCore, join: boolean): Buffer {
     state: n.state,
     vsn: Buffer.from(n.vsn),
   }));
-  const app = core.delegate.localState?.(join) ?? null;
-  const { statusLTimes, leftMembers } = core.intents.snapshot(core);
-  const user = encodeSerfPushPull({
-    ltime: core.clock.time(),
-    statusLTimes: { ...statusLTimes, [core.config.name]: core.joinLTime },
-    leftMembers,
-    queryLTime: core.queries.time(),
-    appState: app,
-  });
-  return encodePushPull(join, nodes, user);
+  return encodePushPull(join, nodes, core.delegate.localState(join));
 }
 
 export async function pushPullNode(core: GossipCore, host: string, port: number, join: boolean): Promise<void> {
@@ -44,11 +33,7 @@ export function mergeRemoteState(core: GossipCore, join: boolean, nodes: PushNod
   mergeState(core, nodes);
   if (!userState || userState.length === 0) return;
   try {
-    const pp = decodeSerfPushPull(userState);
-    if (pp.ltime > 0) core.clock.witness(pp.ltime - 1);
-    if (pp.queryLTime > 0) core.queries.witness(pp.queryLTime - 1);
-    mergeIntents(core, pp);
-    if (pp.appState) core.delegate.mergeRemoteState?.(pp.appState, join, from);
+    core.delegate.mergeRemoteState(userState, join, from);
   } catch (err) {
     core.log.warn(`memberlist: ignoring remote user state: ${(err as Error).message}`);
   }

@@ -9,6 +9,7 @@ import type { GossipCore } from './core.js';
 import { MessageType, NodeStateType } from './messages.js';
 import { asMap, decodeAt, getStr, getUint } from './msgpack.js';
 import { SerfMessageType, encodeJoinIntent, encodeLeaveIntent, type SerfPushPull } from './serf.js';
+import type { SerfDelegate } from './serf-delegate.js';
 import { EAGER_FANOUT, sendSerfNow } from './serf-send.js';
 
 type IntentType = typeof SerfMessageType.join | typeof SerfMessageType.leave;
@@ -83,11 +84,12 @@ function queueIntent(core: GossipCore, node: string, serfMsg: Buffer): void {
 }
 
 /** serf's broadcastJoin: our join intent at the current member time (on start, on join, to refute). */
-export function queueJoinIntent(core: GossipCore): void {
-  const ltime = core.clock.time();
-  core.clock.witness(ltime);
-  core.joinLTime = ltime;
-  core.intents.record(core.config.name, SerfMessageType.join, ltime);
+export function queueJoinIntent(serf: SerfDelegate): void {
+  const { core } = serf;
+  const ltime = serf.clock.time();
+  serf.clock.witness(ltime);
+  serf.joinLTime = ltime;
+  serf.intents.record(core.config.name, SerfMessageType.join, ltime);
   queueIntent(core, core.config.name, encodeJoinIntent(ltime, core.config.name));
 }
 
@@ -96,11 +98,12 @@ export function queueJoinIntent(core: GossipCore): void {
  * member too (sendSerfNow). `finished` once it has been gossiped its last
  * time.
  */
-export function queueLeaveIntent(core: GossipCore, finished: () => void): void {
-  core.intents.leaving = true;
-  const ltime = core.clock.time();
-  core.clock.increment();
-  core.intents.record(core.config.name, SerfMessageType.leave, ltime);
+export function queueLeaveIntent(serf: SerfDelegate, finished: () => void): void {
+  const { core } = serf;
+  serf.intents.leaving = true;
+  const ltime = serf.clock.time();
+  serf.clock.increment();
+  serf.intents.record(core.config.name, SerfMessageType.leave, ltime);
   const intent = encodeLeaveIntent(ltime, core.config.name);
   sendSerfNow(core, intent, Infinity, () => true, 'leave intent');
   core.broadcasts.queue({ name: `serf-intent:${core.config.name}`, msg: Buffer.concat([Buffer.from([MessageType.user]), intent]), finished });
@@ -111,28 +114,29 @@ export function queueLeaveIntent(core: GossipCore, finished: () => void): void {
  * witnessed on the member clock, passed on when new, refuted when it says
  * that this node, which is not leaving, leaves.
  */
-export function handleIntent(core: GossipCore, msg: Buffer): void {
+export function handleIntent(serf: SerfDelegate, msg: Buffer): void {
   const type = msg[0] as IntentType;
   const m = asMap(decodeAt(msg, 1).value, type === SerfMessageType.join ? 'join intent' : 'leave intent');
   const ltime = getUint(m, 'LTime');
   const node = getStr(m, 'Node');
-  core.clock.witness(ltime);
-  if (!applyIntent(core, node, type, ltime)) return;
-  queueIntent(core, node, Buffer.from(msg));
+  serf.clock.witness(ltime);
+  if (!applyIntent(serf, node, type, ltime)) return;
+  queueIntent(serf.core, node, Buffer.from(msg));
   // to the node it names too: a force-leave of a live node is for it to refute
-  sendSerfNow(core, msg, EAGER_FANOUT, () => true, 'intent');
+  sendSerfNow(serf.core, msg, EAGER_FANOUT, () => true, 'intent');
 }
 
 /** The state change of one intent; true when it is new and should be passed on. */
-function applyIntent(core: GossipCore, node: string, type: IntentType, ltime: number): boolean {
-  if (node === core.config.name && type === SerfMessageType.leave && !core.intents.leaving && !core.left) {
-    if (ltime <= core.intents.ltime(node)) return false;
+function applyIntent(serf: SerfDelegate, node: string, type: IntentType, ltime: number): boolean {
+  const { core } = serf;
+  if (node === core.config.name && type === SerfMessageType.leave && !serf.intents.leaving && !core.left) {
+    if (ltime <= serf.intents.ltime(node)) return false;
     core.log.debug('serf: refuting an older leave intent');
-    core.clock.witness(ltime);
-    queueJoinIntent(core);
+    serf.clock.witness(ltime);
+    queueJoinIntent(serf);
     return false;
   }
-  return core.intents.record(node, type, ltime);
+  return serf.intents.record(node, type, ltime);
 }
 
 /**
@@ -146,26 +150,26 @@ function applyIntent(core: GossipCore, node: string, type: IntentType, ltime: nu
  * past the leave's time is what serf's MergeRemoteState gives a left
  * member; agents that show it left already ignore it.
  */
-export function resendLeaveOfGone(core: GossipCore, node: string): void {
-  const last = core.intents.last(node);
-  if (!last || last.type !== SerfMessageType.leave || node === core.config.name) return;
+export function resendLeaveOfGone(serf: SerfDelegate, node: string): void {
+  const last = serf.intents.last(node);
+  if (!last || last.type !== SerfMessageType.leave || node === serf.core.config.name) return;
   const ltime = last.ltime + 1;
-  core.clock.witness(ltime);
-  core.intents.record(node, SerfMessageType.leave, ltime);
-  sendSerfNow(core, encodeLeaveIntent(ltime, node), Infinity, () => true, 'leave intent of a member gone');
+  serf.clock.witness(ltime);
+  serf.intents.record(node, SerfMessageType.leave, ltime);
+  sendSerfNow(serf.core, encodeLeaveIntent(ltime, node), Infinity, () => true, 'leave intent of a member gone');
 }
 
 /** A serf push/pull's member times, as serf merges them: left members first, then the others' join times. Nothing is passed on. */
-export function mergeIntents(core: GossipCore, pp: SerfPushPull): void {
+export function mergeIntents(serf: SerfDelegate, pp: SerfPushPull): void {
   const left = new Set(pp.leftMembers);
   for (const node of left) {
     const ltime = (pp.statusLTimes[node] ?? 0) + 1;
-    core.clock.witness(ltime);
-    applyIntent(core, node, SerfMessageType.leave, ltime);
+    serf.clock.witness(ltime);
+    applyIntent(serf, node, SerfMessageType.leave, ltime);
   }
   for (const [node, ltime] of Object.entries(pp.statusLTimes)) {
     if (left.has(node)) continue;
-    core.clock.witness(ltime);
-    applyIntent(core, node, SerfMessageType.join, ltime);
+    serf.clock.witness(ltime);
+    applyIntent(serf, node, SerfMessageType.join, ltime);
   }
 }

@@ -10,6 +10,7 @@ import { MessageType, NodeStateType } from './messages.js';
 import { MsgWriter, asMap, decodeAt, getBytes, getStr, getUint, type MsgMap } from './msgpack.js';
 import { quote } from './quote.js';
 import { SerfMessageType } from './serf.js';
+import type { SerfDelegate } from './serf-delegate.js';
 import { answerKeyQuery, isKeyQuery } from './serf-keys.js';
 import { EAGER_FANOUT, sendSerfNow, sendSerfPacket } from './serf-send.js';
 
@@ -83,9 +84,10 @@ export class QueryLog {
   }
 }
 
-export function handleQuery(core: GossipCore, msg: Buffer): void {
+export function handleQuery(serf: SerfDelegate, msg: Buffer): void {
+  const { core } = serf;
   const q = decodeQuery(msg);
-  if (!core.queries.firstSight(q.ltime, q.id)) return;
+  if (!serf.queries.firstSight(q.ltime, q.id)) return;
   // pass it on first: serf rebroadcasts even what it does not answer
   if ((q.flags & FLAG_NO_BROADCAST) === 0) {
     core.broadcasts.queue({ name: null, msg: Buffer.concat([Buffer.from([MessageType.user]), msg]) });
