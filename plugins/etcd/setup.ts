@@ -6,13 +6,23 @@
 // revoked) and start it again.
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { KeptAcrossReload, type Use } from '../../src/chain/kept-across-reload.js';
+import { KeptAcrossReload, type Share } from '../../src/chain/kept-across-reload.js';
 import { onlyDirective, pluginError } from '../../src/corefile/args.js';
 import { parseEtcd } from './config.js';
 import { etcdRejectedCounter, registerEtcdGauges } from './metrics.js';
 import { EtcdNode } from './node.js';
 
-const nodes = new KeptAcrossReload<EtcdNode>();
+const nodes = new KeptAcrossReload<EtcdNode>({
+  dispose: async (node, app) => {
+    app.readiness.delete('etcd');
+    app.degradations.delete('etcd');
+    await node.stop(false);
+  },
+  replace: async (old, app) => {
+    app.pluginLog('etcd').info('settings changed: revoking this node’s keys and starting again');
+    await old.stop(true);
+  },
+});
 
 export const plugin: PluginDef = {
   name: 'etcd',
@@ -22,16 +32,15 @@ export const plugin: PluginDef = {
     const gossip = c.block.directives.find((g) => g.name.text === 'gossip');
     if (gossip) throw pluginError('gossip', gossip.name, 'a node replicates its registry by gossip or by etcd, not both (this block has etcd too)');
     const settings = parseEtcd(d);
-    const key = JSON.stringify(settings);
     const app = c.app;
-    registerEtcdGauges(app, () => nodes.current(app));
+    registerEtcdGauges(app, () => nodes.current(app, ''));
     const rejected = etcdRejectedCounter(app);
     const log = app.pluginLog('etcd');
-    let mine: Use<EtcdNode> | undefined;
+    let mine: Share<EtcdNode> | undefined;
     c.onStartup(async () => {
       mine = await nodes.use(
         app,
-        key,
+        '',
         async () => {
           const node = new EtcdNode(app, settings, (list) => {
             for (const r of list) {
@@ -47,20 +56,12 @@ export const plugin: PluginDef = {
           }
           return node;
         },
-        async (old) => {
-          log.info('settings changed: revoking this node’s keys and starting again');
-          await old.stop(true);
-        },
+        JSON.stringify(settings),
       );
       const node = mine.value;
       app.readiness.set('etcd', () => node.ready);
       app.degradations.set('etcd', () => node.degraded());
     });
-    c.onShutdown(async () => {
-      if (!mine?.release()) return;
-      app.readiness.delete('etcd');
-      app.degradations.delete('etcd');
-      await mine.value.stop(false);
-    });
+    c.onShutdown(() => mine?.release());
   },
 };

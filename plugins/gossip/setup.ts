@@ -6,17 +6,23 @@
 
 import type { App } from '../../src/app.js';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
-import { KeptAcrossReload, type Use } from '../../src/chain/kept-across-reload.js';
+import { KeptAcrossReload, type Share } from '../../src/chain/kept-across-reload.js';
 import { onlyDirective } from '../../src/corefile/args.js';
 import { parseGossip } from './config.js';
 import { registerMembersGauge, registerReplicationCounters } from './metrics.js';
 import { GossipNode } from './node.js';
 
-const nodes = new KeptAcrossReload<GossipNode>();
+const nodes = new KeptAcrossReload<GossipNode>({
+  dispose: (node) => node.stop(true),
+  replace: async (old, app) => {
+    app.pluginLog('gossip').info('settings changed: leaving and starting again');
+    await old.stop(true);
+  },
+});
 
 /** The gossip node this process runs, if any: read by the API's members route. */
 export function runningGossipNode(app: App): GossipNode | undefined {
-  return nodes.current(app);
+  return nodes.current(app, '');
 }
 
 export const plugin: PluginDef = {
@@ -24,15 +30,14 @@ export const plugin: PluginDef = {
   scope: 'control',
   setup(c: SetupContext): void {
     const settings = parseGossip(onlyDirective(c.directives));
-    const key = JSON.stringify(settings);
     const app = c.app;
-    registerMembersGauge(app, () => nodes.current(app));
-    registerReplicationCounters(app, () => nodes.current(app));
-    let mine: Use<GossipNode> | undefined;
+    registerMembersGauge(app, () => runningGossipNode(app));
+    registerReplicationCounters(app, () => runningGossipNode(app));
+    let mine: Share<GossipNode> | undefined;
     c.onStartup(async () => {
       mine = await nodes.use(
         app,
-        key,
+        '',
         async () => {
           const node = new GossipNode(app, settings);
           try {
@@ -43,13 +48,10 @@ export const plugin: PluginDef = {
           }
           return node;
         },
-        async (old) => {
-          app.pluginLog('gossip').info('settings changed: leaving and starting again');
-          await old.stop(true);
-        },
+        JSON.stringify(settings),
       );
       const node = mine.value;
-      if (mine.started) {
+      if (mine.created) {
         // Startup runs the plugins' hooks in order, and one added now runs
         // after the last of them: by then every registry source has started.
         c.onStartup(() => node.announceSyncedWhenReady());
@@ -58,8 +60,6 @@ export const plugin: PluginDef = {
       }
       app.readiness.set('gossip', () => node.ready);
     });
-    c.onShutdown(async () => {
-      if (mine?.release()) await mine.value.stop(true);
-    });
+    c.onShutdown(() => mine?.release());
   },
 };

@@ -1,69 +1,130 @@
-// One long-lived thing per process (a gossip node, an etcd backend) that a
-// reload with the same settings hands to the new configuration instead of
-// stopping it. The new configuration starts before the old one stops, so
-// both use it for a moment: it is counted, and stopped when the last one
-// lets go. Changed settings stop the running one and start a new one.
+// The one way a long-lived thing of the process survives a reload: a socket
+// (the side HTTP endpoints, the API), a gossip node, an etcd backend, the
+// health checker, a registry source's entries, a Podman watcher. A reload
+// starts the new configuration beside the old one and only then stops the
+// old one, so for a moment both use what they share. Each takes a share of
+// it under a key (an address, a source key): the first share creates it, a
+// configuration asking for a running key is handed the running one, and the
+// last share given back disposes of it (caddy's UsagePool; CoreDNS's
+// plugin/pkg/uniq and reuseport). Nothing here is a module-level map of its
+// own elsewhere: test/structure.test.ts checks that.
+//
+// KeptForLife, below, is the sibling for what is never disposed: one metric
+// per name, or a reload would register it twice.
 
 import type { App } from '../app.js';
 
-interface Held<T> {
-  value: T;
-  /** The settings it runs with, as JSON. */
-  key: string;
-  /** Configurations using it: during a reload both the old and the new one. */
-  users: number;
+export interface Share<T> {
+  readonly value: T;
+  /** Created for this share (false: it was running already, as a reload finds what the previous configuration started). */
+  readonly created: boolean;
+  /** True while no share taken after this one is still held: it belongs to the configuration that started last. */
+  readonly newest: boolean;
+  /** Gives the share back (from onShutdown); the last one given back disposes of the value. A second call does nothing. */
+  release(): Promise<void>;
 }
 
-export interface Use<T> {
-  value: T;
-  /** Started by this configuration (false: taken over from the previous one). */
-  started: boolean;
-  /**
-   * Call from onShutdown: true when this was the last user of the running
-   * one (then stop it; it is no longer `current`). False for one that
-   * changed settings replaced: `replace` has stopped it already.
-   */
-  release(): boolean;
+export interface Keeping<T> {
+  /** Stops a value no configuration holds any more. */
+  dispose(value: T, app: App): void | Promise<void>;
+  /** Stops a value whose settings changed, before its successor is created (default: dispose). See `use`. */
+  replace?(old: T, app: App): void | Promise<void>;
+}
+
+interface Held<T> {
+  readonly settings: string;
+  /** Settles once created; a failed creation leaves nothing under the key. */
+  readonly created: Promise<T>;
+  value?: T;
+  /** Shares not given back yet, oldest first. */
+  readonly shares: Share<T>[];
 }
 
 export class KeptAcrossReload<T> {
-  private readonly held = new WeakMap<App, Held<T>>();
+  private readonly held = new WeakMap<App, Map<string, Held<T>>>();
 
-  /** What this process runs now, if anything. */
-  current(app: App): T | undefined {
-    return this.held.get(app)?.value;
+  constructor(private readonly keeping: Keeping<T>) {}
+
+  /** The running value under `key`, if any. */
+  current(app: App, key: string): T | undefined {
+    return this.held.get(app)?.get(key)?.value;
   }
 
   /**
-   * From onStartup: the running one when `key` is the same, else the running
-   * one (if any) goes through `replace` and `start` makes a new one. A start
-   * that throws leaves nothing running.
+   * From onStartup: a share of the value under `key`, made by `create` when
+   * none runs. `settings` (JSON, say) are for a value there can be only one
+   * of (a gossip node binds its port): a running one with other settings is
+   * stopped through `replace` first, so the two never run side by side; the
+   * old configuration's shares of it are then given back to nothing. A
+   * `create` that throws leaves nothing running under `key`.
    */
-  async use(app: App, key: string, start: () => Promise<T>, replace: (old: T) => Promise<void>): Promise<Use<T>> {
-    let mine = this.held.get(app);
-    const started = mine?.key !== key;
-    if (mine && !started) {
-      mine.users++;
-    } else {
-      if (mine) {
-        this.held.delete(app);
-        await replace(mine.value);
-      }
-      mine = { value: await start(), key, users: 1 };
-      this.held.set(app, mine);
+  async use(app: App, key: string, create: () => T | Promise<T>, settings = ''): Promise<Share<T>> {
+    let byKey = this.held.get(app);
+    if (!byKey) this.held.set(app, (byKey = new Map()));
+    const map = byKey;
+    let held = map.get(key);
+    if (held && held.settings !== settings) {
+      map.delete(key);
+      const old = await held.created.catch(() => undefined);
+      if (old !== undefined) await (this.keeping.replace ?? this.keeping.dispose)(old, app);
+      held = undefined;
     }
-    const held = mine;
-    let released = false;
-    return {
-      value: held.value,
-      started,
-      release: () => {
-        if (released || --held.users > 0) return false;
-        released = true;
-        if (this.held.get(app) !== held) return false;
-        this.held.delete(app);
-        return true;
+    const created = !held;
+    if (!held) {
+      const fresh: Held<T> = { settings, created: Promise.resolve().then(create), shares: [] };
+      map.set(key, fresh);
+      try {
+        fresh.value = await fresh.created;
+      } catch (err) {
+        if (map.get(key) === fresh) map.delete(key);
+        throw err;
+      }
+      held = fresh;
+    }
+    const h = held;
+    const value = await h.created;
+    const share: Share<T> = {
+      value,
+      created,
+      get newest() {
+        return h.shares[h.shares.length - 1] === share;
+      },
+      release: async () => {
+        const i = h.shares.indexOf(share);
+        if (i < 0) return;
+        h.shares.splice(i, 1);
+        // Still held by another configuration, or replaced (and stopped) already.
+        if (h.shares.length > 0 || map.get(key) !== h) return;
+        map.delete(key);
+        await this.keeping.dispose(value, app);
       },
     };
+    h.shares.push(share);
+    return share;
+  }
+}
+
+/**
+ * What the process keeps from its first use to its exit, never disposed, so
+ * a reload finds it where the previous configuration left it: a metric (one
+ * per name: prom-client refuses a second registration), the DNS metrics, the
+ * API's state file.
+ */
+export class KeptForLife<T> {
+  private readonly kept = new WeakMap<App, Map<string, T>>();
+
+  /** The value under `key`, if it was made. */
+  current(app: App, key: string): T | undefined {
+    return this.kept.get(app)?.get(key);
+  }
+
+  /** The value under `key`, made by `create` on first use; a `create` that throws keeps nothing. */
+  get(app: App, key: string, create: () => T): T {
+    let byKey = this.kept.get(app);
+    if (!byKey) this.kept.set(app, (byKey = new Map()));
+    if (byKey.has(key)) return byKey.get(key)!;
+    const value = create();
+    byKey.set(key, value);
+    return value;
   }
 }
