@@ -3,6 +3,7 @@
 
 import { hostname } from 'node:os';
 import { Registry as MetricsRegistry, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { KeptForLife } from './chain/kept-across-reload.js';
 import type { Logger } from './log.js';
 import { Registry } from './registry/registry.js';
 import type { UdpIoMode } from './server/udp-io.js';
@@ -28,6 +29,8 @@ export interface AppOptions {
   /** `-udp.io` or `PODSWARM_UDP_IO`: the UDP listeners' I/O path (default auto). */
   udpIo?: UdpIoMode;
 }
+
+const METRICS = new KeptForLife<Metric>();
 
 export class App {
   readonly registry = new Registry();
@@ -57,7 +60,6 @@ export class App {
   workerMetrics: (() => Promise<MetricObjectWithValues<MetricValue<string>>[][]>) | undefined;
   /** Set by the running instance: shuts the process down gracefully. */
   shutdown: () => Promise<void> = async () => {};
-  private readonly metricCache = new Map<string, Metric>();
 
   constructor(
     readonly options: AppOptions,
@@ -66,12 +68,7 @@ export class App {
 
   /** One metric per name for the life of the process, so reloads do not register twice. */
   metric<M extends Metric>(name: string, create: (registers: MetricsRegistry[]) => M): M {
-    let m = this.metricCache.get(name);
-    if (!m) {
-      m = create([this.metrics]);
-      this.metricCache.set(name, m);
-    }
-    return m as M;
+    return METRICS.get(this, name, () => create([this.metrics])) as M;
   }
 
   /** A child logger that prefixes lines with `plugin/<name>:`. */

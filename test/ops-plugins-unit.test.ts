@@ -12,7 +12,8 @@ import { Rcode } from '../src/dns/constants.js';
 import { parseRequest, type Request } from '../src/dns/request.js';
 import { createLogger } from '../src/log.js';
 import { panicCount } from '../src/metrics/panics.js';
-import { HttpListeners, parseHttpAddress } from '../src/server/http.js';
+import { parseHttpAddress, servePath } from '../src/server/http.js';
+import { App } from '../src/app.js';
 import { Consolidator } from '../plugins/errors/consolidate.js';
 import { ErrorsHandler } from '../plugins/errors/handler.js';
 import { Readiness } from '../plugins/ready/readiness.js';
@@ -151,15 +152,18 @@ describe('shared HTTP listeners', () => {
   });
 
   it('hands a path over between registrations and closes the server with the last one', async () => {
-    const http = new HttpListeners();
+    // Two processes' worth of state: the second one's server cannot bind the first one's port.
+    const newApp = () => new App({ corefile: 'Corefile', quiet: true, nodeName: 't' }, capture().log);
+    const app = newApp();
+    const other = newApp();
     const addr = { host: '127.0.0.1', port: 18580 };
     const get = async (path: string) => {
       const res = await fetch(`http://127.0.0.1:18580${path}`);
       return `${res.status} ${await res.text()}`;
     };
-    const releaseOld = await http.register(addr, '/health', (_q, res) => res.end('old'));
-    const releaseNew = await http.register(addr, '/health', (_q, res) => res.end('new'));
-    const releaseReady = await http.register(addr, '/ready', (_q, res) => res.end('ready'));
+    const releaseOld = await servePath(app, addr, '/health', (_q, res) => res.end('old'));
+    const releaseNew = await servePath(app, addr, '/health', (_q, res) => res.end('new'));
+    const releaseReady = await servePath(app, addr, '/ready', (_q, res) => res.end('ready'));
     assert.equal(await get('/health'), '200 new');
     await releaseOld();
     assert.equal(await get('/health'), '200 new');
@@ -169,8 +173,8 @@ describe('shared HTTP listeners', () => {
     await releaseReady();
     await assert.rejects(get('/ready'));
     // Bound again on demand; a port in use is an error that keeps nothing registered.
-    const again = await http.register(addr, '/x', (_q, res) => res.end('x'));
-    await assert.rejects(new HttpListeners().register(addr, '/y', () => {}), /listen on 127\.0\.0\.1:18580: .*EADDRINUSE/);
+    const again = await servePath(app, addr, '/x', (_q, res) => res.end('x'));
+    await assert.rejects(servePath(other, addr, '/y', () => {}), /listen on 127\.0\.0\.1:18580: .*EADDRINUSE/);
     await again();
   });
 });

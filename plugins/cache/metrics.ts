@@ -3,7 +3,7 @@
 // hit, so the hot path bumps plain numbers ("cells") that are added to the
 // counters when the registry is scraped.
 
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge, type CounterConfiguration } from 'prom-client';
 import type { App } from '../../src/app.js';
 import type { Kind } from './store.js';
 
@@ -18,13 +18,35 @@ interface PendingCell extends Cell {
   labels: Record<string, string>;
 }
 
-/** Cells per counter by label values, flushed by the counter's collect(); shared across instances and reloads. */
-const pending = new WeakMap<object, Map<string, PendingCell>>();
+/**
+ * A counter with its cells by label values, added to it when it is scraped.
+ * One per name for the life of the process (app.metric), so every cache
+ * instance and every reload counts into the same cells.
+ */
+class CellCounter extends Counter<string> {
+  readonly cells = new Map<string, PendingCell>();
 
-function flush(counter: Counter<string>): void {
-  for (const cell of pending.get(counter)?.values() ?? []) {
-    if (cell.n > 0) counter.inc(cell.labels, cell.n);
-    cell.n = 0;
+  constructor(configuration: Omit<CounterConfiguration<string>, 'collect'>) {
+    super({
+      ...configuration,
+      collect() {
+        (this as CellCounter).flush();
+      },
+    });
+  }
+
+  cell(labels: Record<string, string>): Cell {
+    const key = Object.values(labels).join('\0');
+    let c = this.cells.get(key);
+    if (!c) this.cells.set(key, (c = { n: 0, labels }));
+    return c;
+  }
+
+  private flush(): void {
+    for (const cell of this.cells.values()) {
+      if (cell.n > 0) this.inc(cell.labels, cell.n);
+      cell.n = 0;
+    }
   }
 }
 
@@ -54,7 +76,7 @@ const COUNTERS: Record<CounterName, [name: string, help: string, typed: boolean]
 export class CacheMetrics {
   private readonly bound = new Map<string, BoundMetrics>();
   private readonly entries: Gauge<string>;
-  private readonly counters: Record<CounterName, Counter<string>>;
+  private readonly counters: Record<CounterName, CellCounter>;
 
   constructor(
     app: App,
@@ -67,16 +89,9 @@ export class CacheMetrics {
     this.entries = app.metric(`${SUBSYSTEM}_entries`, (registers) =>
       new Gauge({ name: `${SUBSYSTEM}_entries`, help: 'The number of elements in the cache.', labelNames: typed, registers }),
     );
-    const make = ([name, help, isTyped]: [string, string, boolean]): Counter<string> =>
-      app.metric(`${SUBSYSTEM}_${name}`, (registers) => {
-        const c: Counter<string> = new Counter({
-          name: `${SUBSYSTEM}_${name}`, help, labelNames: isTyped ? typed : untyped, registers,
-          collect: () => flush(c),
-        });
-        pending.set(c, new Map());
-        return c;
-      });
-    this.counters = Object.fromEntries(Object.entries(COUNTERS).map(([k, spec]) => [k, make(spec)])) as Record<CounterName, Counter<string>>;
+    const make = ([name, help, isTyped]: [string, string, boolean]): CellCounter =>
+      app.metric(`${SUBSYSTEM}_${name}`, (registers) => new CellCounter({ name: `${SUBSYSTEM}_${name}`, help, labelNames: isTyped ? typed : untyped, registers }));
+    this.counters = Object.fromEntries(Object.entries(COUNTERS).map(([k, spec]) => [k, make(spec)])) as Record<CounterName, CellCounter>;
   }
 
   /** Every bound set so far (to refresh the entries gauge after a flush). */
@@ -88,14 +103,8 @@ export class CacheMetrics {
   for(server: string): BoundMetrics {
     let b = this.bound.get(server);
     if (!b) {
-      const cell = (name: CounterName, type?: Kind): Cell => {
-        const labels: Record<string, string> = type ? { server, type, zones: this.zones, view: this.view } : { server, zones: this.zones, view: this.view };
-        const cells = pending.get(this.counters[name])!;
-        const key = Object.values(labels).join('\0');
-        let c = cells.get(key);
-        if (!c) cells.set(key, (c = { n: 0, labels }));
-        return c;
-      };
+      const cell = (name: CounterName, type?: Kind): Cell =>
+        this.counters[name].cell(type ? { server, type, zones: this.zones, view: this.view } : { server, zones: this.zones, view: this.view });
       const gauge = (type: Kind) => this.entries.labels({ server, type, zones: this.zones, view: this.view });
       b = {
         requests: cell('requests'),

@@ -3,6 +3,7 @@
 // max_concurrent N; read_timeout DUR }`; see README.md.
 
 import type { App } from '../../src/app.js';
+import { KeptForLife } from '../../src/chain/kept-across-reload.js';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { parseForward } from './config.js';
 import { Forward, forwardHandler } from './forward.js';
@@ -23,13 +24,13 @@ export const plugin: PluginDef = {
       const upstreams = cfg.to.map((addr) => new Upstream(addr, cfg.upstream, events));
       return new Forward(cfg.forward, upstreams, makePolicy(cfg.policy), metrics);
     });
-    const live = liveForwards(app);
+    const serving = liveForwards(app);
     c.onStartup(() => {
-      for (const f of forwards) live.add(f);
+      for (const f of forwards) serving.add(f);
     });
     c.onShutdown(() => {
       for (const f of forwards) {
-        live.delete(f);
+        serving.delete(f);
         f.close();
       }
     });
@@ -46,17 +47,14 @@ function healthEvents(app: App, metrics: ForwardMetrics): HealthEvents {
   };
 }
 
-// Every serving forward instance of an app (all server blocks), for readiness:
-// ready while each of them has at least one healthy upstream.
-const liveByApp = new WeakMap<App, Set<Forward>>();
+// Every serving forward instance of the process (all server blocks), for
+// readiness: ready while each of them has at least one healthy upstream.
+const live = new KeptForLife<Set<Forward>>();
 
 function liveForwards(app: App): Set<Forward> {
-  let live = liveByApp.get(app);
-  if (!live) {
+  return live.get(app, '', () => {
     const set = new Set<Forward>();
-    live = set;
-    liveByApp.set(app, set);
     app.readiness.set('forward', () => [...set].every((f) => f.healthy));
-  }
-  return live;
+    return set;
+  });
 }

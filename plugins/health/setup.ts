@@ -4,7 +4,7 @@
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { argCount, onlyDirective, parseDuration, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
-import { httpListeners, parseHttpAddress, type HttpAddress } from '../../src/server/http.js';
+import { parseHttpAddress, servePath, type HttpAddress } from '../../src/server/http.js';
 import { claimLameduck } from './lameduck.js';
 import { SelfCheck } from './self-check.js';
 
@@ -28,7 +28,7 @@ export const plugin: PluginDef = {
     let release: (() => Promise<void>) | undefined;
     let unclaim: (() => void) | undefined;
     c.onStartup(async () => {
-      release = await httpListeners(app).register(address, PATH, (_req, res) => {
+      release = await servePath(app, address, PATH, (_req, res) => {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('OK');
       });
       unclaim = claimLameduck(app, lameduckMs);

@@ -3,18 +3,12 @@
 // handler. One checker per process, kept across reloads (new settings apply).
 
 import { Counter } from 'prom-client';
-import type { App } from '../../src/app.js';
+import { KeptAcrossReload, type Share } from '../../src/chain/kept-across-reload.js';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { argCount, onlyDirective, parseDuration, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { type CheckSettings, HealthChecker, SEED_SETTINGS } from '../../src/healthcheck/checker.js';
 
-interface Running {
-  checker: HealthChecker;
-  /** Configs using it: during a reload both the old and the new one. */
-  users: number;
-}
-
-const running = new WeakMap<App, Running>();
+const checkers = new KeptAcrossReload<HealthChecker>({ dispose: (checker) => checker.stop() });
 
 export const plugin: PluginDef = {
   name: 'healthcheck',
@@ -35,22 +29,15 @@ export const plugin: PluginDef = {
       'podswarm_health_checks_total',
       (registers) => new Counter({ name: 'podswarm_health_checks_total', help: 'Endpoint health checks run by this node, by result.', labelNames: ['result'], registers }),
     );
-    let mine: Running | undefined;
-    c.onStartup(() => {
-      mine = running.get(app);
-      if (mine) mine.checker.settings = settings;
-      else {
+    let mine: Share<HealthChecker> | undefined;
+    c.onStartup(async () => {
+      mine = await checkers.use(app, '', () => {
         const checker = new HealthChecker(app.registry, settings, app.pluginLog('healthcheck'), (ok) => checks.inc({ result: ok ? 'success' : 'failure' }));
-        mine = { checker, users: 0 };
-        running.set(app, mine);
         checker.start();
-      }
-      mine.users++;
+        return checker;
+      });
+      mine.value.settings = settings;
     });
-    c.onShutdown(() => {
-      if (!mine || --mine.users > 0) return;
-      mine.checker.stop();
-      running.delete(app);
-    });
+    c.onShutdown(() => mine?.release());
   },
 };

@@ -5,6 +5,7 @@
 
 import { collectDefaultMetrics, Counter, Gauge } from 'prom-client';
 import type { App } from '../../src/app.js';
+import { KeptForLife } from '../../src/chain/kept-across-reload.js';
 import { rcodeName } from '../../src/dns/constants.js';
 import { panicCount } from '../../src/metrics/panics.js';
 import { VERSION } from '../../src/version.js';
@@ -174,14 +175,9 @@ function processMetrics(app: App): void {
   });
 }
 
-const byApp = new WeakMap<App, DnsMetrics>();
+const kept = new KeptForLife<DnsMetrics>();
 
 /** The process's DNS metrics, created (and registered) on first use. */
 export function dnsMetrics(app: App): DnsMetrics {
-  let m = byApp.get(app);
-  if (!m) {
-    m = new DnsMetrics(app);
-    byApp.set(app, m);
-  }
-  return m;
+  return kept.get(app, '', () => new DnsMetrics(app));
 }

@@ -3,7 +3,7 @@
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { argCount, onlyDirective, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
-import { httpListeners, parseHttpAddress, type HttpAddress } from '../../src/server/http.js';
+import { parseHttpAddress, servePath, type HttpAddress } from '../../src/server/http.js';
 import { AggregatorRegistry } from 'prom-client';
 import type { App } from '../../src/app.js';
 import { MetricsHandler } from './handler.js';
@@ -34,7 +34,7 @@ export const plugin: PluginDef = {
       disable = metrics.enable(c.server, c.zones, names);
       // With -workers the workers count queries and the primary serves /metrics for all of them.
       if (app.options.role === 'worker') return;
-      release = await httpListeners(app).register(address, '/metrics', (_req, res) => {
+      release = await servePath(app, address, '/metrics', (_req, res) => {
         scrape(app).then(
           (text) => res.writeHead(200, { 'content-type': app.metrics.contentType }).end(text),
           (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`${(err as Error).message}\n`),

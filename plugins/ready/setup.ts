@@ -4,7 +4,7 @@
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { argCount, onlyDirective, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
-import { httpListeners, parseHttpAddress, type HttpAddress } from '../../src/server/http.js';
+import { parseHttpAddress, servePath, type HttpAddress } from '../../src/server/http.js';
 import { Readiness } from './readiness.js';
 
 const DEFAULT_ADDRESS: HttpAddress = { host: '', port: 8181 };
@@ -28,7 +28,7 @@ export const plugin: PluginDef = {
     const readiness = new Readiness(c.app.readiness, continuously, c.app.degradations);
     let release: (() => Promise<void>) | undefined;
     c.onStartup(async () => {
-      release = await httpListeners(c.app).register(address, '/ready', (_req, res) => {
+      release = await servePath(c.app, address, '/ready', (_req, res) => {
         const notReady = readiness.notReady();
         const headers = { 'content-type': 'text/plain; charset=utf-8' };
         const degraded = notReady.length === 0 ? readiness.degraded() : [];

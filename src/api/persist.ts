@@ -9,6 +9,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { App } from '../app.js';
+import { KeptForLife } from '../chain/kept-across-reload.js';
 import { canonicalAddress, canonicalHostName, isDnsLabel } from '../registry/names.js';
 import type { Endpoint, Service, SourceSnapshot } from '../registry/types.js';
 import { loadStateFile, StateFile } from '../state/state-file.js';
@@ -24,11 +25,12 @@ export interface Registrations {
   idle(): Promise<void>;
 }
 
-const opened = new WeakMap<App, Registrations>();
+/** Opened once per process, at the first config that names a state directory; a reload keeps it. */
+const opened = new KeptForLife<Registrations>();
 
 /** This process's persisted registrations, if a state directory is configured. */
 export function registrationsOf(app: App): Registrations | undefined {
-  return opened.get(app);
+  return opened.current(app, '');
 }
 
 /**
@@ -37,11 +39,12 @@ export function registrationsOf(app: App): Registrations | undefined {
  * the directory cannot be made or read; `checkWritable` then proves writing.
  */
 export function openRegistrations(app: App, dir: string): Registrations {
-  const have = opened.get(app);
-  if (have) {
-    if (have.dir !== dir) throw new Error(`state directory ${have.dir} cannot change to ${dir} on a reload: restart the node to move it`);
-    return have;
-  }
+  const r = opened.get(app, '', () => open(app, dir));
+  if (r.dir !== dir) throw new Error(`state directory ${r.dir} cannot change to ${dir} on a reload: restart the node to move it`);
+  return r;
+}
+
+function open(app: App, dir: string): Registrations {
   ensureDirectory(dir);
   const path = join(dir, REGISTRATIONS_FILE);
   const log = app.pluginLog('api');
@@ -57,9 +60,7 @@ export function openRegistrations(app: App, dir: string): Registrations {
   app.registry.on('source', (source) => {
     if (source === API_SOURCE) file.save().catch((e: unknown) => log.error(`cannot save ${path}: ${(e as Error).message}`));
   });
-  const r: Registrations = { dir, save: () => file.save(), idle: () => file.idle() };
-  opened.set(app, r);
-  return r;
+  return { dir, save: () => file.save(), idle: () => file.idle() };
 }
 
 /** Writes the file once, so a directory that is not writable stops the start rather than the first PUT. */

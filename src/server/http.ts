@@ -1,10 +1,12 @@
 // Side HTTP endpoints (health, ready, metrics). One node:http server per
-// listen address for the life of the process: configs register paths on it
-// and release them, so a reload that keeps an address keeps the socket and
-// never races itself into "address already in use" (CoreDNS #1618, #1706).
+// listen address, kept across reloads (src/chain/kept-across-reload.ts):
+// configs register paths on it and release them, so a reload that keeps an
+// address keeps the socket and never races itself into "address already in
+// use" (CoreDNS #1618, #1706).
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { App } from '../app.js';
+import { KeptAcrossReload } from '../chain/kept-across-reload.js';
 import { CorefileError, type Token } from '../corefile/types.js';
 import { joinHostPort, parseListenAddress } from '../util/hostport.js';
 
@@ -32,18 +34,19 @@ interface Registration {
 class SharedServer {
   /** In registration order; the newest registration of a path serves it (the config being started). */
   readonly registrations: Registration[] = [];
-  readonly server: Server;
-  readonly listening: Promise<void>;
+  private readonly server = createServer((req, res) => this.serve(req, res));
 
-  constructor(address: HttpAddress) {
-    this.server = createServer((req, res) => this.serve(req, res));
-    this.listening = new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(address.port, address.host === '' ? undefined : address.host, () => {
-        this.server.off('error', reject);
+  /** Listening on `address`; rejects when it cannot bind. */
+  static async listen(address: HttpAddress): Promise<SharedServer> {
+    const s = new SharedServer();
+    await new Promise<void>((resolve, reject) => {
+      s.server.once('error', reject);
+      s.server.listen(address.port, address.host === '' ? undefined : address.host, () => {
+        s.server.off('error', reject);
         resolve();
       });
     });
+    return s;
   }
 
   private serve(req: IncomingMessage, res: ServerResponse): void {
@@ -64,54 +67,24 @@ class SharedServer {
   }
 }
 
-export class HttpListeners {
-  private readonly servers = new Map<string, SharedServer>();
+const servers = new KeptAcrossReload<SharedServer>({ dispose: (s) => s.close() });
 
-  /**
-   * Serves `path` on `address` until the returned release is called. Binds the
-   * address on first use; rejects (and keeps nothing) when it cannot.
-   */
-  async register(address: HttpAddress, path: string, handler: PathHandler): Promise<() => Promise<void>> {
-    const key = joinHostPort(address.host, address.port);
-    let shared = this.servers.get(key);
-    if (!shared) {
-      shared = new SharedServer(address);
-      this.servers.set(key, shared);
-    }
-    const reg: Registration = { path, handler };
-    shared.registrations.push(reg);
-    const s = shared;
-    try {
-      await s.listening;
-    } catch (err) {
-      await this.unregister(key, s, reg);
-      throw new Error(`listen on ${key}: ${(err as Error).message}`);
-    }
-    let released = false;
-    return async () => {
-      if (released) return;
-      released = true;
-      await this.unregister(key, s, reg);
-    };
-  }
-
-  private async unregister(key: string, s: SharedServer, reg: Registration): Promise<void> {
-    const i = s.registrations.indexOf(reg);
-    if (i >= 0) s.registrations.splice(i, 1);
-    if (s.registrations.length > 0 || this.servers.get(key) !== s) return;
-    this.servers.delete(key);
-    await s.listening.then(() => s.close(), () => {});
-  }
-}
-
-const byApp = new WeakMap<App, HttpListeners>();
-
-/** The process's side HTTP listeners (one set per App, outliving reloads). */
-export function httpListeners(app: App): HttpListeners {
-  let l = byApp.get(app);
-  if (!l) {
-    l = new HttpListeners();
-    byApp.set(app, l);
-  }
-  return l;
+/**
+ * Serves `path` on `address` until the returned release is called. Binds the
+ * address on first use; rejects (and keeps nothing) when it cannot.
+ */
+export async function servePath(app: App, address: HttpAddress, path: string, handler: PathHandler): Promise<() => Promise<void>> {
+  const key = joinHostPort(address.host, address.port);
+  const share = await servers.use(app, key, () => SharedServer.listen(address)).catch((err: unknown) => {
+    throw new Error(`listen on ${key}: ${(err as Error).message}`);
+  });
+  const { registrations } = share.value;
+  const reg: Registration = { path, handler };
+  registrations.push(reg);
+  return async () => {
+    const i = registrations.indexOf(reg);
+    if (i < 0) return;
+    registrations.splice(i, 1);
+    await share.release();
+  };
 }
