@@ -52,11 +52,9 @@ export const plugin: PluginDef = {
     let loaded = !readsFile;
     if (readsFile && registryFile !== undefined) {
       const log = app.pluginLog('cluster');
-      const source = new FileSource(app.registry, registryFile, app.options.nodeName, (err) =>
-        log.error(`registry file not applied, previous contents still serving: ${err.message}`),
-      );
-      c.onStartup(() => {
-        source.start();
+      const source = new FileSource(app, registryFile, (err) => log.error(`registry file not applied, previous contents still serving: ${err.message}`));
+      c.onStartup(async () => {
+        await source.start();
         loaded = true;
       });
       c.onShutdown(() => source.stop());

@@ -51,7 +51,7 @@ export const plugin: PluginDef = {
       if (app.options.role === 'primary') return;
       // Loaded on use: the HTTP client costs memory a node without Podman should not pay.
       const { watchPodman } = await import('../../src/sources/podman/watcher.js');
-      unwatch = watchPodman(socketPath, names);
+      unwatch = await watchPodman(app, socketPath, names);
       app.readiness.set('containers', () => names.synced);
     });
     c.onShutdown(async () => {

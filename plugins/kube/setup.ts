@@ -31,9 +31,9 @@ export const plugin: PluginDef = {
     c.onStartup(async () => {
       // Loaded on use, as the podman plugin's source: the HTTP client costs memory.
       const { KubeSource } = await import('../../src/sources/kube/source.js');
-      const s = new KubeSource(app.registry, { paths, socketPath, nodeName: app.options.nodeName, log: app.pluginLog('kube') });
+      const s = new KubeSource(app, { paths, socketPath, nodeName: app.options.nodeName, log: app.pluginLog('kube') });
       source = s;
-      s.start();
+      await s.start();
       app.readiness.set('kube', () => s.synced);
     });
     c.onShutdown(() => source?.stop());

@@ -31,9 +31,9 @@ export const plugin: PluginDef = {
     c.onStartup(async () => {
       // Loaded on use: the HTTP client it needs costs memory a node without Podman should not pay.
       const { PodmanSource } = await import('../../src/sources/podman/source.js');
-      const s = new PodmanSource(app.registry, { socketPath, networks, nodeName: app.options.nodeName, log: app.pluginLog('podman') });
+      const s = new PodmanSource(app, { socketPath, networks, nodeName: app.options.nodeName, log: app.pluginLog('podman') });
       source = s;
-      s.start();
+      await s.start();
       app.readiness.set('podman', () => s.synced);
     });
     c.onShutdown(() => source?.stop());

@@ -5,9 +5,11 @@
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { load } from 'js-yaml';
+import type { App } from '../../app.js';
+import type { Share } from '../../chain/kept-across-reload.js';
 import { canonicalAddress, canonicalHostName, dashedAddress, isDnsLabel } from '../../registry/names.js';
-import type { Registry } from '../../registry/registry.js';
 import type { Endpoint, HealthCheck, Protocol, Service, ServicePort, SourceSnapshot } from '../../registry/types.js';
+import { claimSource } from '../source-claims.js';
 import { sourceKey } from '../source-id.js';
 
 export class RegistryFileError extends Error {
@@ -155,33 +157,30 @@ function checkPort(v: unknown, path: string, ports: ServicePort[], fail: Fail): 
   return ports.find((p) => p.name === v && p.protocol === 'tcp')?.port ?? fail(path, `no tcp port named ${JSON.stringify(v)}`);
 }
 
-/** Which FileSource currently feeds each source id, so a reload can hand a file over without a gap. */
-const owners = new WeakMap<Registry, Map<string, FileSource>>();
-
 /**
- * Keeps `registry` in step with `file` under its source key (`file:PATH`).
+ * Keeps the registry in step with `file` under its source key (`file:PATH`).
  * Watches the directory (editors replace files by rename) and debounces.
  */
 export class FileSource {
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** The source key, shared with the previous config's FileSource of the same file during a reload. */
+  private claim: Share<string> | undefined;
   readonly id: string;
 
   constructor(
-    private readonly registry: Registry,
+    private readonly app: App,
     readonly file: string,
-    private readonly defaultNode: string,
     private readonly onError: (err: Error) => void,
   ) {
     this.id = sourceKey({ kind: 'file', detail: file });
   }
 
   /** First load: errors are thrown so startup can refuse a bad file. */
-  start(): void {
-    this.registry.setSource(this.id, loadRegistryFile(this.file, this.defaultNode));
-    let map = owners.get(this.registry);
-    if (!map) owners.set(this.registry, (map = new Map()));
-    map.set(this.id, this);
+  async start(): Promise<void> {
+    const snap = loadRegistryFile(this.file, this.app.options.nodeName);
+    this.claim = await claimSource(this.app, this.id);
+    this.app.registry.setSource(this.id, snap);
     const name = basename(this.file);
     this.watcher = watch(dirname(this.file), (_event, changed) => {
       if (changed !== null && changed !== name) return;
@@ -191,21 +190,20 @@ export class FileSource {
     this.watcher.on('error', (err) => this.onError(err));
   }
 
-  reload(): void {
+  private reload(): void {
+    // During a reload the newer FileSource reads the same file.
+    if (!this.claim?.newest) return;
     try {
-      this.registry.setSource(this.id, loadRegistryFile(this.file, this.defaultNode));
+      this.app.registry.setSource(this.id, loadRegistryFile(this.file, this.app.options.nodeName));
     } catch (err) {
       this.onError(err as Error);
     }
   }
 
-  /** Stops watching; the entries leave the registry unless a newer FileSource took the file over. */
-  stop(): void {
+  /** Stops watching; the entries leave the registry unless another FileSource of the file still runs. */
+  async stop(): Promise<void> {
     clearTimeout(this.timer);
     this.watcher?.close();
-    const map = owners.get(this.registry);
-    if (map?.get(this.id) !== this) return;
-    map.delete(this.id);
-    this.registry.removeSource(this.id);
+    await this.claim?.release();
   }
 }

@@ -9,16 +9,18 @@
 
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
+import type { App } from '../../app.js';
+import type { Share } from '../../chain/kept-across-reload.js';
 import type { Logger } from '../../log.js';
 import { served } from '../../healthcheck/served.js';
 import { dashedAddress, dnsSafe, isDnsLabel } from '../../registry/names.js';
-import type { Registry } from '../../registry/registry.js';
 import type { Endpoint, Service, ServicePort, SourceSnapshot } from '../../registry/types.js';
 import { attachmentAddresses } from '../podman/endpoints.js';
 import { HEALTH_STATUS, NETWORKS_CHANGED, STARTED, STOPPED } from '../podman/events.js';
 import { podmanHealthOf } from '../podman/health.js';
 import type { ContainerInspect } from '../podman/libpod.js';
 import { watchPodman, type PodmanSubscriber } from '../podman/watcher.js';
+import { claimSource } from '../source-claims.js';
 import { sourceKey } from '../source-id.js';
 import { loadManifests, selects, type KubePodPorts, type KubeService, type Manifests } from './manifests.js';
 
@@ -30,31 +32,28 @@ export interface KubeSourceOptions {
   log: Logger;
 }
 
-/** Which KubeSource feeds each source id, so a reload hands over without a gap. */
-const owners = new WeakMap<Registry, Map<string, KubeSource>>();
-
 export class KubeSource implements PodmanSubscriber {
   readonly id: string;
   synced = false;
   private manifests: Manifests;
   private readonly containers = new Map<string, ContainerInspect>();
+  /** The source key, shared with the previous config's KubeSource of the same files during a reload: only the newest writes. */
+  private claim: Share<string> | undefined;
   private unwatch: (() => Promise<void>) | undefined;
   private readonly watchers: FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   /** Reads the files at once: a bad one at start throws (the Corefile is refused). */
   constructor(
-    private readonly registry: Registry,
+    private readonly app: App,
     private readonly opts: KubeSourceOptions,
   ) {
     this.id = sourceKey({ kind: 'kube', detail: opts.paths.join(',') });
     this.manifests = loadManifests(opts.paths);
   }
 
-  start(): void {
-    let map = owners.get(this.registry);
-    if (!map) owners.set(this.registry, (map = new Map()));
-    map.set(this.id, this);
+  async start(): Promise<void> {
+    this.claim = await claimSource(this.app, this.id);
     // Directories themselves; for files their directory (editors replace files by rename).
     for (const p of this.opts.paths) {
       const dir = statSync(p).isDirectory() ? p : dirname(p);
@@ -66,16 +65,15 @@ export class KubeSource implements PodmanSubscriber {
       this.watchers.push(w);
     }
     this.publish();
-    this.unwatch = watchPodman(this.opts.socketPath, this);
+    this.unwatch = await watchPodman(this.app, this.opts.socketPath, this);
   }
 
+  /** Stops following; the entries leave the registry unless another instance still holds the key. */
   async stop(): Promise<void> {
     clearTimeout(this.timer);
     for (const w of this.watchers) w.close();
     await this.unwatch?.();
-    if (owners.get(this.registry)?.get(this.id) !== this) return;
-    owners.get(this.registry)!.delete(this.id);
-    this.registry.removeSource(this.id);
+    await this.claim?.release();
   }
 
   onSync(containers: ReadonlyMap<string, ContainerInspect>): void {
@@ -107,8 +105,8 @@ export class KubeSource implements PodmanSubscriber {
   }
 
   private publish(): void {
-    if (owners.get(this.registry)?.get(this.id) !== this) return;
-    this.registry.setSource(this.id, snapshot(this.manifests, [...this.containers.values()], this.opts.nodeName));
+    if (!this.claim?.newest) return;
+    this.app.registry.setSource(this.id, snapshot(this.manifests, [...this.containers.values()], this.opts.nodeName));
   }
 }
 

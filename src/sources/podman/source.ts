@@ -3,10 +3,13 @@
 // replaces the source's endpoints wholesale, events add and remove them.
 // While the socket is lost the known endpoints keep serving.
 
+import type { App } from '../../app.js';
+import type { Share } from '../../chain/kept-across-reload.js';
 import type { Logger } from '../../log.js';
 import type { Registry } from '../../registry/registry.js';
 import { dashedAddress } from '../../registry/names.js';
 import type { Endpoint } from '../../registry/types.js';
+import { claimSource } from '../source-claims.js';
 import { sourceKey } from '../source-id.js';
 import { containerEndpoints } from './endpoints.js';
 import { parseLabels } from './labels.js';
@@ -23,41 +26,38 @@ export interface PodmanSourceOptions {
   log: Logger;
 }
 
-/** Which PodmanSource feeds each source id, so a reload hands over without a gap. */
-const owners = new WeakMap<Registry, Map<string, PodmanSource>>();
-
 export class PodmanSource implements PodmanSubscriber {
   readonly id: string;
   /** True once the first full sync has been applied. */
   synced = false;
   private readonly byContainer = new Map<string, Endpoint[]>();
+  private readonly registry: Registry;
+  /** The source key, shared with the previous config's PodmanSource of the socket during a reload: only the newest writes. */
+  private claim: Share<string> | undefined;
   private unwatch: (() => Promise<void>) | undefined;
 
   constructor(
-    private readonly registry: Registry,
+    private readonly app: App,
     private readonly opts: PodmanSourceOptions,
   ) {
     this.id = sourceKey({ kind: 'podman', detail: opts.socketPath });
+    this.registry = app.registry;
   }
 
-  /** Takes the source id over (an older instance stops writing) and starts following Podman. */
-  start(): void {
-    let map = owners.get(this.registry);
-    if (!map) owners.set(this.registry, (map = new Map()));
-    map.set(this.id, this);
-    this.unwatch = watchPodman(this.opts.socketPath, this);
+  /** Takes the source key over (an older instance stops writing) and starts following Podman. */
+  async start(): Promise<void> {
+    this.claim = await claimSource(this.app, this.id);
+    this.unwatch = await watchPodman(this.app, this.opts.socketPath, this);
   }
 
-  /** Stops following; the entries leave the registry unless a newer instance took the id over. */
+  /** Stops following; the entries leave the registry unless another instance still holds the key. */
   async stop(): Promise<void> {
     await this.unwatch?.();
-    if (!this.owner()) return;
-    owners.get(this.registry)!.delete(this.id);
-    this.registry.removeSource(this.id);
+    await this.claim?.release();
   }
 
   private owner(): boolean {
-    return owners.get(this.registry)?.get(this.id) === this;
+    return this.claim?.newest ?? false;
   }
 
   onSync(containers: ReadonlyMap<string, ContainerInspect>): void {

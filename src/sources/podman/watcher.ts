@@ -1,8 +1,9 @@
 // Follows one Podman (libpod socket) for everything in this process that
 // needs its containers: the `podman` registry source and the `containers`
-// DNS plugin. One watcher per socket per process, shared and refcounted, so
-// two users cost one events stream, and a reload (the new config subscribes
-// before the old one leaves) hands over without reconnecting or a gap.
+// DNS plugin. One watcher per socket per process, shared and refcounted
+// (src/chain/kept-across-reload.ts), so two users cost one events stream, and
+// a reload (the new config subscribes before the old one leaves) hands over
+// without reconnecting or a gap.
 //
 // A session opens the events stream first, then lists and inspects every
 // running container, so nothing between the listing and the stream is lost.
@@ -25,6 +26,8 @@
 //   each rescan also compares libpod's list, which carries the status.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { App } from '../../app.js';
+import { KeptAcrossReload } from '../../chain/kept-across-reload.js';
 import { podmanHealthOf } from './health.js';
 import { HEALTH_STATUS, NETWORKS_CHANGED, STARTED, STOPPED } from './events.js';
 import { Libpod, type ContainerEvent, type ContainerInspect } from './libpod.js';
@@ -53,28 +56,22 @@ const ADDRESS_RESCANS = 6;
 /** A second look after a `health_status` that showed no change (the status may not be stored yet). */
 const HEALTH_CONFIRM_MS = 300;
 
-const watchers = new Map<string, PodmanWatcher>();
+const watchers = new KeptAcrossReload<PodmanWatcher>({ dispose: (w) => w.stop() });
 
 /**
  * Subscribes to the socket's watcher, starting it when it is the first
  * subscriber. A subscriber that joins a synced watcher gets onSync at once.
  * Resolve the returned function to unsubscribe; the last one out stops it.
  */
-export function watchPodman(socketPath: string, sub: PodmanSubscriber): () => Promise<void> {
-  let w = watchers.get(socketPath);
-  if (!w) {
-    w = new PodmanWatcher(socketPath);
-    watchers.set(socketPath, w);
-  }
-  w.add(sub);
-  const watcher = w;
+export async function watchPodman(app: App, socketPath: string, sub: PodmanSubscriber): Promise<() => Promise<void>> {
+  const share = await watchers.use(app, socketPath, () => new PodmanWatcher(socketPath));
+  share.value.add(sub);
   let done = false;
   return async () => {
     if (done) return;
     done = true;
-    if (!watcher.remove(sub)) return;
-    if (watchers.get(socketPath) === watcher) watchers.delete(socketPath);
-    await watcher.stop();
+    share.value.remove(sub);
+    await share.release();
   };
 }
 
@@ -100,10 +97,8 @@ class PodmanWatcher {
     this.loop ??= this.run();
   }
 
-  /** True when that was the last subscriber. */
-  remove(sub: PodmanSubscriber): boolean {
+  remove(sub: PodmanSubscriber): void {
     this.subs.delete(sub);
-    return this.subs.size === 0;
   }
 
   async stop(): Promise<void> {
