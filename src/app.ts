@@ -1,5 +1,6 @@
 // Process-wide state that outlives a Corefile reload: the registry, the
-// logger, the metrics registry, readiness reporters and CLI options.
+// logger, the metrics registry, readiness reporters and CLI options. How the
+// process starts, reloads and stops is src/server/lifecycle.ts.
 
 import { hostname } from 'node:os';
 import { Registry as MetricsRegistry, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
@@ -45,21 +46,10 @@ export class App {
   readonly degradations = new Map<string, () => string | undefined>();
   /** Zones whose answers come from the registry (cluster, srv); caches drop them on registry changes. */
   readonly registryZones = new Set<string>();
-  /** `health { lameduck DUR }`: how long to keep serving after SIGTERM before the listeners close. */
-  lameduckMs = 0;
-  /** Refused reloads since start (coredns_reload_failed_total); counted by the instance. */
+  /** Refused reloads since start (coredns_reload_failed_total); counted by the lifecycle. */
   reloadFailures = 0;
-  /** Set by the running instance; `reload` and SIGUSR1 call it. */
-  reload: () => Promise<void> = async () => {};
-  /** Stops the node for good (a forwarding loop, say): logged, exit status 1. Workers ask the primary. */
-  fatal: (message: string) => void = (message) => {
-    this.log.fatal(message);
-    process.exit(1);
-  };
   /** In a primary with workers: every worker's metrics, for /metrics to merge. */
   workerMetrics: (() => Promise<MetricObjectWithValues<MetricValue<string>>[][]>) | undefined;
-  /** Set by the running instance: shuts the process down gracefully. */
-  shutdown: () => Promise<void> = async () => {};
 
   constructor(
     readonly options: AppOptions,

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // podswarm-dns command line, in CoreDNS's style: `podswarm-dns -conf Corefile`.
+// It parses the arguments and hands over: to the setup and operator
+// subcommands, or to the lifecycle (src/server/lifecycle.ts) that runs the server.
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -8,12 +10,9 @@ import { PLUGINS } from './chain/plugins.js';
 import { CTL_COMMANDS } from './ctl/commands.js';
 import { LOG_LEVELS, type LogLevel, createLogger, isLogLevel } from './log.js';
 import { parseUpstreamList } from './config/upstreams.js';
-import { logRegistryChanges } from './registry/change-log.js';
-import { announceListening, announceShutdown, announceStopped, dnsUrls } from './server/announce.js';
-import { Instance } from './server/instance.js';
-import { sdNotifier } from './server/sd-notify.js';
+import { Lifecycle, trapSignals } from './server/lifecycle.js';
 import { UDP_IO_MODES, isUdpIoMode, type UdpIoMode } from './server/udp-io.js';
-import { followPrimary, isWorkerProcess, reportStarted, startWorkers } from './server/workers.js';
+import { isWorkerProcess } from './server/workers.js';
 import { PACKAGE_ROOT, VERSION } from './version.js';
 
 const USAGE = `Usage: podswarm-dns [options]
@@ -187,68 +186,9 @@ async function main(): Promise<void> {
     },
     log,
   );
-  // Workers only mirror the primary's registry: the primary logs its changes, once.
-  const stopRegistryLog = app.options.role === 'worker' ? () => {} : logRegistryChanges(app.registry, log);
-  const instance = new Instance(app);
-  let workers: { stop(): Promise<void> } | undefined;
-  if (app.options.role === 'worker') {
-    await followPrimary(app);
-    try {
-      await instance.start();
-    } catch (e) {
-      reportStarted(e as Error);
-      process.exit(1);
-    }
-    reportStarted();
-  } else {
-    try {
-      await instance.start();
-      if (app.options.role === 'primary') workers = await startWorkers(app, args.workers);
-    } catch (e) {
-      log.fatal(`${(e as Error).message}`);
-      process.exit(1);
-    }
-  }
-  announceListening(log, VERSION, instance.addresses(), { workers: args.workers, inWorker: app.options.role === 'worker', udp: instance.udpPath() });
-  if (!args.quiet && app.options.role !== 'worker') {
-    process.stdout.write(`${dnsUrls(instance.addresses()).join('\n')}\npodswarm-dns-${VERSION}\n`);
-  }
-  // systemd Type=notify: every listener (or every worker's) is bound by now.
-  const notify = sdNotifier(log);
-  void notify.ready();
-
-  let stopping = false;
-  app.shutdown = async () => {
-    if (stopping) return;
-    stopping = true;
-    await notify.stopping();
-    if (app.lameduckMs > 0) {
-      // Still answering, but load balancers should move away: /ready says so.
-      app.readiness.set('lameduck', () => false);
-      app.pluginLog('health').info(`going into lameduck mode for ${app.lameduckMs / 1000}s`);
-      await new Promise((r) => setTimeout(r, app.lameduckMs));
-    }
-    await workers?.stop();
-    // Stopping drops every source: that is no change an operator needs a line for.
-    stopRegistryLog();
-    await instance.stop();
-    if (app.options.role !== 'worker') announceStopped(log);
-    process.exit(0);
-  };
-  signals.shutdown = (signal) => {
-    if (!stopping && app.options.role !== 'worker') announceShutdown(log, signal);
-    void app.shutdown();
-  };
-  signals.reload = () => void notify.reloading(app.reload()).catch(() => {});
+  await new Lifecycle(app, args.workers).start(signals);
 }
 
-/**
- * Signal handlers go in before anything else: without one, SIGUSR1 would open
- * Node's inspector. Until the server runs, shutdown exits and reload is ignored.
- */
-const signals = { shutdown: (_signal: string): void => process.exit(0), reload: (): void => {} };
-process.on('SIGTERM', () => signals.shutdown('SIGTERM'));
-process.on('SIGINT', () => signals.shutdown('SIGINT'));
-process.on('SIGUSR1', () => signals.reload());
-
+// Before anything else: until a handler is installed, SIGUSR1 opens Node's inspector.
+const signals = trapSignals();
 void main();

@@ -26,6 +26,7 @@ import { dig } from './helpers/dig.js';
 import { dnsmasq, stopAllDnsmasq } from './helpers/dnsmasq.js';
 import { query } from './helpers/raw.js';
 import { startServer } from './helpers/server.js';
+import { NO_LIFECYCLE } from './helpers/no-lifecycle.js';
 
 const HOST = '127.0.0.1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -100,7 +101,7 @@ async function forwarder(body: string, upstreams?: string[]) {
     },
   });
   const app = new App({ corefile: 'Corefile', quiet: true, nodeName: 'test', upstreams }, createLogger({ json: false, out }));
-  const config = buildConfig(parseCorefile(`.:18299 {\n${body}\n}\n`, 'Corefile'), app);
+  const config = buildConfig(parseCorefile(`.:18299 {\n${body}\n}\n`, 'Corefile'), app, NO_LIFECYCLE);
   for (const fn of config.startup) await fn();
   const dispatcher = new Dispatcher([...config.listeners.values()][0]!.routes, app.log);
   const ask = (wire: Buffer, proto: 'udp' | 'tcp' = 'udp'): Promise<Buffer> => {
@@ -203,7 +204,7 @@ describe('forward: configuration', () => {
     for (const [text, re] of cases) {
       const app = new App({ corefile: 'Corefile', quiet: true, nodeName: 't' }, createLogger({ json: false, out: new Writable({ write: (_c, _e, cb) => cb() }) }));
       assert.throws(
-        () => buildConfig(parseCorefile(`# test\n.:18299 {\n${text}\n}\n`, 'Corefile'), app),
+        () => buildConfig(parseCorefile(`# test\n.:18299 {\n${text}\n}\n`, 'Corefile'), app, NO_LIFECYCLE),
         (e: unknown) => e instanceof CorefileError && re.test(e.message),
         text,
       );

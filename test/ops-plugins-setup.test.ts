@@ -12,10 +12,11 @@ import { buildConfig } from '../src/config/build.js';
 import { parseCorefile } from '../src/corefile/parse.js';
 import { createLogger } from '../src/log.js';
 import { runCli } from './helpers/server.js';
+import { NO_LIFECYCLE } from './helpers/no-lifecycle.js';
 
 function build(body: string): void {
   const app = new App({ corefile: 'Corefile', quiet: true, nodeName: 't' }, createLogger({ json: false, out: new Writable({ write: (_c, _e, cb) => cb() }) }));
-  buildConfig(parseCorefile(`.:18699 {\n${body}\n}\n`, 'Corefile'), app);
+  buildConfig(parseCorefile(`.:18699 {\n${body}\n}\n`, 'Corefile'), app, NO_LIFECYCLE);
 }
 
 const CASES: Array<[body: string, message: string]> = [

@@ -56,8 +56,9 @@ export const plugin: PluginDef = {
     c.onShutdown(async () => {
       await lease?.release();
       lease = undefined;
-      await registrations?.idle();
     });
+    // The state file outlives every config; only the process's exit must wait for its last write.
+    if (registrations) c.onFinalShutdown(() => registrations.idle());
 
     /**
      * `-state` beats the Corefile, which beats systemd's StateDirectory= (the

@@ -1,11 +1,11 @@
 // `health [ADDRESS] { lameduck DURATION }`: GET /health → 200 OK while the
 // process runs (default :8080), a self-check once a second for the health
-// metrics, and the lameduck delay SIGTERM waits before the listeners close.
+// metrics, and the lameduck delay SIGTERM waits before the listeners close
+// (the wait itself is the lifecycle's: src/server/lifecycle.ts).
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { argCount, onlyDirective, parseDuration, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { parseHttpAddress, servePath, type HttpAddress } from '../../src/server/http.js';
-import { claimLameduck } from './lameduck.js';
 import { SelfCheck } from './self-check.js';
 
 const DEFAULT_ADDRESS: HttpAddress = { host: '', port: 8080 };
@@ -25,18 +25,16 @@ export const plugin: PluginDef = {
     }
     const app = c.app;
     const check = new SelfCheck(app, address, PATH);
+    c.lameduck(lameduckMs);
     let release: (() => Promise<void>) | undefined;
-    let unclaim: (() => void) | undefined;
     c.onStartup(async () => {
       release = await servePath(app, address, PATH, (_req, res) => {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('OK');
       });
-      unclaim = claimLameduck(app, lameduckMs);
       check.start();
     });
     c.onShutdown(async () => {
       check.stop();
-      unclaim?.();
       await release?.();
     });
   },

@@ -38,6 +38,10 @@ export const plugin: PluginDef = {
       });
       mine.value.settings = settings;
     });
+    // The new config may have set its settings before it was refused: this config's apply again.
+    c.onRestartFailed(() => {
+      if (mine) mine.value.settings = settings;
+    });
     c.onShutdown(() => mine?.release());
   },
 };

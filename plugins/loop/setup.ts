@@ -25,7 +25,7 @@ export const plugin: PluginDef = {
       seen: 0,
       off: false,
     };
-    const fatal = (message: string): void => c.app.fatal(`plugin/loop: ${message}`);
+    const fatal = (message: string): void => c.fatal(`plugin/loop: ${message}`);
     const prober = new Prober(state, host, port);
     c.onStartup(() => prober.start());
     c.onShutdown(() => prober.stop());

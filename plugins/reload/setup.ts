@@ -1,6 +1,6 @@
 // `reload [INTERVAL] [JITTER]` (CoreDNS plugin/reload/setup.go): checks the
 // Corefile and the files it imports every INTERVAL ± JITTER/2 and reloads
-// when their SHA512 changes. A bad new Corefile is refused by the instance
+// when their SHA512 changes. A bad new Corefile is refused by the lifecycle
 // (logged with FILE:LINE, counted) and the running config keeps serving.
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
@@ -28,7 +28,7 @@ export const plugin: PluginDef = {
     const periodMs = interval + (jitter > 0 ? Math.random() * jitter - jitter / 2 : 0);
     const app = c.app;
     // Hashed now, beside the parse: a change made after this point is a change.
-    const watcher = new Watcher(configFiles(app.options.corefile, c.block), periodMs, app);
+    const watcher = new Watcher(configFiles(app.options.corefile, c.block), periodMs, app.pluginLog('reload'), () => c.reload());
     c.onStartup(() => watcher.start());
     c.onShutdown(() => watcher.stop());
   },

@@ -1,11 +1,11 @@
-// Polls the SHA512 of the config files and asks the app to reload when it
+// Polls the SHA512 of the config files and asks the process to reload when it
 // changes. The hash is taken over file names and contents, in name order.
 
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import type { App } from '../../src/app.js';
 import type { Directive, ServerBlock } from '../../src/corefile/types.js';
+import type { Logger } from '../../src/log.js';
 
 /** The Corefile plus every file the block's tokens came from (its imports). */
 export function configFiles(corefile: string, block: ServerBlock): string[] {
@@ -39,7 +39,9 @@ export class Watcher {
   constructor(
     private readonly files: readonly string[],
     private readonly periodMs: number,
-    private readonly app: App,
+    private readonly log: Logger,
+    /** Applies the Corefile again; rejects when it is refused. */
+    private readonly reload: () => Promise<void>,
   ) {
     this.hash = digest(files.map((f) => [f, readOrNull(f)]));
   }
@@ -59,9 +61,9 @@ export class Watcher {
     if (hash === this.hash) return;
     // Remembered even if the reload is refused: a bad file is tried once, not every interval.
     this.hash = hash;
-    this.app.pluginLog('reload').info('Corefile changed, reloading');
-    // A refused reload is logged (FILE:LINE) by the instance and counted by the app.
-    await this.app.reload().catch(() => {});
+    this.log.info('Corefile changed, reloading');
+    // A refused reload is logged (FILE:LINE) and counted by the lifecycle.
+    await this.reload().catch(() => {});
   }
 }
 

@@ -34,6 +34,14 @@ export const endOfChain: Handler = {
   serveDNS: () => Rcode.SERVFAIL,
 };
 
+export type Hook = () => void | Promise<void>;
+
+/** What a plugin may ask of the running process; the lifecycle (src/server/lifecycle.ts) answers. */
+export interface ProcessControl {
+  reload(): Promise<void>;
+  fatal(message: string): void;
+}
+
 /** Everything a plugin's setup can see and register for one server block. */
 export interface SetupContext {
   /** Every occurrence of this plugin's directive in the block, in file order. */
@@ -50,10 +58,26 @@ export interface SetupContext {
    * to learn which later handler wrote the reply; only then do they pay for naming it.
    */
   handler(factory: (next: Handler) => Handler, opts?: { tracksWriter?: boolean }): void;
-  /** Called once the new config is about to serve; may bind ports. */
-  onStartup(fn: () => void | Promise<void>): void;
-  /** Called when this config stops serving (shutdown or replaced by reload). */
-  onShutdown(fn: () => void | Promise<void>): void;
+  // The lifecycle's hooks (caddy's controller; the order they run in is
+  // src/server/lifecycle.ts). A reload starts the new config beside the old
+  // one, so what both use is handed over (src/chain/kept-across-reload.ts),
+  // never closed and reopened.
+  /** The config is about to serve: at start and after every reload. May bind ports. */
+  onStartup(fn: Hook): void;
+  /** The config stops serving: replaced by a reload, or at the final shutdown. */
+  onShutdown(fn: Hook): void;
+  /** A reload is about to build the next config: runs on the one serving now. Throwing refuses the reload. */
+  onRestart(fn: Hook): void;
+  /** A reload was refused (a bad Corefile, a startup that failed): runs on the config that keeps serving. */
+  onRestartFailed(fn: Hook): void;
+  /** The process stops for good: after onShutdown, and never on a reload. */
+  onFinalShutdown(fn: Hook): void;
+  /** Reads and applies the Corefile again (the reload plugin); rejects when the new one is refused. */
+  reload(): Promise<void>;
+  /** Stops the node for good (a forwarding loop): logged, exit status 1. */
+  fatal(message: string): void;
+  /** After SIGTERM, keep answering for `ms` before the listeners close (health's lameduck; the longest asked for wins). */
+  lameduck(ms: number): void;
   /** Addresses this block listens on (set by `bind`; default all interfaces). */
   setBind(addresses: string[]): void;
 }

@@ -1,9 +1,9 @@
 // Turns parsed server blocks into what the listeners serve: one chain per
-// block, built in the fixed plugin order, and the start/stop hooks the
+// block, built in the fixed plugin order, and the lifecycle hooks the
 // plugins registered. Building has no side effects; `startup` does.
 
 import { CorefileError, type Directive, type ServerBlock } from '../corefile/types.js';
-import type { SetupContext } from '../chain/plugin.js';
+import type { Hook, ProcessControl, SetupContext } from '../chain/plugin.js';
 import { composeChain, type ChainLink } from '../chain/compose.js';
 import { PLUGINS, findPlugin } from '../chain/plugins.js';
 import type { App } from '../app.js';
@@ -18,19 +18,25 @@ export interface ListenerSpec {
   routes: Route[];
 }
 
+/** A built Corefile; the hooks run in the order src/server/lifecycle.ts says. */
 export interface Config {
   /** Keyed by `address|port`. */
   listeners: Map<string, ListenerSpec>;
-  startup: Array<() => void | Promise<void>>;
-  shutdown: Array<() => void | Promise<void>>;
+  startup: Hook[];
+  shutdown: Hook[];
+  restart: Hook[];
+  restartFailed: Hook[];
+  finalShutdown: Hook[];
+  /** How long SIGTERM keeps this config answering before the listeners close. */
+  lameduckMs: number;
 }
 
 export function listenerKey(address: string, port: number): string {
   return `${address}|${port}`;
 }
 
-export function buildConfig(blocks: readonly ServerBlock[], app: App): Config {
-  const config: Config = { listeners: new Map(), startup: [], shutdown: [] };
+export function buildConfig(blocks: readonly ServerBlock[], app: App, control: ProcessControl): Config {
+  const config: Config = { listeners: new Map(), startup: [], shutdown: [], restart: [], restartFailed: [], finalShutdown: [], lameduckMs: 0 };
   for (const block of blocks) {
     const byName = groupDirectives(block.directives);
     const zones = block.keys.flatMap((k) => k.zones);
@@ -53,6 +59,12 @@ export function buildConfig(blocks: readonly ServerBlock[], app: App): Config {
         handler: (factory, opts) => links.push({ factory, tracksWriter: opts?.tracksWriter ?? false }),
         onStartup: (fn) => config.startup.push(fn),
         onShutdown: (fn) => config.shutdown.push(fn),
+        onRestart: (fn) => config.restart.push(fn),
+        onRestartFailed: (fn) => config.restartFailed.push(fn),
+        onFinalShutdown: (fn) => config.finalShutdown.push(fn),
+        reload: () => control.reload(),
+        fatal: (message) => control.fatal(message),
+        lameduck: (ms) => (config.lameduckMs = Math.max(config.lameduckMs, ms)),
         setBind: (a) => (bind = a),
       };
       def.setup(ctx);

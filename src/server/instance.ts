@@ -1,10 +1,12 @@
-// A running server: the listeners, the active config, reload and shutdown.
-// Listeners whose address and port survive a reload stay open; only their
-// routes are swapped, so no query is lost while the config changes.
+// The DNS side of a running process: the listeners and the config they
+// serve. Listeners whose address and port survive a reload stay open; only
+// their routes are swapped, so no query is lost while the config changes.
+// When each step runs (start, reload, shutdown) is src/server/lifecycle.ts.
 
 import { readFileSync } from 'node:fs';
 import { parseCorefile } from '../corefile/index.js';
 import type { App } from '../app.js';
+import type { Hook, ProcessControl } from '../chain/plugin.js';
 import { buildConfig, DEFAULT_PORT, type Config } from '../config/build.js';
 import { Dispatcher } from './dispatch.js';
 import { listenTcp, type TcpListener } from './tcp.js';
@@ -20,11 +22,17 @@ interface Listener {
 export class Instance {
   private readonly listeners = new Map<string, Listener>();
   private config: Config | undefined;
-  private reloading: Promise<void> = Promise.resolve();
   private io: UdpIo | undefined;
 
-  constructor(private readonly app: App) {
-    app.reload = () => this.reload();
+  constructor(
+    private readonly app: App,
+    /** Handed to every plugin's setup: the reload plugin and loop ask the process through it. */
+    private readonly control: ProcessControl,
+  ) {}
+
+  /** The config serving now: undefined before start and after stop. */
+  get serving(): Config | undefined {
+    return this.config;
   }
 
   /**
@@ -47,56 +55,24 @@ export class Instance {
     return this.io;
   }
 
-  /** Applies a changed Corefile; a bad one is logged and the old config keeps serving. */
-  reload(): Promise<void> {
-    // After the previous reload: a refused one must not refuse every later one.
-    this.reloading = this.reloading.catch(() => {}).then(async () => {
-      const log = this.app.pluginLog('reload');
-      try {
-        await this.apply(this.load());
-        log.info('reloaded configuration');
-      } catch (err) {
-        this.app.reloadFailures++;
-        log.error(`reload refused, previous configuration still serving: ${(err as Error).message}`);
-        throw err;
-      }
-    });
-    return this.reloading;
-  }
-
-  async stop(): Promise<void> {
-    // A reload in progress could otherwise open listeners after they were closed here.
-    await this.reloading.catch(() => {});
-    await Promise.allSettled([...this.listeners.values()].flatMap((l) => [l.udp.close(), l.tcp.close()]));
-    this.listeners.clear();
-    if (this.config) await runAll(this.config.shutdown);
-    this.config = undefined;
-  }
-
-  /** Listener addresses (bound ones; the configured ones in a primary, whose workers bind them). */
-  addresses(): Array<{ address: string; port: number }> {
-    if (this.listeners.size === 0) return [...(this.config?.listeners.values() ?? [])].map(({ address, port }) => ({ address, port }));
-    return [...this.listeners.values()].map((l) => {
-      const a = l.udp.address();
-      return { address: a.address, port: a.port };
-    });
-  }
-
-  private load(): Config {
+  /** Reads and builds the Corefile (every plugin's setup); throws when it is bad. Starts nothing. */
+  load(): Config {
     const file = this.app.options.corefile;
     const text = readFileSync(file, 'utf8');
-    return buildConfig(parseCorefile(text, file, { defaultPort: this.app.options.portOverride ?? DEFAULT_PORT }), this.app);
+    return buildConfig(parseCorefile(text, file, { defaultPort: this.app.options.portOverride ?? DEFAULT_PORT }), this.app, this.control);
   }
 
   /**
-   * Starts `next` beside the running config, then swaps routes and stops the
-   * old one. Plugins that hold ports or sources across a reload (health,
-   * metrics, registry files) hand them over instead of closing and reopening.
+   * Starts `next` beside the running config (its OnStartup hooks, then the
+   * listeners it adds), then swaps routes and stops the old one (its
+   * OnShutdown hooks). Plugins that hold ports or sources across a reload
+   * (health, metrics, registry files) hand them over instead of closing and
+   * reopening. Throws, with `next` stopped again, when it cannot start.
    */
-  private async apply(next: Config): Promise<void> {
+  async apply(next: Config): Promise<void> {
     const opened: string[] = [];
     try {
-      await runAll(next.startup);
+      await runHooks(next.startup);
       // A primary with workers serves no DNS itself: the workers bind these.
       const listeners = this.app.options.role === 'primary' ? new Map() : next.listeners;
       for (const [key, spec] of listeners) {
@@ -112,7 +88,7 @@ export class Instance {
       }
     } catch (err) {
       for (const key of opened) await this.closeListener(key);
-      await runAll(next.shutdown);
+      await runHooks(next.shutdown);
       throw err;
     }
     for (const [key, l] of this.listeners) {
@@ -122,7 +98,24 @@ export class Instance {
     }
     const old = this.config;
     this.config = next;
-    if (old) await runAll(old.shutdown);
+    if (old) await runHooks(old.shutdown);
+  }
+
+  /** Closes every listener, then runs the serving config's OnShutdown hooks. */
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.listeners.values()].flatMap((l) => [l.udp.close(), l.tcp.close()]));
+    this.listeners.clear();
+    if (this.config) await runHooks(this.config.shutdown);
+    this.config = undefined;
+  }
+
+  /** Listener addresses (bound ones; the configured ones in a primary, whose workers bind them). */
+  addresses(): Array<{ address: string; port: number }> {
+    if (this.listeners.size === 0) return [...(this.config?.listeners.values() ?? [])].map(({ address, port }) => ({ address, port }));
+    return [...this.listeners.values()].map((l) => {
+      const a = l.udp.address();
+      return { address: a.address, port: a.port };
+    });
   }
 
   private async closeListener(key: string): Promise<void> {
@@ -133,6 +126,8 @@ export class Instance {
   }
 }
 
-async function runAll(fns: Array<() => void | Promise<void>>): Promise<void> {
-  for (const fn of fns) await fn();
+/** Runs hooks one after another, in registration order; the first that throws stops the rest. */
+export async function runHooks(hooks: readonly Hook[]): Promise<void> {
+  // The array itself, not a copy: a startup hook may add one that runs after the last of them (gossip does).
+  for (const hook of hooks) await hook();
 }

@@ -28,11 +28,22 @@ export function isWorkerProcess(): boolean {
   return cluster.isWorker;
 }
 
+/** The primary's handle on its workers; when each is used is src/server/lifecycle.ts. */
+export interface Workers {
+  /** Every worker reloads its Corefile (after the primary has). */
+  reload(): void;
+  /** Every worker stops as on SIGTERM; resolves once each has exited. */
+  stop(): Promise<void>;
+  /** Kills every worker at once (a fatal condition), forking none again. */
+  kill(): void;
+}
+
 /**
  * Forks the workers and mirrors the registry to them. Resolves once every
- * worker listens; rejects with a worker's startup error.
+ * worker listens; rejects with a worker's startup error. A worker's fatal
+ * condition goes to `onFatal`: it stops the whole node.
  */
-export async function startWorkers(app: App, count: number): Promise<{ stop(): Promise<void> }> {
+export async function startWorkers(app: App, count: number, onFatal: (message: string) => void): Promise<Workers> {
   const log = app.pluginLog('workers');
   const workers = new Set<Worker>();
   let stopping = false;
@@ -89,7 +100,7 @@ export async function startWorkers(app: App, count: number): Promise<{ stop(): P
         else if (m.t === 'listening') {
           listening = true;
           resolve();
-        } else if (m.t === 'fatal') app.fatal(m.message);
+        } else if (m.t === 'fatal') onFatal(m.message);
         else if (m.t === 'metrics') scrapes.get(m.id)?.(m.metrics);
         else reject(new Error(m.message));
       });
@@ -104,18 +115,10 @@ export async function startWorkers(app: App, count: number): Promise<{ stop(): P
     });
 
   await Promise.all(Array.from({ length: count }, fork));
-  const fatal = app.fatal;
-  app.fatal = (message) => {
-    stopping = true;
-    for (const w of workers) w.kill();
-    fatal(message);
-  };
-  const reload = app.reload;
-  app.reload = async () => {
-    await reload();
-    for (const w of workers) send(w, { t: 'reload' });
-  };
   return {
+    reload() {
+      for (const w of workers) send(w, { t: 'reload' });
+    },
     async stop() {
       stopping = true;
       await Promise.all(
@@ -128,7 +131,17 @@ export async function startWorkers(app: App, count: number): Promise<{ stop(): P
         ),
       );
     },
+    kill() {
+      stopping = true;
+      for (const w of workers) w.kill();
+    },
   };
+}
+
+/** Inside a worker: what the primary may ask of it. */
+export interface PrimaryOrders {
+  reload(): void;
+  stop(): void;
 }
 
 /**
@@ -136,19 +149,22 @@ export async function startWorkers(app: App, count: number): Promise<{ stop(): P
  * the registry mirror holds everything the primary had, so the worker never
  * serves from an empty registry.
  */
-export function followPrimary(app: App): Promise<void> {
-  // A fatal condition stops the whole node, not just this worker (which the primary would restart).
-  app.fatal = (message) => process.send!({ t: 'fatal', message } satisfies ToPrimary);
+export function followPrimary(app: App, orders: PrimaryOrders): Promise<void> {
   return new Promise((synced) => {
     process.on('message', (m: ToWorker) => {
       if (m.t === 'source') app.registry.setSource(m.id, m.snap);
       else if (m.t === 'synced') synced();
-      else if (m.t === 'reload') void app.reload().catch(() => {});
+      else if (m.t === 'reload') orders.reload();
       else if (m.t === 'metrics') void app.metrics.getMetricsAsJSON().then((metrics) => process.send!({ t: 'metrics', id: m.id, metrics } satisfies ToPrimary));
-      else if (m.t === 'stop') void app.shutdown();
+      else if (m.t === 'stop') orders.stop();
     });
     process.send!({ t: 'hello' } satisfies ToPrimary);
   });
+}
+
+/** Inside a worker: a fatal condition stops the whole node, not just this worker (which the primary would replace). */
+export function reportFatal(message: string): void {
+  process.send!({ t: 'fatal', message } satisfies ToPrimary);
 }
 
 /** Inside a worker: tells the primary how startup went. */
