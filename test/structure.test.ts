@@ -116,3 +116,29 @@ test('src/gossip imports serf only where memberlist.ts plugs it in', () => {
   }
   assert.deepEqual(serfImports, []);
 });
+
+// One owner of the lifecycle (start, reload, shutdown, fatal): no module
+// rewires them by assigning to the App, as placeholders did, and a reader
+// finds the whole sequence in src/server/lifecycle.ts.
+test('only src/server/lifecycle.ts decides what reload, fatal and shutdown do', () => {
+  assert.deepEqual(linesMatching(['src', 'plugins'], [/\bapp\.(reload|fatal|shutdown)\s*=(?!=)/], [join('src', 'server', 'lifecycle.ts')]), []);
+});
+
+// What outlives a reload goes through src/chain/kept-across-reload.ts (shares
+// with create and dispose, or KeptForLife), not a module-level map per App or
+// per registry with an ownership protocol of its own.
+test('no module-level map per App or registry outside src/chain/kept-across-reload.ts', () => {
+  const maps: string[] = [];
+  for (const file of ['src', 'plugins'].flatMap(tsFiles)) {
+    if (file === join('src', 'chain', 'kept-across-reload.ts')) continue;
+    const source = ts.createSourceFile(file, readFileSync(join(ROOT, file), 'utf8'), ts.ScriptTarget.Latest, true);
+    for (const statement of source.statements) {
+      if (!ts.isVariableStatement(statement)) continue;
+      for (const d of statement.declarationList.declarations) {
+        const text = `${d.type?.getText(source) ?? ''} ${d.initializer?.getText(source) ?? ''}`;
+        if (/\b(Weak)?Map<\s*(App|Registry)\b/.test(text)) maps.push(`${file}: ${d.name.getText(source)}`);
+      }
+    }
+  }
+  assert.deepEqual(maps, []);
+});
