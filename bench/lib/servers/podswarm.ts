@@ -35,7 +35,8 @@ export async function probeBuild(): Promise<Build> {
   };
 }
 
-function corefile(mode: Mode, port: number, registry: string, upstreamPort: number, metricsPort: number | undefined): string {
+/** The Corefile every podswarm-dns row runs (bench/chain.ts runs the same chain in-process). */
+export function corefile(mode: Mode, port: number, registry: string, upstreamPort: number, metricsPort: number | undefined): string {
   const lines = [
     `.:${port} {`,
     '    bind 127.0.0.1',

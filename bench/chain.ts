@@ -1,0 +1,285 @@
+// In-process microbenchmark of the JavaScript one query costs on the batch UDP
+// path: the listener (src/server/udp-batch.ts) on a stand-in for the native
+// addon, the dispatcher and the chain of the `cluster` and `forward-cached`
+// workloads (the Corefile of bench/lib/servers/podswarm.ts), fed the
+// workloads' query files 64 datagrams a batch. The addon's C code and the
+// kernel are not in it: this is the share of a query that is ours to cut.
+// Not part of `npm run bench`; alone:
+//   node --import tsx bench/chain.ts [--quick] [--rounds N] [--against DIR] [--digest]
+// `--against DIR` loads another checkout's bench/chain.ts into the same
+// process and measures both round by round (before/after on a noisy machine:
+// compare the ratio). `--digest` prints a hash of every reply of one pass
+// instead, with the clock stopped (cached TTLs do not count down): a change
+// to the hot path must leave it as it was.
+
+import * as dnsPacket from 'dns-packet';
+import { createSocket, type Socket } from 'node:dgram';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Writable } from 'node:stream';
+import { App } from '../src/app.js';
+import { buildConfig, type Config } from '../src/config/build.js';
+import { parseCorefile } from '../src/corefile/index.js';
+import { Type } from '../src/dns/constants.js';
+import { createLogger } from '../src/log.js';
+import { Dispatcher } from '../src/server/dispatch.js';
+import type { AddonSocket, UdpAddon } from '../src/server/udp-addon.js';
+import { listenUdpBatch } from '../src/server/udp-batch.js';
+import type { UdpListener } from '../src/server/udp.js';
+import { cachedQueries, clusterQueries, registryYaml, services } from './lib/data.js';
+import { query } from './lib/probe.js';
+import { NO_LIFECYCLE } from '../test/helpers/no-lifecycle.js';
+import { corefile } from './lib/servers/podswarm.js';
+import type { Mode } from './lib/servers/types.js';
+
+// The addon's shared-buffer layout (native/udp-batch/udp_batch.c: BATCH, SLOT, META).
+const BATCH = 64;
+const SLOT = 4096;
+const META = 64;
+const CLIENT = '127.0.0.1';
+const CLIENT_PORT = 40000;
+
+/** Stands in for native/udp-batch: the same buffers, batches handed to the listener by hand. */
+class StandInAddon implements UdpAddon {
+  sock!: AddonSocket;
+  onBatch!: (n: number) => number;
+  /** Replies sent outside their batch (forwarded, or too late for it). */
+  late = 0;
+
+  open(_family: 4 | 6, address: string, port: number, _reusePort: boolean, _rcvbuf: number, _sndbuf: number, onBatch: (n: number) => number): AddonSocket {
+    this.onBatch = onBatch;
+    const meta = Buffer.alloc(BATCH * META);
+    for (let i = 0; i < BATCH; i++) {
+      meta.writeUInt16LE(CLIENT_PORT, i * META + 2);
+      meta[i * META + 5] = CLIENT.length;
+      meta.write(CLIENT, i * META + 6, 'latin1');
+    }
+    this.sock = {
+      handle: {},
+      recv: Buffer.alloc(BATCH * SLOT),
+      meta,
+      send: Buffer.alloc(BATCH * SLOT),
+      smeta: Buffer.alloc(BATCH * 4),
+      address,
+      port,
+      batch: BATCH,
+      slot: SLOT,
+      metaSize: META,
+    };
+    return this.sock;
+  }
+
+  sendTo(): boolean {
+    this.late++;
+    return true;
+  }
+
+  stats(): { truncated: number; sendFailed: number } {
+    return { truncated: 0, sendFailed: 0 };
+  }
+
+  close(_handle: unknown, onClosed?: () => void): void {
+    onClosed?.();
+  }
+
+  /** Writes the next `n` queries into the receive slots, as recvmmsg would. */
+  fill(queries: readonly Buffer[], from: number, n: number): void {
+    const { recv, meta } = this.sock;
+    for (let i = 0; i < n; i++) {
+      const q = queries[(from + i) % queries.length]!;
+      recv.set(q, i * SLOT);
+      meta.writeUInt16LE(q.length, i * META);
+    }
+  }
+}
+
+/** dnsperf lines ("name TYPE") as wire queries, each with its own ID. */
+function wireQueries(lines: string): Buffer[] {
+  return lines
+    .trim()
+    .split('\n')
+    .map((line, i) => {
+      const [name, type] = line.split(' ') as [string, string];
+      return query(name, Type[type as keyof typeof Type], (i * 7919) & 0xffff);
+    });
+}
+
+/** The knot of the forward workloads, reduced to its answer: one A record for any name, TTL 3600. */
+function upstream(): Promise<Socket> {
+  const sock = createSocket('udp4');
+  sock.on('message', (msg, rinfo) => {
+    const q = dnsPacket.decode(msg);
+    const question = q.questions![0]!;
+    const reply = dnsPacket.encode({
+      type: 'response',
+      id: q.id,
+      flags: dnsPacket.AUTHORITATIVE_ANSWER,
+      questions: [question],
+      answers: [{ name: question.name, type: 'A', class: 'IN', ttl: 3600, data: '198.51.100.1' }],
+    });
+    sock.send(reply, rinfo.port, rinfo.address);
+  });
+  return new Promise((resolve) => sock.bind(0, '127.0.0.1', () => resolve(sock)));
+}
+
+interface Bench {
+  addon: StandInAddon;
+  queries: Buffer[];
+  stop(): Promise<void>;
+}
+
+/** `q` in mixed case, with an OPT record (UDP size 1232, DO set on every other): what the digest adds to the plain queries. */
+function variant(q: Buffer, i: number): Buffer {
+  const out = Buffer.concat([q, Buffer.from([0, 0, 41, 0x04, 0xd0, 0, 0, i % 2 === 0 ? 0x80 : 0, 0, 0, 0])]);
+  out.writeUInt16BE(1, 10);
+  for (let p = 12; p < q.length - 4; p++) if (out[p]! >= 0x61 && out[p]! <= 0x7a && (p + i) % 3 === 0) out[p] = out[p]! - 0x20;
+  return out;
+}
+
+async function start(mode: Mode, dir: string, variants: boolean): Promise<Bench> {
+  const up = mode === 'cluster' ? undefined : await upstream();
+  const registry = join(dir, 'services.yaml');
+  writeFileSync(registry, registryYaml(services(100)));
+  const file = join(dir, `Corefile.${mode}`);
+  const text = corefile(mode, 5300, registry, up?.address().port ?? 0, undefined);
+  writeFileSync(file, text);
+  const app = new App({ corefile: file, quiet: true, nodeName: 'bench' }, createLogger({ json: true, out: new Writable({ write: (_c, _e, cb) => cb() }) }));
+  const config: Config = buildConfig(parseCorefile(text, file, { defaultPort: 53 }), app, NO_LIFECYCLE);
+  for (const fn of config.startup) await fn();
+  const spec = [...config.listeners.values()][0]!;
+  const addon = new StandInAddon();
+  const listener: UdpListener = listenUdpBatch(addon, spec.address, spec.port, new Dispatcher(spec.routes, app.log), false);
+  const plain = wireQueries(mode === 'cluster' ? clusterQueries(services(100)) : cachedQueries());
+  const queries = variants ? [...plain, ...plain.map(variant)] : plain;
+  // One pass first, so every later query is a memo or cache hit; forwarded a few at a time (the upstream's socket buffer is small).
+  const step = mode === 'cluster' ? BATCH : 16;
+  for (let from = 0; from < queries.length; from += step) {
+    const n = Math.min(step, queries.length - from);
+    addon.fill(queries, from, n);
+    const late = addon.late + n - addon.onBatch(n);
+    const deadline = Date.now() + 5000;
+    while (addon.late < late && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+    if (addon.late < late) throw new Error(`warm-up: no answer from the upstream for ${late - addon.late} queries`);
+  }
+  return {
+    addon,
+    queries,
+    async stop() {
+      await listener.close();
+      for (const fn of [...config.shutdown, ...config.finalShutdown]) await fn();
+      up?.close();
+    },
+  };
+}
+
+/** CPU ns per query of `batches` batches of 64; with `answer` false only the stand-in's filling of the slots. */
+export function cpuPerQuery(b: Bench, batches: number, answer: boolean): number {
+  let from = 0;
+  const t0 = process.cpuUsage();
+  for (let k = 0; k < batches; k++) {
+    b.addon.fill(b.queries, from, BATCH);
+    if (answer && b.addon.onBatch(BATCH) !== BATCH) throw new Error('a query went unanswered within its batch: not a memo or cache hit');
+    from = (from + BATCH) % b.queries.length;
+  }
+  const t = process.cpuUsage(t0);
+  return ((t.user + t.system) * 1000) / (batches * BATCH);
+}
+
+/** sha256 over one pass of every query's reply bytes, in order. */
+export function digest(b: Bench): string {
+  const hash = createHash('sha256');
+  const { send, smeta } = b.addon.sock;
+  for (let from = 0; from < b.queries.length; from += BATCH) {
+    const n = Math.min(BATCH, b.queries.length - from);
+    b.addon.fill(b.queries, from, n);
+    const replies = b.addon.onBatch(n);
+    if (replies !== n) throw new Error('a query went unanswered within its batch: not a memo or cache hit');
+    for (let k = 0; k < replies; k++) hash.update(send.subarray(k * SLOT, k * SLOT + smeta.readUInt16LE(k * 4 + 2)));
+  }
+  return hash.digest('hex');
+}
+
+export const WORKLOADS = ['cluster', 'forward-cached'] as const;
+type Workload = (typeof WORKLOADS)[number];
+
+/** Every workload started and warmed up, in a scratch directory of its own. */
+export async function startAll(variants: boolean): Promise<{ benches: Record<Workload, Bench>; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'podswarm-chain-'));
+  const benches = { cluster: await start('cluster', dir, variants), 'forward-cached': await start('forward-cached', dir, variants) };
+  return {
+    benches,
+    async stop() {
+      for (const b of Object.values(benches)) await b.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** This checkout's functions, or another's (`--against DIR`): both run in this process, round by round. */
+type Side = Pick<typeof import('./chain.js'), 'startAll' | 'cpuPerQuery' | 'digest'>;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const flag = (name: string): string | undefined => {
+    const at = argv.indexOf(name);
+    return at >= 0 ? argv[at + 1] : undefined;
+  };
+  const quick = argv.includes('--quick');
+  const rounds = Number(flag('--rounds') ?? (quick ? 3 : 9));
+  const batches = quick ? 2000 : 10000;
+  const against = flag('--against');
+  const isDigest = argv.includes('--digest');
+  if (isDigest) {
+    const stopped = Date.now();
+    Date.now = () => stopped;
+  }
+  const sides: Array<{ label: string; side: Side }> = [{ label: 'this', side: { startAll, cpuPerQuery, digest } }];
+  if (against !== undefined) sides.push({ label: against, side: (await import(pathToFileURL(resolve(against, 'bench/chain.ts')).href)) as Side });
+  const running: Array<Awaited<ReturnType<Side['startAll']>>> = [];
+  for (const s of sides) running.push(await s.side.startAll(isDigest));
+  try {
+    if (isDigest) {
+      for (const w of WORKLOADS) process.stdout.write(`${w} ${sides.map((s, i) => `${s.label} ${s.side.digest(running[i]!.benches[w])}`).join('  ')}\n`);
+      return;
+    }
+    const net = sides.map(() => Object.fromEntries(WORKLOADS.map((w) => [w, [] as number[]])) as Record<Workload, number[]>);
+    // Round by round, workload by workload, each side in turn (the first one alternating), so a noisy moment of the machine hits both.
+    for (let r = 0; r <= rounds; r++) {
+      for (const w of WORKLOADS) {
+        for (let k = 0; k < sides.length; k++) {
+          const i = (k + r) % sides.length;
+          const { side } = sides[i]!;
+          const b = running[i]!.benches[w];
+          const fill = side.cpuPerQuery(b, batches, false);
+          const total = side.cpuPerQuery(b, batches, true);
+          if (r > 0) net[i]![w].push(total - fill); // round 0 warms the JIT up
+        }
+      }
+    }
+    const head = sides.map((s) => `${s.label}: median (best)`);
+    const rows = [`| workload | ${head.join(' | ')} |${against === undefined ? '' : ' this / other, median of the rounds |'}`, `|---|${sides.map(() => '---:|').join('')}${against === undefined ? '' : '---:|'}`];
+    for (const w of WORKLOADS) {
+      const cells = net.map((n) => `${median(n[w]).toFixed(0)} (${Math.min(...n[w]).toFixed(0)})`);
+      const ratio = against === undefined ? '' : ` ${median(net[0]![w].map((t, r) => t / net[1]![w][r]!)).toFixed(3)} |`;
+      rows.push(`| ${w} | ${cells.join(' | ')} |${ratio}`);
+    }
+    process.stdout.write(`${rows.join('\n')}\n(CPU ns per query, net of the stand-in's filling of the slots; ${rounds} rounds of ${batches} batches of ${BATCH})\n`);
+  } finally {
+    for (const r of running) await r.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`chain: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  });
+}
