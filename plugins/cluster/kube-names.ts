@@ -49,9 +49,12 @@ export class KubeNamesHandler implements Handler {
     const zone = matchZone(req.qname, this.opts.zones);
     if (zone === undefined || isReverseZone(zone)) return this.cluster.serveDNS(req, w);
     const rel = zone === '.' ? req.qname.slice(0, -1) : req.qname.slice(0, req.qname.length - zone.length - 1);
+    if (rel === 'dns-version') return this.version(req, w, zone);
+    // Nearly every name is a registry service's: only a pod's or, while there are any, an ExternalName's is worth splitting.
+    const podShaped = this.opts.pods !== 'disabled' && rel.endsWith('.pod');
+    if (!podShaped && !this.registry.hasExternalNames) return this.cluster.serveDNS(req, w);
     const labels = rel === '' ? [] : rel.split('.');
-    if (labels.length === 1 && labels[0] === 'dns-version') return this.version(req, w, zone);
-    if (this.opts.pods !== 'disabled' && labels.length === 3 && labels[2] === 'pod') return this.pod(req, w, zone, labels[0]!, labels[1]!);
+    if (podShaped && labels.length === 3) return this.pod(req, w, zone, labels[0]!, labels[1]!);
     if (this.registry.hasExternalNames) {
       if (labels[labels.length - 1] === 'svc') labels.pop();
       const target = labels.length === 2 ? this.registry.lookup(labels[1]!, labels[0]!)?.service.externalName : undefined;
