@@ -106,7 +106,7 @@ async function forwarder(body: string, upstreams?: string[]) {
   const dispatcher = new Dispatcher([...config.listeners.values()][0]!.routes, app.log);
   const ask = (wire: Buffer, proto: 'udp' | 'tcp' = 'udp'): Promise<Buffer> => {
     const peer: Peer = { proto, remoteAddress: HOST, remotePort: 40000, localAddress: HOST, localPort: 18299 };
-    return new Promise((resolve) => dispatcher.handle(wire, peer, (msg) => resolve(msg!)));
+    return new Promise((resolve) => dispatcher.handle(wire, peer, { send: (msg) => resolve(msg!) }));
   };
   return {
     app,

@@ -8,7 +8,7 @@ import { Rcode } from '../../src/dns/constants.js';
 import type { Request } from '../../src/dns/request.js';
 import { WireError } from '../../src/dns/wire.js';
 import type { Logger } from '../../src/log.js';
-import { adjustAd, prepare, render, type Limits } from './message.js';
+import { adjustAd, prepare, render, renderedLength, type Limits } from './message.js';
 import { CacheMetrics, type BoundMetrics } from './metrics.js';
 import { cacheVariant, type CacheStore, type Entry, type Kind } from './store.js';
 
@@ -51,7 +51,7 @@ export class CacheHandler implements Handler {
       const left = e.ttl - Math.floor((now - e.stored) / 1000);
       if (left > 0) {
         m.hits[e.kind].n++;
-        w.write(render(e.msg, e.ttlOffsets, req, this.opts.keepTtl ? e.ttl : left));
+        w.write(render(e.msg, e.ttlOffsets, req, this.opts.keepTtl ? e.ttl : left, w.sendBuffer?.(renderedLength(e.msg, req))));
         if (this.shouldPrefetch(e, now, left)) this.refreshLater(req, e, m);
         return Rcode.NOERROR;
       }
@@ -152,7 +152,7 @@ export class CacheHandler implements Handler {
 
   private serveStale(req: Request, w: ResponseWriter, e: Entry, m: BoundMetrics): void {
     m.servedStale.n++;
-    w.write(render(e.msg, e.ttlOffsets, req, 0));
+    w.write(render(e.msg, e.ttlOffsets, req, 0, w.sendBuffer?.(renderedLength(e.msg, req))));
   }
 
   /** Refreshes `e` in the background, after the client's reply has gone out. */

@@ -127,14 +127,19 @@ export function adjustAd(flags: number, req: Request): number {
   return req.do || req.flags & Flag.AD ? flags : flags & ~Flag.AD;
 }
 
+/** How long render()'s reply to `req` from the stored `msg` is. */
+export function renderedLength(msg: Buffer, req: Request): number {
+  return msg.length + (req.edns ? OPT_LEN : 0);
+}
+
 /**
  * The reply to `req` built from a stored message: client's ID, RD and
  * question bytes (its letter case), every TTL set to `ttl`, and an OPT
- * record when the client sent EDNS.
+ * record when the client sent EDNS. Written into `out` when given
+ * (ResponseWriter#sendBuffer: exactly renderedLength() bytes).
  */
-export function render(msg: Buffer, ttlOffsets: readonly number[], req: Request, ttl: number): Buffer {
+export function render(msg: Buffer, ttlOffsets: readonly number[], req: Request, ttl: number, out: Buffer = Buffer.allocUnsafe(renderedLength(msg, req))): Buffer {
   const optLen = req.edns ? OPT_LEN : 0;
-  const out = Buffer.allocUnsafe(msg.length + optLen);
   out.set(msg);
   stampClient(out, req);
   out.writeUInt16BE(adjustAd(out.readUInt16BE(2), req), 2);

@@ -11,6 +11,15 @@ export interface ResponseWriter {
   /** Sends a complete response (wire bytes). The server truncates it for UDP. */
   write(msg: Buffer): void;
   readonly written: boolean;
+  /**
+   * Optional: a buffer of exactly `length` bytes to build the reply in when
+   * the listener can send it from there (the batch path's send slot), so it
+   * is not copied again. Fill it and write() it at once, before anything else
+   * is written. Undefined when there is none (another transport, a reply too
+   * large for the client, a writer in between): build a buffer of your own.
+   * Only the server's own writer offers one.
+   */
+  sendBuffer?(length: number): Buffer | undefined;
 }
 
 export type Result = number | Promise<number>;

@@ -24,7 +24,7 @@ export class AnswerMemo {
     if (req.originalQname !== undefined) return undefined;
     const e = this.names.get(req.qname)?.get(variant(req));
     if (!e) return undefined;
-    w.write(restamp(e.msg, req));
+    w.write(restamp(e.msg, req, w.sendBuffer?.(e.msg.length)));
     return e.rcode;
   }
 

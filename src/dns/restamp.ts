@@ -1,6 +1,7 @@
 // Stored replies served again: a copy with the client's ID, RD/CD bits and
 // question bytes (its letter case) patched in. Used by the answer memo and
-// the cache, so a hit costs one copy and no parsing.
+// the cache, so a hit costs one copy and no parsing (on the batch path, the
+// copy is into the send slot the reply leaves from).
 
 import { Flag } from './constants.js';
 import type { Request } from './request.js';
@@ -8,9 +9,12 @@ import { HEADER_LEN } from './wire.js';
 
 const CLIENT_BITS = Flag.RD | Flag.CD;
 
-/** `stored` must answer the same question (same name ignoring case, type, class). */
-export function restamp(stored: Buffer, req: Request): Buffer {
-  const out = Buffer.allocUnsafe(stored.length);
+/**
+ * `stored` must answer the same question (same name ignoring case, type,
+ * class). Written into `out` when given (ResponseWriter#sendBuffer: exactly
+ * `stored.length` bytes), else into a new buffer.
+ */
+export function restamp(stored: Buffer, req: Request, out: Buffer = Buffer.allocUnsafe(stored.length)): Buffer {
   // TypedArray#set and byte loops: Buffer#copy's argument handling costs more than these ~100 bytes.
   out.set(stored);
   stampClient(out, req);

@@ -21,16 +21,30 @@ export interface Route {
   recursion: boolean;
 }
 
-/** Sends the reply; null when the chain chose to send none (NO_REPLY), so listeners can settle the query. */
-export type Send = (msg: Buffer | null) => void;
+/** The listener's end of one query: where its reply goes. */
+export interface ReplyTo {
+  /** Sends the reply; null when the chain chose to send none (NO_REPLY), so listeners can settle the query. */
+  send(msg: Buffer | null): void;
+  /**
+   * The batch path: room for a reply of `length` bytes in the send buffer, to
+   * be filled and sent at once (no copy then); undefined when there is none.
+   */
+  room?(length: number): Buffer | undefined;
+}
 
 /** Writer handed to the chain: remembers that it wrote, truncates for UDP. */
 class ServerWriter implements ResponseWriter {
   written = false;
   constructor(
     private readonly req: Request,
-    private readonly send: Send,
+    private readonly reply: ReplyTo,
   ) {}
+
+  sendBuffer(length: number): Buffer | undefined {
+    // Over UDP a reply the client cannot take is truncated into a buffer of its own anyway.
+    if (this.written || this.reply.room === undefined || (this.req.proto === 'udp' && length > this.req.maxSize)) return undefined;
+    return this.reply.room(length);
+  }
 
   write(msg: Buffer): void {
     if (this.written) return;
@@ -45,14 +59,14 @@ class ServerWriter implements ResponseWriter {
         out = errorResponse(this.req, Rcode.SERVFAIL);
       }
     }
-    this.send(out);
+    this.reply.send(out);
   }
 
   /** Settles the query without a reply. */
   drop(): void {
     if (this.written) return;
     this.written = true;
-    this.send(null);
+    this.reply.send(null);
   }
 }
 
@@ -65,26 +79,26 @@ export class Dispatcher {
 
   /**
    * Serves one message. Returns false when it is dropped without a reply
-   * (too short for a header, or a response); otherwise `send` is called
-   * exactly once, now or later.
+   * (too short for a header, or a response); otherwise `reply.send` is
+   * called exactly once, now or later.
    */
-  handle(wire: Buffer, peer: Peer, send: Send): boolean {
+  handle(wire: Buffer, peer: Peer, reply: ReplyTo): boolean {
     let req: Request | null;
     try {
       req = parseRequest(wire, peer);
     } catch (e) {
       if (!(e instanceof QueryError)) return false;
-      send(headerOnlyResponse(wire, e.rcode));
+      reply.send(headerOnlyResponse(wire, e.rcode));
       return true;
     }
     if (req === null) return false;
     const route = this.route(req);
     const early = this.precheck(req) ?? (route ? undefined : Rcode.REFUSED);
     if (early !== undefined || !route) {
-      new ServerWriter(req, send).write(errorResponse(req, early ?? Rcode.REFUSED));
+      new ServerWriter(req, reply).write(errorResponse(req, early ?? Rcode.REFUSED));
       return true;
     }
-    const w = new ServerWriter(req, send);
+    const w = new ServerWriter(req, reply);
     let result;
     try {
       result = route.chain.serveDNS(req, w);

@@ -4,7 +4,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Peer } from '../dns/request.js';
-import type { Dispatcher } from './dispatch.js';
+import type { Dispatcher, ReplyTo } from './dispatch.js';
 import { listenError } from './listen-error.js';
 
 const IDLE_MS = 10_000;
@@ -81,6 +81,7 @@ function serveConnection(sock: Socket, dispatcher: Dispatcher): void {
       resumeIfClear();
     }
   };
+  const reply: ReplyTo = { send };
 
   const dispatchPending = (): void => {
     let off = 0;
@@ -91,7 +92,7 @@ function serveConnection(sock: Socket, dispatcher: Dispatcher): void {
       const msg = Buffer.from(pending.subarray(off + 2, off + 2 + len));
       off += 2 + len;
       inFlight++;
-      if (!dispatcher.handle(msg, peer, send)) inFlight--;
+      if (!dispatcher.handle(msg, peer, reply)) inFlight--;
     }
     pending = off === pending.length ? Buffer.alloc(0) : pending.subarray(off);
     if (inFlight >= MAX_IN_FLIGHT && !paused) {
