@@ -26,75 +26,14 @@ import { parseCorefile } from '../src/corefile/index.js';
 import { Type } from '../src/dns/constants.js';
 import { createLogger } from '../src/log.js';
 import { Dispatcher } from '../src/server/dispatch.js';
-import type { AddonSocket, UdpAddon } from '../src/server/udp-addon.js';
 import { listenUdpBatch } from '../src/server/udp-batch.js';
 import type { UdpListener } from '../src/server/udp.js';
+import { BATCH, StandInAddon } from '../test/helpers/addon-stand-in.js';
 import { cachedQueries, clusterQueries, registryYaml, services } from './lib/data.js';
 import { query } from './lib/probe.js';
 import { NO_LIFECYCLE } from '../test/helpers/no-lifecycle.js';
 import { corefile } from './lib/servers/podswarm.js';
 import type { Mode } from './lib/servers/types.js';
-
-// The addon's shared-buffer layout (native/udp-batch/udp_batch.c: BATCH, SLOT, META).
-const BATCH = 64;
-const SLOT = 4096;
-const META = 64;
-const CLIENT = '127.0.0.1';
-const CLIENT_PORT = 40000;
-
-/** Stands in for native/udp-batch: the same buffers, batches handed to the listener by hand. */
-class StandInAddon implements UdpAddon {
-  sock!: AddonSocket;
-  onBatch!: (n: number) => number;
-  /** Replies sent outside their batch (forwarded, or too late for it). */
-  late = 0;
-
-  open(_family: 4 | 6, address: string, port: number, _reusePort: boolean, _rcvbuf: number, _sndbuf: number, onBatch: (n: number) => number): AddonSocket {
-    this.onBatch = onBatch;
-    const meta = Buffer.alloc(BATCH * META);
-    for (let i = 0; i < BATCH; i++) {
-      meta.writeUInt16LE(CLIENT_PORT, i * META + 2);
-      meta[i * META + 5] = CLIENT.length;
-      meta.write(CLIENT, i * META + 6, 'latin1');
-    }
-    this.sock = {
-      handle: {},
-      recv: Buffer.alloc(BATCH * SLOT),
-      meta,
-      send: Buffer.alloc(BATCH * SLOT),
-      smeta: Buffer.alloc(BATCH * 4),
-      address,
-      port,
-      batch: BATCH,
-      slot: SLOT,
-      metaSize: META,
-    };
-    return this.sock;
-  }
-
-  sendTo(): boolean {
-    this.late++;
-    return true;
-  }
-
-  stats(): { truncated: number; sendFailed: number } {
-    return { truncated: 0, sendFailed: 0 };
-  }
-
-  close(_handle: unknown, onClosed?: () => void): void {
-    onClosed?.();
-  }
-
-  /** Writes the next `n` queries into the receive slots, as recvmmsg would. */
-  fill(queries: readonly Buffer[], from: number, n: number): void {
-    const { recv, meta } = this.sock;
-    for (let i = 0; i < n; i++) {
-      const q = queries[(from + i) % queries.length]!;
-      recv.set(q, i * SLOT);
-      meta.writeUInt16LE(q.length, i * META);
-    }
-  }
-}
 
 /** dnsperf lines ("name TYPE") as wire queries, each with its own ID. */
 function wireQueries(lines: string): Buffer[] {
@@ -159,10 +98,10 @@ async function start(mode: Mode, dir: string, variants: boolean): Promise<Bench>
   for (let from = 0; from < queries.length; from += step) {
     const n = Math.min(step, queries.length - from);
     addon.fill(queries, from, n);
-    const late = addon.late + n - addon.onBatch(n);
+    const late = addon.late.length + n - addon.onBatch(n);
     const deadline = Date.now() + 5000;
-    while (addon.late < late && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
-    if (addon.late < late) throw new Error(`warm-up: no answer from the upstream for ${late - addon.late} queries`);
+    while (addon.late.length < late && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+    if (addon.late.length < late) throw new Error(`warm-up: no answer from the upstream for ${late - addon.late.length} queries`);
   }
   return {
     addon,
@@ -191,13 +130,12 @@ export function cpuPerQuery(b: Bench, batches: number, answer: boolean): number 
 /** sha256 over one pass of every query's reply bytes, in order. */
 export function digest(b: Bench): string {
   const hash = createHash('sha256');
-  const { send, smeta } = b.addon.sock;
   for (let from = 0; from < b.queries.length; from += BATCH) {
     const n = Math.min(BATCH, b.queries.length - from);
     b.addon.fill(b.queries, from, n);
     const replies = b.addon.onBatch(n);
     if (replies !== n) throw new Error('a query went unanswered within its batch: not a memo or cache hit');
-    for (let k = 0; k < replies; k++) hash.update(send.subarray(k * SLOT, k * SLOT + smeta.readUInt16LE(k * 4 + 2)));
+    for (const r of b.addon.sent(replies)) if (r.msg) hash.update(r.msg);
   }
   return hash.digest('hex');
 }

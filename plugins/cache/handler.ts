@@ -160,6 +160,8 @@ export class CacheHandler implements Handler {
     if (e.refreshing) return;
     e.refreshing = true;
     m.prefetch.n++;
+    // The refresh runs after serveDNS has returned: the request must not lean on a listener's receive slot.
+    req.keep();
     setImmediate(() => {
       const done = (): void => {
         e.refreshing = false;

@@ -26,6 +26,12 @@ export type Result = number | Promise<number>;
 
 export interface Handler {
   readonly name: string;
+  /**
+   * A handler may use `req` while serveDNS runs and, when it returns a
+   * promise, until that settles. Work that outlives both (a background
+   * refresh) calls req.keep() before serveDNS returns: on the batch path the
+   * query's bytes are lent from a receive slot the next batch reuses.
+   */
   serveDNS(req: Request, w: ResponseWriter): Result;
 }
 

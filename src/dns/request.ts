@@ -34,8 +34,13 @@ export class Request {
   /** The UDP payload size this server advertises and caps UDP replies at; `bufsize` sets it. */
   serverUdpSize = OUR_UDP_SIZE;
 
+  /** The query's bytes; see `wire`. */
+  private bytes: Buffer;
+  /** `bytes` is a view of a listener's receive slot, reused once this batch is answered (src/server/udp-batch.ts). */
+  private borrowed = false;
+
   constructor(
-    readonly wire: Buffer,
+    wire: Buffer,
     readonly id: number,
     readonly flags: number,
     qname: string,
@@ -46,9 +51,43 @@ export class Request {
     readonly edns: Edns | null,
     readonly peer: Peer,
   ) {
+    this.bytes = wire;
     this.qname = qname;
     this.qtype = qtype;
     this.qclass = qclass;
+  }
+
+  /**
+   * The query as received. On the batch path it is a view of a receive slot,
+   * valid while the chain's serveDNS runs and, once keep() has copied it, for
+   * as long as the request is kept.
+   */
+  get wire(): Buffer {
+    return this.bytes;
+  }
+
+  /** Called by the dispatcher: `wire` is lent by the listener, only until the chain has returned. */
+  borrowWire(): void {
+    this.borrowed = true;
+  }
+
+  /**
+   * Gives the request bytes of its own when they are lent, so it can be kept
+   * after serveDNS has returned: the dispatcher calls it for every query the
+   * chain answers later, and work that outlives the query (a cache refresh)
+   * must call it itself, before serveDNS returns.
+   */
+  keep(): void {
+    if (!this.borrowed) return;
+    this.borrowed = false;
+    const lent = this.bytes;
+    const own = Buffer.allocUnsafe(lent.length);
+    own.set(lent);
+    this.bytes = own;
+    if (this.edns) {
+      const at = this.edns.options.byteOffset - lent.byteOffset;
+      this.edns.options = own.subarray(at, at + this.edns.options.length);
+    }
   }
 
   get opcode(): number {

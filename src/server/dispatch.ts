@@ -26,6 +26,12 @@ export interface ReplyTo {
   /** Sends the reply; null when the chain chose to send none (NO_REPLY), so listeners can settle the query. */
   send(msg: Buffer | null): void;
   /**
+   * Set on the batch path: the query's bytes are a view of a receive slot that
+   * a later batch overwrites, so a request kept past the chain's return is
+   * copied (Request#keep).
+   */
+  readonly lendsWire?: boolean;
+  /**
    * The batch path: room for a reply of `length` bytes in the send buffer, to
    * be filled and sent at once (no copy then); undefined when there is none.
    */
@@ -92,6 +98,7 @@ export class Dispatcher {
       return true;
     }
     if (req === null) return false;
+    if (reply.lendsWire) req.borrowWire();
     const route = this.route(req);
     const early = this.precheck(req) ?? (route ? undefined : Rcode.REFUSED);
     if (early !== undefined || !route) {
@@ -106,8 +113,13 @@ export class Dispatcher {
       this.failed(req, w, err);
       return true;
     }
-    if (typeof result === 'number') this.finish(req, w, result);
-    else result.then((rcode) => this.finish(req, w, rcode), (err: unknown) => this.failed(req, w, err));
+    if (typeof result === 'number') {
+      this.finish(req, w, result);
+    } else {
+      // Answered later: the request outlives the receive slot its bytes are in.
+      req.keep();
+      result.then((rcode) => this.finish(req, w, rcode), (err: unknown) => this.failed(req, w, err));
+    }
     return true;
   }
 

@@ -3,8 +3,10 @@
 // call runs goes back in one sendmmsg. A reply that comes later (forward, a
 // cache miss that waits) or does not fit a slot is sent on its own.
 //
-// A memoised or cached reply is restamped straight into the send slot it
-// leaves from (ResponseWriter#sendBuffer), not copied there afterwards.
+// Nothing is copied that need not be: a query is read where it arrived, in
+// its receive slot (the dispatcher copies it only when the chain keeps it
+// past the batch), and a memoised or cached reply is restamped straight into
+// the send slot it leaves from (ResponseWriter#sendBuffer).
 
 import { isIPv6 } from 'node:net';
 import type { Peer } from '../dns/request.js';
@@ -55,13 +57,12 @@ class Batches {
     const m = i * this.sock.metaSize;
     if ((meta[m + 4]! & FLAG_TRUNCATED) !== 0) return;
     const len = meta.readUInt16LE(m);
+    // The addon never reports more than a slot; the datagram is read in place, so that is checked here too.
+    if (len > slot) return;
     const remotePort = meta.readUInt16LE(m + 2);
     const remoteAddress = (meta as Latin1).latin1Slice(m + 6, m + 6 + meta[m + 5]!);
     const peer: Peer = { proto: 'udp', remoteAddress, remotePort, localAddress: this.localAddress, localPort: this.localPort };
-    // A copy: the slot is overwritten by the next batch, and a request keeps its wire bytes.
-    const wire = Buffer.allocUnsafe(len);
-    recv.copy(wire, 0, i * slot, i * slot + len);
-    this.dispatcher.handle(wire, peer, new BatchReply(this, i, remoteAddress, remotePort));
+    this.dispatcher.handle(recv.subarray(i * slot, i * slot + len), peer, new BatchReply(this, i, remoteAddress, remotePort));
   }
 
   /**
@@ -86,6 +87,7 @@ class Batches {
 
 /** Where one datagram's reply goes: a send slot of its batch, or a datagram of its own when later. */
 class BatchReply implements ReplyTo {
+  readonly lendsWire = true;
   private readonly batch: number;
   /** The send slot room() took and the view of it handed out, if any. */
   private roomSlot = -1;
