@@ -3,8 +3,9 @@
 // its receive slot, so whatever answers after the batch (a reply that waits,
 // a cache refresh) must see the query's own bytes although the slot then
 // holds another datagram; a reply built in a send slot is sent from there,
-// and a slot taken but not written is never sent. test/udp-io.test.ts runs
-// the real addon end to end.
+// and a slot taken but not written is never sent; each datagram has its own
+// source, though the listener reuses the text of a repeated one.
+// test/udp-io.test.ts runs the real addon end to end.
 
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -113,6 +114,28 @@ describe('udp-batch: queries read in place', () => {
     await tick();
     await tick();
     assert.deepEqual(asked, ['other.example', 'hot.test']);
+  });
+});
+
+describe('udp-batch: sources', () => {
+  it('gives each datagram its own source address and port, whether or not it repeats the one before', () => {
+    const peers: string[] = [];
+    const who: Handler = {
+      name: 'who',
+      serveDNS(req, w) {
+        peers.push(`${req.peer.remoteAddress} ${req.peer.remotePort}`);
+        w.write(answer(req));
+        return Rcode.NOERROR;
+      },
+    };
+    const addon = listen(newApp(), who);
+    const sources: Array<[string, number]> = [['127.0.0.1', 1001], ['127.0.0.2', 1002], ['127.0.0.2', 1003], ['::1', 1004], ['127.0.0.1', 1005], ['127.0.0.10', 1006]];
+    sources.forEach(([address, port], i) => addon.from(i, address, port));
+    addon.fill(sources.map((_, i) => query('who.test', i)));
+    assert.equal(addon.onBatch(sources.length), sources.length);
+    addon.fill([query('who.test', 9)]);
+    addon.onBatch(1);
+    assert.deepEqual(peers, [...sources.map(([a, p]) => `${a} ${p}`), '127.0.0.1 1001']);
   });
 });
 

@@ -21,6 +21,9 @@ const FLAG_TRUNCATED = 1;
 /** Bytes of one send meta record: u16 index of the datagram answered, u16 reply length. */
 const SMETA_SIZE = 4;
 
+/** Where a meta record's source address text starts (after u16 length, u16 port, u8 flags, u8 text length). */
+const ADDRESS_AT = 6;
+
 type Latin1 = Buffer & { latin1Slice(start: number, end: number): string };
 
 /** The listener's state between the addon's calls: which batch is being answered, which send slots are taken. */
@@ -34,6 +37,15 @@ class Batches {
   inBatch = false;
   /** Send slots taken in this batch: the count onBatch returns to the addon. */
   replies = 0;
+  /**
+   * The last source address read, as text and as the addon wrote it: most
+   * datagrams come from a few clients, and making the text costs more than
+   * comparing a few bytes.
+   */
+  private lastAddress = '';
+  /** Its bytes, the first lastAddressLength of a scratch as long as a meta record's u8 length can say. */
+  private readonly lastAddressBytes = Buffer.alloc(256);
+  private lastAddressLength = -1;
 
   constructor(
     readonly addon: UdpAddon,
@@ -60,9 +72,26 @@ class Batches {
     // The addon never reports more than a slot; the datagram is read in place, so that is checked here too.
     if (len > slot) return;
     const remotePort = meta.readUInt16LE(m + 2);
-    const remoteAddress = (meta as Latin1).latin1Slice(m + 6, m + 6 + meta[m + 5]!);
+    const addressLength = meta[m + 5]!;
+    if (ADDRESS_AT + addressLength > this.sock.metaSize) return;
+    const remoteAddress = this.addressAt(m + ADDRESS_AT, addressLength);
     const peer: Peer = { proto: 'udp', remoteAddress, remotePort, localAddress: this.localAddress, localPort: this.localPort };
     this.dispatcher.handle(recv.subarray(i * slot, i * slot + len), peer, new BatchReply(this, i, remoteAddress, remotePort));
+  }
+
+  /** The address text `length` bytes long at `at` in the meta buffer. */
+  private addressAt(at: number, length: number): string {
+    const meta = this.sock.meta;
+    const last = this.lastAddressBytes;
+    if (length === this.lastAddressLength) {
+      let i = 0;
+      while (i < length && meta[at + i] === last[i]) i++;
+      if (i === length) return this.lastAddress;
+    }
+    for (let i = 0; i < length; i++) last[i] = meta[at + i]!;
+    this.lastAddressLength = length;
+    this.lastAddress = (meta as Latin1).latin1Slice(at, at + length);
+    return this.lastAddress;
   }
 
   /**

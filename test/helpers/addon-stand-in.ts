@@ -28,16 +28,10 @@ export class StandInAddon implements UdpAddon {
 
   open(_family: 4 | 6, address: string, port: number, _reusePort: boolean, _rcvbuf: number, _sndbuf: number, onBatch: (n: number) => number): AddonSocket {
     this.onBatch = onBatch;
-    const meta = Buffer.alloc(BATCH * META);
-    for (let i = 0; i < BATCH; i++) {
-      meta.writeUInt16LE(CLIENT_PORT, i * META + 2);
-      meta[i * META + 5] = CLIENT.length;
-      meta.write(CLIENT, i * META + 6, 'latin1');
-    }
     this.sock = {
       handle: {},
       recv: Buffer.alloc(BATCH * SLOT),
-      meta,
+      meta: Buffer.alloc(BATCH * META),
       send: Buffer.alloc(BATCH * SLOT),
       smeta: Buffer.alloc(BATCH * SMETA),
       address,
@@ -46,6 +40,7 @@ export class StandInAddon implements UdpAddon {
       slot: SLOT,
       metaSize: META,
     };
+    for (let i = 0; i < BATCH; i++) this.from(i, CLIENT, CLIENT_PORT);
     return this.sock;
   }
 
@@ -60,6 +55,14 @@ export class StandInAddon implements UdpAddon {
 
   close(_handle: unknown, onClosed?: () => void): void {
     onClosed?.();
+  }
+
+  /** Sets datagram `i`'s source, as the addon writes it (address text, port). */
+  from(i: number, address: string, port: number): void {
+    const meta = this.sock.meta;
+    meta.writeUInt16LE(port, i * META + 2);
+    meta[i * META + 5] = address.length;
+    meta.write(address, i * META + 6, 'latin1');
   }
 
   /** Writes `n` queries, from `from` on (wrapping around), into the receive slots, as recvmmsg would. */
