@@ -14,6 +14,7 @@ import type { Dispatcher, ReplyTo } from './dispatch.js';
 import { listenError } from './listen-error.js';
 import type { AddonSocket, UdpAddon } from './udp-addon.js';
 import { SOCKET_BUFFER_BYTES, type UdpListener } from './udp.js';
+import type { Latin1Buffer } from '../util/buffers.js';
 
 /** Meta record flag: the datagram was larger than a slot and arrived cut; it is dropped. */
 const FLAG_TRUNCATED = 1;
@@ -23,8 +24,6 @@ const SMETA_SIZE = 4;
 
 /** Where a meta record's source address text starts (after u16 length, u16 port, u8 flags, u8 text length). */
 const ADDRESS_AT = 6;
-
-type Latin1 = Buffer & { latin1Slice(start: number, end: number): string };
 
 /** The listener's state between the addon's calls: which batch is being answered, which send slots are taken. */
 class Batches {
@@ -90,7 +89,7 @@ class Batches {
     }
     for (let i = 0; i < length; i++) last[i] = meta[at + i]!;
     this.lastAddressLength = length;
-    this.lastAddress = (meta as Latin1).latin1Slice(at, at + length);
+    this.lastAddress = (meta as Latin1Buffer).latin1Slice(at, at + length);
     return this.lastAddress;
   }
 

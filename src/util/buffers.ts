@@ -8,3 +8,9 @@ export function ownCopy(bytes: Uint8Array): Buffer {
   copy.set(bytes);
   return copy;
 }
+
+/**
+ * A Buffer with Node's latin1Slice, which toString('latin1') ends in, minus
+ * its argument handling: what the hot path uses to make names and addresses.
+ */
+export type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
