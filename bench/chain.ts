@@ -4,6 +4,9 @@
 // workloads (the Corefile of bench/lib/servers/podswarm.ts), fed the
 // workloads' query files 64 datagrams a batch. The addon's C code and the
 // kernel are not in it: this is the share of a query that is ours to cut.
+// The same dispatcher driven as the node:dgram listener drives it (a
+// datagram a call) gives the fallback path's share, node:dgram's own
+// excepted.
 // Not part of `npm run bench`; alone:
 //   node --import tsx bench/chain.ts [--quick] [--rounds N] [--against DIR] [--digest]
 // `--against DIR` loads another checkout's bench/chain.ts into the same
@@ -24,11 +27,12 @@ import { App } from '../src/app.js';
 import { buildConfig, type Config } from '../src/config/build.js';
 import { parseCorefile } from '../src/corefile/index.js';
 import { Type } from '../src/dns/constants.js';
+import type { Peer } from '../src/dns/request.js';
 import { createLogger } from '../src/log.js';
 import { Dispatcher } from '../src/server/dispatch.js';
 import { listenUdpBatch } from '../src/server/udp-batch.js';
-import type { UdpListener } from '../src/server/udp.js';
-import { BATCH, StandInAddon } from '../test/helpers/addon-stand-in.js';
+import { DgramReply, type UdpListener } from '../src/server/udp.js';
+import { BATCH, CLIENT, CLIENT_PORT, StandInAddon } from '../test/helpers/addon-stand-in.js';
 import { cachedQueries, clusterQueries, registryYaml, services } from './lib/data.js';
 import { query } from './lib/probe.js';
 import { NO_LIFECYCLE } from '../test/helpers/no-lifecycle.js';
@@ -66,6 +70,8 @@ function upstream(): Promise<Socket> {
 
 interface Bench {
   addon: StandInAddon;
+  /** The listener's dispatcher, for the dgram path's share. */
+  dispatcher: Dispatcher;
   queries: Buffer[];
   stop(): Promise<void>;
 }
@@ -90,7 +96,8 @@ async function start(mode: Mode, dir: string, variants: boolean): Promise<Bench>
   for (const fn of config.startup) await fn();
   const spec = [...config.listeners.values()][0]!;
   const addon = new StandInAddon();
-  const listener: UdpListener = listenUdpBatch(addon, spec.address, spec.port, new Dispatcher(spec.routes, app.log), false);
+  const dispatcher = new Dispatcher(spec.routes, app.log);
+  const listener: UdpListener = listenUdpBatch(addon, spec.address, spec.port, dispatcher, false);
   const plain = wireQueries(mode === 'cluster' ? clusterQueries(services(100)) : cachedQueries());
   const queries = variants ? [...plain, ...plain.map(variant)] : plain;
   // One pass first, so every later query is a memo or cache hit; forwarded a few at a time (the upstream's socket buffer is small).
@@ -105,6 +112,7 @@ async function start(mode: Mode, dir: string, variants: boolean): Promise<Bench>
   }
   return {
     addon,
+    dispatcher,
     queries,
     async stop() {
       await listener.close();
@@ -125,6 +133,26 @@ export function cpuPerQuery(b: Bench, batches: number, answer: boolean): number 
   }
   const t = process.cpuUsage(t0);
   return ((t.user + t.system) * 1000) / (batches * BATCH);
+}
+
+/**
+ * CPU ns per query of the dispatcher and chain driven as the node:dgram
+ * listener drives them (src/server/udp.ts: a datagram a call, in a buffer of
+ * its own, a peer and a reply per query): the fallback path's JavaScript
+ * without node:dgram's own.
+ */
+export function dgramCpuPerQuery(b: Bench, queries: number): number {
+  let answered = 0;
+  // The listener's own reply, on a socket that only counts.
+  const sock = { send: () => void answered++ } as unknown as Socket;
+  const t0 = process.cpuUsage();
+  for (let k = 0; k < queries; k++) {
+    const peer: Peer = { proto: 'udp', remoteAddress: CLIENT, remotePort: CLIENT_PORT, localAddress: '127.0.0.1', localPort: 5300 };
+    b.dispatcher.handle(b.queries[k % b.queries.length]!, peer, new DgramReply(sock, CLIENT_PORT, CLIENT));
+  }
+  const t = process.cpuUsage(t0);
+  if (answered !== queries) throw new Error('a query went unanswered at once: not a memo or cache hit');
+  return ((t.user + t.system) * 1000) / queries;
 }
 
 /** sha256 over one pass of every query's reply bytes, in order. */
@@ -157,7 +185,7 @@ export async function startAll(variants: boolean): Promise<{ benches: Record<Wor
 }
 
 /** This checkout's functions, or another's (`--against DIR`): both run in this process, round by round. */
-type Side = Pick<typeof import('./chain.js'), 'startAll' | 'cpuPerQuery' | 'digest'>;
+type Side = Pick<typeof import('./chain.js'), 'startAll' | 'cpuPerQuery' | 'dgramCpuPerQuery' | 'digest'>;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -179,7 +207,7 @@ async function main(): Promise<void> {
     const stopped = Date.now();
     Date.now = () => stopped;
   }
-  const sides: Array<{ label: string; side: Side }> = [{ label: 'this', side: { startAll, cpuPerQuery, digest } }];
+  const sides: Array<{ label: string; side: Side }> = [{ label: 'this', side: { startAll, cpuPerQuery, dgramCpuPerQuery, digest } }];
   if (against !== undefined) sides.push({ label: against, side: (await import(pathToFileURL(resolve(against, 'bench/chain.ts')).href)) as Side });
   const running: Array<Awaited<ReturnType<Side['startAll']>>> = [];
   for (const s of sides) running.push(await s.side.startAll(isDigest));
@@ -188,28 +216,30 @@ async function main(): Promise<void> {
       for (const w of WORKLOADS) process.stdout.write(`${w} ${sides.map((s, i) => `${s.label} ${s.side.digest(running[i]!.benches[w])}`).join('  ')}\n`);
       return;
     }
-    const net = sides.map(() => Object.fromEntries(WORKLOADS.map((w) => [w, [] as number[]])) as Record<Workload, number[]>);
-    // Round by round, workload by workload, each side in turn (the first one alternating), so a noisy moment of the machine hits both.
+    // Each workload on each path: the batch listener's, net of the stand-in's filling of the slots, and the dgram listener's way.
+    const rows = WORKLOADS.flatMap((w) => [
+      { label: `${w}, batch path`, w, measure: (side: Side, b: Bench) => side.cpuPerQuery(b, batches, true) - side.cpuPerQuery(b, batches, false) },
+      { label: `${w}, dgram path (without node:dgram)`, w, measure: (side: Side, b: Bench) => side.dgramCpuPerQuery(b, batches * BATCH) },
+    ]);
+    const ns = sides.map(() => rows.map(() => [] as number[]));
+    // Round by round, row by row, each side in turn (the first one alternating), so a noisy moment of the machine hits both.
     for (let r = 0; r <= rounds; r++) {
-      for (const w of WORKLOADS) {
+      rows.forEach((row, j) => {
         for (let k = 0; k < sides.length; k++) {
           const i = (k + r) % sides.length;
-          const { side } = sides[i]!;
-          const b = running[i]!.benches[w];
-          const fill = side.cpuPerQuery(b, batches, false);
-          const total = side.cpuPerQuery(b, batches, true);
-          if (r > 0) net[i]![w].push(total - fill); // round 0 warms the JIT up
+          const t = row.measure(sides[i]!.side, running[i]!.benches[row.w]);
+          if (r > 0) ns[i]![j]!.push(t); // round 0 warms the JIT up
         }
-      }
+      });
     }
     const head = sides.map((s) => `${s.label}: median (best)`);
-    const rows = [`| workload | ${head.join(' | ')} |${against === undefined ? '' : ' this / other, median of the rounds |'}`, `|---|${sides.map(() => '---:|').join('')}${against === undefined ? '' : '---:|'}`];
-    for (const w of WORKLOADS) {
-      const cells = net.map((n) => `${median(n[w]).toFixed(0)} (${Math.min(...n[w]).toFixed(0)})`);
-      const ratio = against === undefined ? '' : ` ${median(net[0]![w].map((t, r) => t / net[1]![w][r]!)).toFixed(3)} |`;
-      rows.push(`| ${w} | ${cells.join(' | ')} |${ratio}`);
-    }
-    process.stdout.write(`${rows.join('\n')}\n(CPU ns per query, net of the stand-in's filling of the slots; ${rounds} rounds of ${batches} batches of ${BATCH})\n`);
+    const table = [`| | ${head.join(' | ')} |${against === undefined ? '' : ' this / other, median of the rounds |'}`, `|---|${sides.map(() => '---:|').join('')}${against === undefined ? '' : '---:|'}`];
+    rows.forEach((row, j) => {
+      const cells = ns.map((n) => `${median(n[j]!).toFixed(0)} (${Math.min(...n[j]!).toFixed(0)})`);
+      const ratio = against === undefined ? '' : ` ${median(ns[0]![j]!.map((t, r) => t / ns[1]![j]![r]!)).toFixed(3)} |`;
+      table.push(`| ${row.label} | ${cells.join(' | ')} |${ratio}`);
+    });
+    process.stdout.write(`${table.join('\n')}\n(CPU ns per query; ${rounds} rounds of ${batches * BATCH} queries a row)\n`);
   } finally {
     for (const r of running) await r.stop();
   }
