@@ -42,6 +42,7 @@ import {
   type WireSecurity,
 } from '../src/gossip/net.js';
 import { Keyring, decryptPayload, encryptPayload, encryptedLength } from '../src/gossip/security.js';
+import { decodeSerfPushPull, encodeSerfPushPull } from '../src/gossip/serf.js';
 
 interface Capture {
   note: string;
@@ -211,6 +212,17 @@ describe('captured serf TCP push/pull', () => {
       assert.equal(encodeStreamMessage(again, { ...noSec, compress: true }).toString('hex'), t.hex);
       // a partial stream asks for more bytes
       assert.equal(parseStreamMessage(raw.subarray(0, raw.length - 1), noSec), null);
+    }
+  });
+
+  it("reads serf's push/pull state, its empty event buffer too, and writes it back byte for byte", () => {
+    for (const t of plain.tcp) {
+      const state = decodePushPull(parseStreamMessage(hex(t.hex), noSec)!.body).userState!;
+      const pp = decodeSerfPushPull(state);
+      assert.equal(pp.eventLTime, 1);
+      assert.equal(pp.events.length, 512);
+      assert.ok(pp.events.every((slot) => slot === null));
+      assert.deepEqual(encodeSerfPushPull(pp), state);
     }
   });
 

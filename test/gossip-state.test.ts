@@ -1,8 +1,12 @@
-// SWIM helpers: timing formulas, the broadcast queue, suspicion and serf tags.
+// SWIM helpers: timing formulas, the broadcast queue, suspicion, serf tags
+// and serf's user event buffer.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TransmitLimitedQueue, retransmitLimit } from '../src/gossip/broadcast.js';
-import { decodeTags, encodeJoinIntent, encodeLeaveIntent, encodeTags } from '../src/gossip/serf.js';
+import { decodeSerfPushPull, decodeTags, decodeUserEvent, encodeJoinIntent, encodeLeaveIntent, encodeSerfPushPull, encodeTags } from '../src/gossip/serf.js';
+import { EventLog } from '../src/gossip/serf-events.js';
+import { MsgWriter } from '../src/gossip/msgpack.js';
+import { LogLimiter } from '../src/gossip/log-limit.js';
 import { Awareness, Suspicion, pushPullScale, remainingSuspicionTime, suspicionTimeout } from '../src/gossip/state.js';
 
 describe('SWIM formulas (memberlist util.go)', () => {
@@ -97,5 +101,100 @@ describe('serf compatibility', () => {
     // captured from serf: join {LTime:1, Node:"sb"}, leave {LTime:2, Node:"sb", Prune:false}
     assert.equal(encodeJoinIntent(1, 'sb').toString('hex'), '0182a54c54696d6501a44e6f6465a27362');
     assert.equal(encodeLeaveIntent(2, 'sb').toString('hex'), '0083a54c54696d6502a44e6f6465a27362a55072756e65c2');
+  });
+});
+
+describe('serf user events (serf.go handleUserEvent)', () => {
+  const ev = (name: string, payload: string | null = 'p') => ({ name: Buffer.from(name), payload: payload === null ? null : Buffer.from(payload) });
+
+  it('keeps an event once: the same name and payload at the same time is a copy, a nil payload equals an empty one', () => {
+    const log = new EventLog();
+    assert.equal(log.record(5, ev('deploy')), 'new');
+    assert.equal(log.record(5, ev('deploy')), 'seen');
+    assert.equal(log.record(5, ev('deploy', 'other')), 'new');
+    assert.equal(log.record(6, ev('deploy')), 'new');
+    assert.equal(log.record(7, ev('x', null)), 'new');
+    assert.equal(log.record(7, ev('x', '')), 'seen');
+    // the clock is one past the newest time witnessed
+    assert.equal(log.clock.time(), 8);
+  });
+
+  it('drops an event older than the buffer reaches, and bounds the events of one time', () => {
+    const log = new EventLog();
+    assert.equal(log.record(1000, ev('late')), 'new');
+    assert.equal(log.record(1001 - 512, ev('edge')), 'new');
+    assert.equal(log.record(1000 - 512, ev('old')), 'old');
+    for (let i = 1; i < 8; i++) assert.equal(log.record(1000, ev(`e${i}`)), 'new');
+    assert.equal(log.record(1000, ev('ninth')), 'full');
+    // a newer time takes over the slot of the older one
+    assert.equal(log.record(1000 + 512, ev('late')), 'new');
+    assert.equal(log.buffer()[1000 % 512]!.ltime, 1512);
+    assert.equal(log.buffer().length, 512);
+  });
+
+  it('keeps at most 4096 events queued for gossip, the newest, as serf prunes its event queue', () => {
+    const log = new EventLog();
+    const q = new TransmitLimitedQueue(4, () => 3);
+    for (let i = 0; i <= 4096; i++) q.queue({ name: log.nextBroadcastName(), msg: Buffer.from([i & 0xff]) });
+    assert.equal(q.size(), 4096);
+  });
+
+  it('carries the buffer in the push/pull as serf writes []*userEvents, and reads it back', () => {
+    const log = new EventLog();
+    log.record(3, ev('a'));
+    log.record(3, ev('b', null));
+    log.record(600, ev('c'));
+    const pp = { ltime: 1, statusLTimes: {}, leftMembers: [], eventLTime: log.clock.time(), events: log.buffer(), queryLTime: 1, appState: null };
+    const back = decodeSerfPushPull(encodeSerfPushPull(pp));
+    assert.equal(back.eventLTime, 601);
+    assert.deepEqual(back.events, log.buffer());
+    // slot 3 as go-msgpack writes it: {Events: [{Name, Payload}, ...], LTime}
+    const slot = new MsgWriter();
+    slot.struct({ LTime: { kind: 'uint', value: 3 }, Events: { kind: 'raw', value: Buffer.from('9282a44e616d65a161a75061796c6f6164a17082a44e616d65a162a75061796c6f6164c0', 'hex') } });
+    assert.ok(encodeSerfPushPull(pp).includes(slot.bytes()));
+  });
+
+  it('refuses what no serf member sends: a longer buffer than serf keeps, a time that does not fit, a field of the wrong type', () => {
+    const state = (events: Buffer): Buffer => {
+      const w = new MsgWriter();
+      w.struct({ LTime: { kind: 'uint', value: 1 }, Events: { kind: 'raw', value: events } });
+      return Buffer.concat([Buffer.from([2]), w.bytes()]);
+    };
+    const nils = (n: number): Buffer => {
+      const w = new MsgWriter();
+      w.arrayHeader(n);
+      for (let i = 0; i < n; i++) w.nil();
+      return w.bytes();
+    };
+    assert.equal(decodeSerfPushPull(state(nils(512))).events.length, 512);
+    assert.throws(() => decodeSerfPushPull(state(nils(513))), /Events has 513 entries, more than the event buffer of 512/);
+    const msg = (fields: Parameters<MsgWriter['struct']>[0]): Buffer => {
+      const w = new MsgWriter();
+      w.struct(fields);
+      return Buffer.concat([Buffer.from([3]), w.bytes()]);
+    };
+    assert.deepEqual(decodeUserEvent(msg({ LTime: { kind: 'uint', value: 9 }, Name: { kind: 'str', value: 'n' }, Payload: { kind: 'bytes', value: null }, CC: { kind: 'bool', value: false } })), {
+      ltime: 9,
+      name: Buffer.from('n'),
+      payload: null,
+    });
+    assert.throws(() => decodeUserEvent(msg({ LTime: { kind: 'uint', value: 2n ** 64n - 1n }, Name: { kind: 'str', value: 'n' } })), /LTime is out of range/);
+    assert.throws(() => decodeUserEvent(msg({ LTime: { kind: 'uint', value: 1 }, CC: { kind: 'str', value: 'yes' } })), /CC is not a bool/);
+    assert.throws(() => decodeUserEvent(msg({ LTime: { kind: 'int', value: -1 } })), /LTime is not an unsigned integer/);
+    assert.throws(() => decodeUserEvent(Buffer.from([3, 0x92])), /unexpected end|not a map/);
+  });
+});
+
+describe('log lines a peer can cause', () => {
+  it('are written once per kind and interval, the next one counting those left out', async () => {
+    const lines: string[] = [];
+    const put = (level: string) => (m: string) => void lines.push(`${level} ${m}`);
+    const limiter = new LogLimiter({ debug: put('debug'), info: put('info'), warn: put('warn'), error: put('error') }, 50);
+    for (let i = 0; i < 3; i++) limiter.write('a', 'warn', `a${i}`);
+    limiter.write('b', 'error', 'b0');
+    await new Promise((r) => setTimeout(r, 60));
+    limiter.write('a', 'warn', 'a3');
+    limiter.write('a', 'warn', 'a4');
+    assert.deepEqual(lines, ['warn a0', 'error b0', 'warn a3 (and 2 more like it since the last such line)']);
   });
 });

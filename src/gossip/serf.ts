@@ -1,8 +1,9 @@
 // The slice of the Serf protocol (hashicorp/serf serf/messages.go, serf.go,
 // delegate.go) a node needs so serf agents list it with tags and show
 // `left` after a graceful leave: tags in the node meta, join/leave intents
-// as memberlist user messages, and a Serf-shaped push/pull user state.
-import { MsgWriter, asMap, decodeAt, getBytes, getUint, type MsgMap } from './msgpack.js';
+// and user events as memberlist user messages, and a Serf-shaped push/pull
+// user state.
+import { MsgWriter, MsgpackError, asMap, decodeAt, getBool, getBytes, getUint, type MsgMap, type MsgValue } from './msgpack.js';
 
 export const SerfMessageType = {
   leave: 0,
@@ -81,13 +82,97 @@ export function encodeLeaveIntent(ltime: number, node: string): Buffer {
   return Buffer.concat([Buffer.from([SerfMessageType.leave]), w.bytes()]);
 }
 
+/** serf's EventBuffer: how many Lamport times of user events a member keeps, and so the length of a push/pull's Events. */
+export const EVENT_BUFFER = 512;
+/**
+ * The most user events kept for one Lamport time. Serf keeps any number;
+ * several only happen when members send events at the same moment, and a
+ * bound keeps a flood of distinct forged events at one time from growing
+ * the buffer (and every push/pull) without limit.
+ */
+export const EVENTS_PER_LTIME = 8;
+
+/** A user event as serf keeps it (serf.go userEvent), compared byte for byte. */
+export interface UserEvent {
+  /** A Go string, kept as its bytes: text decoding would make distinct names equal. */
+  name: Buffer;
+  /** nil and empty, as Go writes them; they compare equal (bytes.Compare). */
+  payload: Buffer | null;
+}
+
+/** The user events of one Lamport time (serf.go userEvents), one slot of the event buffer. */
+export interface EventsAt {
+  ltime: number;
+  events: UserEvent[];
+}
+
+/**
+ * A Lamport time we can hold: LTimes past 2^53 lose precision as numbers, and
+ * one near 2^64 would leave our clock at a value that no longer encodes.
+ */
+function getLTime(m: MsgMap, key = 'LTime'): number {
+  const t = getUint(m, key);
+  if (!Number.isSafeInteger(t)) throw new MsgpackError(`msgpack: field ${key} is out of range`);
+  return t;
+}
+
+function userEvent(m: MsgMap): UserEvent {
+  return { name: getBytes(m, 'Name') ?? Buffer.alloc(0), payload: getBytes(m, 'Payload') };
+}
+
+/**
+ * A user event message, `[3][messageUserEvent{LTime, Name, Payload, CC}]`.
+ * Every field is checked as Go's decoder would, so what we pass on no serf
+ * agent fails to read.
+ */
+export function decodeUserEvent(msg: Buffer): UserEvent & { ltime: number } {
+  const m = asMap(decodeAt(msg, 1).value, 'user event');
+  getBool(m, 'CC');
+  return { ltime: getLTime(m), ...userEvent(m) };
+}
+
+/** The event buffer as serf's []*userEvents: one entry per slot, nil where a slot is empty. */
+function encodeEventBuffer(slots: readonly (EventsAt | null)[]): Buffer {
+  const w = new MsgWriter();
+  w.arrayHeader(slots.length);
+  for (const slot of slots) {
+    if (!slot) {
+      w.nil();
+      continue;
+    }
+    const events = new MsgWriter();
+    events.arrayHeader(slot.events.length);
+    for (const e of slot.events) events.struct({ Name: { kind: 'bytes', value: e.name }, Payload: { kind: 'bytes', value: e.payload } });
+    w.struct({ LTime: { kind: 'uint', value: slot.ltime }, Events: { kind: 'raw', value: events.bytes() } });
+  }
+  return w.bytes();
+}
+
+/**
+ * A push/pull's Events: at most EVENT_BUFFER slots (serf's buffer is that
+ * long), and of each slot only the first EVENTS_PER_LTIME events, the most a
+ * member keeps for one time; the rest is not looked at.
+ */
+function decodeEventBuffer(v: MsgValue | undefined): (EventsAt | null)[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new MsgpackError('msgpack: Events is not an array');
+  if (v.length > EVENT_BUFFER) throw new MsgpackError(`msgpack: Events has ${v.length} entries, more than the event buffer of ${EVENT_BUFFER}`);
+  return v.map((slot) => {
+    if (slot === null) return null;
+    const m = asMap(slot, 'userEvents');
+    const events = m['Events'] ?? [];
+    if (!Array.isArray(events)) throw new MsgpackError('msgpack: userEvents.Events is not an array');
+    return { ltime: getLTime(m), events: events.slice(0, EVENTS_PER_LTIME).map((e) => userEvent(asMap(e, 'userEvent'))) };
+  });
+}
+
 /** Field of the Serf push/pull map that carries our delegate state; serf ignores unknown keys. */
 const STATE_KEY = 'PodswarmState';
 
 /**
  * A Serf messagePushPull: our clocks, the member status times and left
- * members we know (serf merges them as its own agents' ones), plus the
- * application state under an extra key.
+ * members we know (serf merges them as its own agents' ones), the recent
+ * user events, plus the application state under an extra key.
  */
 export function encodeSerfPushPull(pp: SerfPushPull): Buffer {
   const { statusLTimes, leftMembers } = pp;
@@ -102,15 +187,13 @@ export function encodeSerfPushPull(pp: SerfPushPull): Buffer {
   const left = new MsgWriter();
   left.arrayHeader(leftMembers.length);
   for (const n of leftMembers) left.str(n);
-  const empty = new MsgWriter();
-  empty.arrayHeader(0);
   w.struct(
     {
       LTime: { kind: 'uint', value: pp.ltime },
       StatusLTimes: { kind: 'raw', value: status.bytes() },
       LeftMembers: { kind: 'raw', value: left.bytes() },
-      EventLTime: { kind: 'uint', value: 0 },
-      Events: { kind: 'raw', value: empty.bytes() },
+      EventLTime: { kind: 'uint', value: pp.eventLTime },
+      Events: { kind: 'raw', value: encodeEventBuffer(pp.events) },
       QueryLTime: { kind: 'uint', value: pp.queryLTime },
       [STATE_KEY]: { kind: 'bytes', value: pp.appState },
     },
@@ -123,6 +206,9 @@ export interface SerfPushPull {
   ltime: number;
   statusLTimes: Record<string, number>;
   leftMembers: string[];
+  eventLTime: number;
+  /** The event buffer's slots (serf's Events), null where empty. */
+  events: readonly (EventsAt | null)[];
   queryLTime: number;
   appState: Buffer | null;
 }
@@ -142,6 +228,8 @@ export function decodeSerfPushPull(buf: Buffer): SerfPushPull {
     ltime: getUint(m, 'LTime'),
     statusLTimes,
     leftMembers,
+    eventLTime: getLTime(m, 'EventLTime'),
+    events: decodeEventBuffer(m['Events']),
     queryLTime: getUint(m, 'QueryLTime'),
     appState: getBytes(m, STATE_KEY),
   };
