@@ -3,9 +3,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TransmitLimitedQueue, retransmitLimit } from '../src/gossip/broadcast.js';
-import { decodeSerfPushPull, decodeTags, decodeUserEvent, encodeJoinIntent, encodeLeaveIntent, encodeSerfPushPull, encodeTags } from '../src/gossip/serf.js';
+import {
+  SerfMemberStatus,
+  decodeSerfPushPull,
+  decodeTags,
+  decodeUserEvent,
+  encodeConflictResponse,
+  encodeJoinIntent,
+  encodeLeaveIntent,
+  encodeSerfPushPull,
+  encodeTags,
+} from '../src/gossip/serf.js';
+import { SerfIntents } from '../src/gossip/serf-intents.js';
+import { NodeStateType } from '../src/gossip/messages.js';
 import { EventLog } from '../src/gossip/serf-events.js';
-import { MsgWriter } from '../src/gossip/msgpack.js';
+import { MsgWriter, decode } from '../src/gossip/msgpack.js';
 import { LogLimiter } from '../src/gossip/log-limit.js';
 import { Awareness, Suspicion, pushPullScale, remainingSuspicionTime, suspicionTimeout } from '../src/gossip/state.js';
 
@@ -101,6 +113,39 @@ describe('serf compatibility', () => {
     // captured from serf: join {LTime:1, Node:"sb"}, leave {LTime:2, Node:"sb", Prune:false}
     assert.equal(encodeJoinIntent(1, 'sb').toString('hex'), '0182a54c54696d6501a44e6f6465a27362');
     assert.equal(encodeLeaveIntent(2, 'sb').toString('hex'), '0083a54c54696d6502a44e6f6465a27362a55072756e65c2');
+  });
+
+  it("answers a name conflict query with serf's Member, or nil for a node it does not know", () => {
+    assert.equal(encodeConflictResponse(null).toString('hex'), '06c0');
+    const resp = encodeConflictResponse({ name: 'sb', addr: Buffer.from([127, 0, 0, 2]), port: 7946, tags: { role: 'web' }, status: SerfMemberStatus.alive, vsn: [1, 5, 2, 2, 5, 4] });
+    assert.equal(resp[0], 6);
+    // maps decode with a null prototype
+    const m = decode(resp.subarray(1)) as Record<string, object>;
+    assert.deepEqual({ ...m, Tags: { ...m['Tags'] } }, {
+      Addr: Buffer.from([127, 0, 0, 2]),
+      DelegateCur: 4,
+      DelegateMax: 5,
+      DelegateMin: 2,
+      Name: Buffer.from('sb'),
+      Port: 7946,
+      ProtocolCur: 2,
+      ProtocolMax: 5,
+      ProtocolMin: 1,
+      Status: 1,
+      Tags: { role: Buffer.from('web') },
+    });
+  });
+
+  it("gives a member serf's status from memberlist's state and the member's last intent", () => {
+    const intents = new SerfIntents();
+    const member = (name: string, state: NodeStateType) => ({ name, addr: Buffer.from([127, 0, 0, 1]), port: 1, meta: null, state, incarnation: 1, stateChange: 0, vsn: [1, 5, 2, 2, 5, 4] as [number, number, number, number, number, number] });
+    intents.record('a', 1, 1);
+    intents.record('b', 0, 2);
+    assert.equal(intents.status(member('a', NodeStateType.suspect)), SerfMemberStatus.alive);
+    assert.equal(intents.status(member('a', NodeStateType.dead)), SerfMemberStatus.failed);
+    assert.equal(intents.status(member('b', NodeStateType.alive)), SerfMemberStatus.leaving);
+    assert.equal(intents.status(member('b', NodeStateType.left)), SerfMemberStatus.left);
+    assert.equal(intents.status(member('c', NodeStateType.alive)), SerfMemberStatus.alive);
   });
 });
 

@@ -8,9 +8,10 @@
 import type { GossipCore } from './core.js';
 import { MessageType, NodeStateType } from './messages.js';
 import { asMap, decodeAt, getStr, getUint } from './msgpack.js';
-import { SerfMessageType, encodeJoinIntent, encodeLeaveIntent, type SerfPushPull } from './serf.js';
+import { SerfMemberStatus, SerfMessageType, encodeJoinIntent, encodeLeaveIntent, type SerfPushPull } from './serf.js';
 import type { SerfDelegate } from './serf-delegate.js';
 import { EAGER_FANOUT, sendSerfNow } from './serf-send.js';
+import type { Member } from './state.js';
 
 type IntentType = typeof SerfMessageType.join | typeof SerfMessageType.leave;
 
@@ -52,10 +53,18 @@ export class SerfIntents {
   }
 
   /**
-   * For our push/pull: every node's status LTime, and the nodes whose last
-   * intent was a leave and that memberlist no longer lists alive (left or
-   * dead: serf moves a leaving member to its left list on either).
+   * The member's status as a serf agent keeps it (serf.go handleNodeLeave):
+   * `leaving` after a leave intent, and once memberlist no longer lists it
+   * alive (left or dead), `left` when its last intent was a leave and
+   * `failed` when not. Suspect is alive to serf.
    */
+  status(m: Member): SerfMemberStatus {
+    const leaving = this.seen.get(m.name)?.type === SerfMessageType.leave;
+    if (m.state === NodeStateType.left || m.state === NodeStateType.dead) return leaving ? SerfMemberStatus.left : SerfMemberStatus.failed;
+    return leaving ? SerfMemberStatus.leaving : SerfMemberStatus.alive;
+  }
+
+  /** For our push/pull: every member's status LTime, and the members serf would list as left. */
   snapshot(core: GossipCore): { statusLTimes: Record<string, number>; leftMembers: string[] } {
     this.sweep(core);
     const statusLTimes: Record<string, number> = {};
@@ -64,7 +73,7 @@ export class SerfIntents {
       const m = core.byName.get(node);
       if (!m) continue;
       statusLTimes[node] = s.ltime;
-      if (s.type === SerfMessageType.leave && (m.state === NodeStateType.left || m.state === NodeStateType.dead)) leftMembers.push(node);
+      if (this.status(m) === SerfMemberStatus.left) leftMembers.push(node);
     }
     return { statusLTimes, leftMembers };
   }

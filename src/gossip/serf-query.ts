@@ -1,8 +1,9 @@
 // Serf queries as a Serf member handles them (serf.go handleQuery, query.go,
 // delegate.go): a query new to this node is passed on (unless it says not
-// to), acked when asked, and, when it is one of Serf's internal key queries,
-// answered directly to the asker over UDP and through `RelayFactor` other
-// members. Relay messages that other members ask us to forward are sent on.
+// to), acked when asked, and, when it is one of Serf's internal key queries
+// or its name conflict query, answered directly to the asker over UDP and
+// through `RelayFactor` other members. Relay messages that other members ask
+// us to forward are sent on.
 import { randomInt } from 'node:crypto';
 import { ipFromWire } from './address.js';
 import type { GossipCore } from './core.js';
@@ -10,6 +11,7 @@ import { MessageType, NodeStateType } from './messages.js';
 import { MsgWriter, asMap, decodeAt, getBytes, getStr, getUint, type MsgMap } from './msgpack.js';
 import { quote } from './quote.js';
 import { SerfMessageType } from './serf.js';
+import { CONFLICT_QUERY, answerConflictQuery } from './serf-conflict.js';
 import type { SerfDelegate } from './serf-delegate.js';
 import { answerKeyQuery, isKeyQuery } from './serf-keys.js';
 import { EAGER_FANOUT, sendSerfNow, sendSerfPacket } from './serf-send.js';
@@ -99,6 +101,9 @@ export function handleQuery(serf: SerfDelegate, msg: Buffer): void {
     // the payload travels as a raw string (up to 5 bytes of header) inside the response
     const room = QUERY_RESPONSE_SIZE_LIMIT - encodeResponse(core, q, { ack: false, payload: Buffer.alloc(0) }).length - 5;
     void answerKeyQuery(core, q.name, q.payload, room).then((payload) => respond(core, q, { ack: false, payload }));
+  } else if (q.name === CONFLICT_QUERY) {
+    const payload = answerConflictQuery(serf, q.payload);
+    if (payload) respond(core, q, { ack: false, payload });
   }
 }
 

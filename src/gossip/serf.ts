@@ -26,16 +26,21 @@ export const APP_MESSAGE_TYPE = 0x50;
 
 const TAG_MAGIC = 0xff;
 
-/** Serf's protocol >= 3 tag encoding: 0xff + msgpack map (sorted for stable bytes). */
-export function encodeTags(tags: Record<string, string>): Buffer {
+/** A Go map[string]string, sorted for stable bytes. */
+function encodeStringMap(map: Record<string, string>): Buffer {
   const w = new MsgWriter();
-  const keys = Object.keys(tags).sort();
+  const keys = Object.keys(map).sort();
   w.mapHeader(keys.length);
   for (const k of keys) {
     w.str(k);
-    w.str(tags[k]!);
+    w.str(map[k]!);
   }
-  return Buffer.concat([Buffer.from([TAG_MAGIC]), w.bytes()]);
+  return w.bytes();
+}
+
+/** Serf's protocol >= 3 tag encoding: 0xff + msgpack map. */
+export function encodeTags(tags: Record<string, string>): Buffer {
+  return Buffer.concat([Buffer.from([TAG_MAGIC]), encodeStringMap(tags)]);
 }
 
 export function decodeTags(meta: Buffer | null): Record<string, string> {
@@ -233,4 +238,47 @@ export function decodeSerfPushPull(buf: Buffer): SerfPushPull {
     queryLTime: getUint(m, 'QueryLTime'),
     appState: getBytes(m, STATE_KEY),
   };
+}
+
+/** serf's MemberStatus, as `serf members` shows it. */
+export const SerfMemberStatus = { alive: 1, leaving: 2, left: 3, failed: 4 } as const;
+export type SerfMemberStatus = (typeof SerfMemberStatus)[keyof typeof SerfMemberStatus];
+
+/** A member as serf describes it (serf.go Member). */
+export interface SerfMember {
+  name: string;
+  /** 4- or 16-byte IP (Go's net.IP) */
+  addr: Buffer;
+  port: number;
+  tags: Record<string, string>;
+  status: SerfMemberStatus;
+  /** pmin, pmax, pcur, dmin, dmax, dcur */
+  vsn: readonly number[];
+}
+
+/**
+ * The answer to serf's `_serf_conflict` query: `[6][Member]`, or `[6][nil]`
+ * from a member that does not know the node (serf encodes a nil *Member then;
+ * the asker counts it as a response whose address does not match).
+ */
+export function encodeConflictResponse(m: SerfMember | null): Buffer {
+  const w = new MsgWriter();
+  if (!m) w.nil();
+  else {
+    const [pmin = 0, pmax = 0, pcur = 0, dmin = 0, dmax = 0, dcur = 0] = m.vsn;
+    w.struct({
+      Name: { kind: 'str', value: m.name },
+      Addr: { kind: 'bytes', value: m.addr },
+      Port: { kind: 'uint', value: m.port },
+      Tags: { kind: 'raw', value: encodeStringMap(m.tags) },
+      Status: { kind: 'int', value: m.status },
+      ProtocolMin: { kind: 'uint', value: pmin },
+      ProtocolMax: { kind: 'uint', value: pmax },
+      ProtocolCur: { kind: 'uint', value: pcur },
+      DelegateMin: { kind: 'uint', value: dmin },
+      DelegateMax: { kind: 'uint', value: dmax },
+      DelegateCur: { kind: 'uint', value: dcur },
+    });
+  }
+  return Buffer.concat([Buffer.from([SerfMessageType.conflictResponse]), w.bytes()]);
 }
