@@ -7,7 +7,6 @@
 // Ports 26100-26109.
 
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { MessageType, NodeStateType, type PushNodeState, encodePing, encodePushPull } from '../src/gossip/messages.js';
@@ -15,6 +14,7 @@ import { StreamMessageParser } from '../src/gossip/net.js';
 import { labelHeader } from '../src/gossip/label.js';
 import { dig, parseDig } from './helpers/dig.js';
 import { startGoMemberlist } from './helpers/go-memberlist.js';
+import { sendDatagram } from './helpers/raw.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 const DNS = 26100;
@@ -147,10 +147,7 @@ describe('a real Go memberlist node with a 20 MiB state', () => {
 describe('peer text in log lines', () => {
   const FORGED = '[INFO] plugin/gossip: member evil joined (203.0.113.66:7946)';
 
-  function sendUdp(buf: Buffer): Promise<void> {
-    const sock = createSocket('udp4');
-    return new Promise((resolve, reject) => sock.send(buf, GOSSIP, HOST, (err) => (sock.close(), err ? reject(err) : resolve())));
-  }
+  const sendUdp = (buf: Buffer): Promise<void> => sendDatagram(HOST, GOSSIP, buf);
 
   const forgedLine = (): boolean => server.output().split('\n').some((l) => l.startsWith(FORGED) || l.startsWith('[INFO] plugin/gossip: member evil'));
 

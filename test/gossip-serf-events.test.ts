@@ -11,39 +11,24 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { MessageType } from '../src/gossip/messages.js';
 import { MsgWriter } from '../src/gossip/msgpack.js';
 import { SerfMessageType } from '../src/gossip/serf.js';
 import { eventually } from './helpers/eventually.js';
-import { type Agent, startSerf, stopAllSerf, waitSerf } from './helpers/serf.js';
-import { startServer, type RunningServer } from './helpers/server.js';
+import { sendDatagram } from './helpers/raw.js';
+import { type Agent, type SerfCluster, startSerf, startSerfCluster } from './helpers/serf.js';
 
 const run = promisify(execFile);
 const GOSSIP = 26150;
 const DNS = 26160;
 const ip = (n: number): string => `127.0.29.${n}`;
-const SEED = `${ip(1)}:${GOSSIP}`;
 /** Long enough for the gossip rounds and relays that could deliver a copy of an event, and for a push/pull or two. */
 const SETTLE_MS = 4000;
 
-const agents: Agent[] = [];
-const ours: RunningServer[] = [];
-
-function corefile(n: number): string {
-  return `cluster.local:${DNS} {
-    bind ${ip(n)}
-    gossip {
-        bind ${ip(n)}:${GOSSIP}
-        join ${SEED}
-        profile local
-    }
-    cluster cluster.local
-}
-`;
-}
+/** s1, s2 and the podswarm-dns nodes p1 (`ip(11)`) and p2 (`ip(12)`); later s3 and s4 too. */
+let cluster: SerfCluster;
 
 /** `[8][3][messageUserEvent]`, as a serf agent sends it (CC false: serf agents coalesce events that allow it). */
 function userEvent(ltime: number, name: string, payload: Buffer): Buffer {
@@ -53,38 +38,24 @@ function userEvent(ltime: number, name: string, payload: Buffer): Buffer {
 }
 
 /** One unencrypted memberlist datagram to the podswarm-dns node at `ip(n)`. */
-async function sendTo(n: number, datagram: Buffer): Promise<void> {
-  const sock = createSocket('udp4');
-  await new Promise<void>((resolve, reject) => sock.send(datagram, GOSSIP, ip(n), (err) => (err ? reject(err) : resolve())));
-  sock.close();
-}
+const sendTo = (n: number, datagram: Buffer): Promise<void> => sendDatagram(ip(n), GOSSIP, datagram);
 
 /** How many times agent `a` handed the user event `name` to its handlers. */
 function received(a: Agent, name: string): number {
   return a.log().split('\n').filter((l) => l.endsWith(`agent: Received event: user-event: ${name}`)).length;
 }
 
-async function onEveryAgentOnce(name: string, list = agents): Promise<void> {
-  for (const a of list) await eventually(async () => received(a, name), (n) => n > 0, `${a.rpc} to receive ${name}`, 20_000);
+async function onEveryAgentOnce(name: string): Promise<void> {
+  for (const a of cluster.agents) await eventually(async () => received(a, name), (n) => n > 0, `${a.rpc} to receive ${name}`, 20_000);
   await new Promise((r) => setTimeout(r, SETTLE_MS));
-  for (const a of list) assert.equal(received(a, name), 1, `${a.rpc} received ${name} once`);
+  for (const a of cluster.agents) assert.equal(received(a, name), 1, `${a.rpc} received ${name} once`);
 }
 
 before(async () => {
-  agents.push(await startSerf('s1', SEED, 26151));
-  agents.push(await startSerf('s2', `${ip(2)}:${GOSSIP}`, 26152, [`-join=${SEED}`]));
-  for (const n of [1, 2]) {
-    const s = await startServer({ corefile: corefile(10 + n), args: ['-node', `p${n}`, '-log.level', 'debug'] });
-    await s.waitFor(/plugin\/gossip: joined the cluster/);
-    ours.push(s);
-  }
-  for (const a of agents) await waitSerf(a, (m) => ['s1', 's2', 'p1', 'p2'].every((n) => m.get(n)?.status === 'alive'), 'all alive', 20_000);
+  cluster = await startSerfCluster(ip, { gossip: GOSSIP, dns: DNS, rpc: [26151, 26152] }, 2, ['-log.level', 'debug']);
 });
 
-after(async () => {
-  for (const s of ours.splice(0)) await s.stop('SIGKILL');
-  await stopAllSerf();
-});
+after(() => cluster?.stop());
 
 describe('serf user events through podswarm-dns nodes', () => {
   it('passes on an event that reaches only a podswarm-dns node: every serf agent receives it, once', async () => {
@@ -93,12 +64,12 @@ describe('serf user events through podswarm-dns nodes', () => {
     // a copy that comes back to the node is not passed on again
     await sendTo(11, userEvent(10, 'only-p1', Buffer.from('hello')));
     await new Promise((r) => setTimeout(r, SETTLE_MS));
-    for (const a of agents) assert.equal(received(a, 'only-p1'), 1, a.rpc);
+    for (const a of cluster.agents) assert.equal(received(a, 'only-p1'), 1, a.rpc);
   });
 
   it('gives a serf agent that joins through a podswarm-dns node the recent events: replayed with -replay, ignored without', async () => {
     // p2 has the event, from gossip or a push/pull
-    await ours[1]!.waitFor(/serf: user event "only-p1" from time 10: new/, 20_000);
+    await cluster.ours[1]!.waitFor(/serf: user event "only-p1" from time 10: new/, 20_000);
     const replaying = await startSerf('s3', `${ip(3)}:${GOSSIP}`, 26153);
     const ignoring = await startSerf('s4', `${ip(4)}:${GOSSIP}`, 26154);
     await run('serf', ['join', '-replay', `-rpc-addr=${replaying.rpc}`, `${ip(12)}:${GOSSIP}`]);
@@ -108,11 +79,11 @@ describe('serf user events through podswarm-dns nodes', () => {
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     assert.equal(received(replaying, 'only-p1'), 1);
     assert.equal(received(ignoring, 'only-p1'), 0);
-    agents.push(replaying, ignoring);
+    cluster.agents.push(replaying, ignoring);
   });
 
   it('drops an oversized or malformed event with a log line, and keeps passing events on', async () => {
-    const p1 = ours[0]!;
+    const p1 = cluster.ours[0]!;
     // a serf message (the datagram but its first byte) of 512 bytes, serf's limit, passes; one byte more does not
     const fill = 32 + 512 - (userEvent(20, 'largest', Buffer.alloc(32)).length - 1);
     const max = userEvent(20, 'largest', Buffer.alloc(fill, 0x61));
@@ -125,12 +96,12 @@ describe('serf user events through podswarm-dns nodes', () => {
     await sendTo(11, Buffer.from([MessageType.user, SerfMessageType.userEvent, 0x84, 0xa5]));
     await sendTo(11, max);
     await onEveryAgentOnce('largest');
-    for (const a of agents) assert.equal(received(a, 'too-big'), 0, a.rpc);
+    for (const a of cluster.agents) assert.equal(received(a, 'too-big'), 0, a.rpc);
   });
 });
 
 describe('serf agents after all of the above', () => {
   it('logged no WARN or ERR from gossip', () => {
-    for (const a of agents) assert.deepEqual(a.log().split('\n').filter((l) => /\[(WARN|ERR)\] (serf|memberlist):/.test(l)), [], a.rpc);
+    for (const a of cluster.agents) assert.deepEqual(a.log().split('\n').filter((l) => /\[(WARN|ERR)\] (serf|memberlist):/.test(l)), [], a.rpc);
   });
 });

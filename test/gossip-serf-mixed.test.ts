@@ -12,8 +12,8 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { startGoMemberlist, stopAllGoMemberlist } from './helpers/go-memberlist.js';
-import { type Agent, serfMembers, startSerf, stopAllSerf, stopSerf, waitSerf } from './helpers/serf.js';
-import { startServer, type RunningServer } from './helpers/server.js';
+import { type Agent, serfMembers, startSerf, startSerfMember, stopAllSerf, stopSerf, waitSerf } from './helpers/serf.js';
+import type { RunningServer } from './helpers/server.js';
 
 const run = promisify(execFile);
 const GOSSIP = 26120;
@@ -25,24 +25,7 @@ const SEED = `${ip(1)}:${GOSSIP}`;
 const agents: Agent[] = [];
 const ours: RunningServer[] = [];
 
-function corefile(n: number): string {
-  return `cluster.local:${DNS} {
-    bind ${ip(n)}
-    gossip {
-        bind ${ip(n)}:${GOSSIP}
-        join ${SEED}
-        profile local
-    }
-    cluster cluster.local
-}
-`;
-}
-
-async function startOurs(name: string, n: number): Promise<RunningServer> {
-  const s = await startServer({ corefile: corefile(n), args: ['-node', name] });
-  await s.waitFor(/plugin\/gossip: joined the cluster/);
-  return s;
-}
+const startOurs = (name: string, n: number): Promise<RunningServer> => startSerfMember(name, ip(n), { gossip: GOSSIP, dns: DNS }, SEED);
 
 /** Waits until every serf agent lists `name` with `status`. */
 async function onEveryAgent(name: string, status: string): Promise<void> {

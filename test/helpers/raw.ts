@@ -1,9 +1,16 @@
 // Raw DNS over UDP/TCP for tests that need exact bytes (malformed input,
-// pipelining) and dns-packet as the reference decoder.
+// pipelining) and dns-packet as the reference decoder; raw datagrams for
+// other protocols (gossip packets).
 
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import * as packet from 'dns-packet';
+
+/** Sends one IPv4 datagram and expects no reply; resolves once it is sent. */
+export function sendDatagram(host: string, port: number, buf: Buffer): Promise<void> {
+  const sock = createSocket('udp4');
+  return new Promise((resolve, reject) => sock.send(buf, port, host, (err) => (sock.close(), err ? reject(err) : resolve())));
+}
 
 /** Sends one datagram; resolves with the reply, or null after `timeoutMs` with none. */
 export function udpExchange(port: number, msg: Buffer, timeoutMs = 1000, host = '127.0.0.1'): Promise<Buffer | null> {

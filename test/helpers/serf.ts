@@ -1,9 +1,11 @@
 // Real `serf agent` processes for interop tests: start, stop, and read
-// `serf members`. A missing serf binary fails the test, never skips it.
+// `serf members`; and podswarm-dns processes that join them as Serf members.
+// A missing serf binary fails the test, never skips it.
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
+import { type RunningServer, startServer } from './server.js';
 
 const run = promisify(execFile);
 
@@ -94,4 +96,53 @@ export async function waitSerf(a: Agent, ok: (m: Map<string, SerfMember>) => boo
     await new Promise((r) => setTimeout(r, 200));
   }
   assert.fail(`timed out waiting for serf: ${what}; last members: ${JSON.stringify([...last])}\n${a.log()}`);
+}
+
+/**
+ * A podswarm-dns process named `name` that joins the cluster through `seed`
+ * (`profile local`), gossiping on `ip`:`gossipPort` and answering DNS on
+ * `ip`:`dnsPort`; resolves once it has joined.
+ */
+export async function startSerfMember(name: string, ip: string, ports: { gossip: number; dns: number }, seed: string, args: string[] = []): Promise<RunningServer> {
+  const corefile = `cluster.local:${ports.dns} {
+    bind ${ip}
+    gossip {
+        bind ${ip}:${ports.gossip}
+        join ${seed}
+        profile local
+    }
+    cluster cluster.local
+}
+`;
+  const s = await startServer({ corefile, args: ['-node', name, ...args] });
+  await s.waitFor(/plugin\/gossip: joined the cluster/);
+  return s;
+}
+
+export interface SerfCluster {
+  agents: Agent[];
+  ours: RunningServer[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Serf agents s1 (the seed, on `ip(1)`) and s2 (`ip(2)`, RPC on the given
+ * ports) and `count` podswarm-dns members p1, p2, ... on `ip(11)`, `ip(12)`,
+ * ...; resolves once both agents list every one alive.
+ */
+export async function startSerfCluster(ip: (n: number) => string, ports: { gossip: number; dns: number; rpc: [number, number] }, count: number, args: string[] = []): Promise<SerfCluster> {
+  const seed = `${ip(1)}:${ports.gossip}`;
+  const agents = [await startSerf('s1', seed, ports.rpc[0]), await startSerf('s2', `${ip(2)}:${ports.gossip}`, ports.rpc[1], [`-join=${seed}`])];
+  const ours: RunningServer[] = [];
+  for (let n = 1; n <= count; n++) ours.push(await startSerfMember(`p${n}`, ip(10 + n), ports, seed, args));
+  const names = ['s1', 's2', ...ours.map((_, i) => `p${i + 1}`)];
+  for (const a of agents) await waitSerf(a, (m) => names.every((n) => m.get(n)?.status === 'alive'), 'all alive', 20_000);
+  return {
+    agents,
+    ours,
+    async stop() {
+      for (const s of ours.splice(0)) await s.stop('SIGKILL');
+      await stopAllSerf();
+    },
+  };
 }
