@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { badUpstream, GOOD_ADDRESS, type BadUpstream } from './helpers/bad-upstream.js';
 import { dig } from './helpers/dig.js';
 import { eventually } from './helpers/eventually.js';
-import { freePort } from './helpers/free-port.js';
+import { freePort } from './helpers/ports.js';
 import { sample } from './helpers/metrics.js';
 import { decode, query, tcpExchange, udpExchange } from './helpers/raw.js';
 import { startServer, type RunningServer } from './helpers/server.js';

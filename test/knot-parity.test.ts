@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { dig, type DigResult } from './helpers/dig.js';
-import { freePort } from './helpers/free-port.js';
+import { freePort } from './helpers/ports.js';
 import { startKnot, type Knot } from './helpers/knot.js';
 import { udpExchange } from './helpers/raw.js';
 import { reverseName } from '../src/dns/reverse-name.js';

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from './eventually.js';
-import { freePort } from './free-port.js';
+import { freePort } from './ports.js';
 import { query, udpExchange } from './raw.js';
 
 export interface Knot {

@@ -1,0 +1,130 @@
+// Ports, loopback addresses and Podman subnets for tests that run beside
+// other test files (`node --test --test-concurrency`) and beside another
+// suite on the same host: what a test binds or creates outside a network
+// namespace of its own comes from here, never from a number in the test.
+//
+// Each kind of resource is a pool cut into blocks. A process claims a whole
+// block by listening on an abstract unix socket named after it: no two
+// processes of this host can hold the same name, and the kernel releases it
+// when the process ends, however it ends, so nothing is left to clean up.
+//
+// Ports come from outside the kernel's ephemeral range
+// (/proc/sys/net/ipv4/ip_local_port_range): a port handed out here and bound
+// a moment later by the server under test cannot be taken in between by an
+// outgoing socket (a dig, a gossip connection, another suite's client).
+// Binding port 0 cannot serve a DNS server, which needs the same port for UDP
+// and TCP; a server that picks its own port and reports it needs nothing from
+// here.
+
+import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+
+const PORTS_PER_BLOCK = 32;
+
+/** Holds the abstract socket `name`; false when another process holds it. */
+async function claim(name: string): Promise<boolean> {
+  const server: Server = createServer();
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(false) : reject(err)));
+    server.listen({ path: `\0podswarm-dns-test/${name}` }, () => {
+      // Held until the process exits, without keeping it alive.
+      server.unref();
+      resolve(true);
+    });
+  });
+}
+
+/** Claims one of `count` blocks of `kind`, trying them from a random one on. */
+async function claimBlock(kind: string, count: number): Promise<number> {
+  const start = Math.floor(Math.random() * count);
+  for (let k = 0; k < count; k++) {
+    const block = (start + k) % count;
+    if (await claim(`${kind}/${block}`)) return block;
+  }
+  throw new Error(`every ${kind} block is held by another test process (${count} blocks)`);
+}
+
+/** The ports outside the ephemeral range: above it when there is room (the default range ends at 60999), else below it. */
+function portPool(): { first: number; last: number } {
+  const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number) as [number, number];
+  if (65535 - high >= 1024) return { first: high + 1, last: 65535 };
+  if (low - 10000 >= 1024) return { first: 10000, last: low - 1 };
+  throw new Error(`ip_local_port_range ${low}-${high} leaves no room for test ports`);
+}
+
+/** True when nothing holds `port` on any address, for UDP or TCP, IPv4 or IPv6 (a test may bind a wildcard). */
+async function unused(port: number): Promise<boolean> {
+  for (const host of ['0.0.0.0', '::']) {
+    const udp = await new Promise<boolean>((resolve) => {
+      const s = host === '::' ? createSocket({ type: 'udp6', ipv6Only: true }) : createSocket('udp4');
+      s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT'));
+      s.bind(port, host, () => s.close(() => resolve(true)));
+    });
+    const tcp = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT'));
+      s.listen({ port, host, ipv6Only: host === '::' }, () => s.close(() => resolve(true)));
+    });
+    if (!udp || !tcp) return false;
+  }
+  return true;
+}
+
+let pool: { first: number; last: number } | undefined;
+let next = 0;
+let end = 0;
+/** One allocation at a time: callers may ask in parallel (Promise.all). */
+let queue: Promise<unknown> = Promise.resolve();
+
+async function allocate(): Promise<number> {
+  pool ??= portPool();
+  for (;;) {
+    if (next === end) {
+      const block = await claimBlock('ports', Math.floor((pool.last - pool.first + 1) / PORTS_PER_BLOCK));
+      next = pool.first + block * PORTS_PER_BLOCK;
+      end = next + PORTS_PER_BLOCK;
+    }
+    const port = next++;
+    if (await unused(port)) return port;
+  }
+}
+
+/**
+ * A port free for UDP and TCP on every address, that no other test process
+ * on this host is given: for a server that must be told its port.
+ */
+export function freePort(): Promise<number> {
+  const port = queue.then(allocate);
+  queue = port.catch(() => {});
+  return port;
+}
+
+/** `n` distinct ports, as `freePort`. */
+export async function freePorts(n: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let i = 0; i < n; i++) ports.push(await freePort());
+  return ports;
+}
+
+/**
+ * `127.A.B`: a /24 of loopback that only this process uses, for tests whose
+ * nodes each need an address of their own (`${block}.1`, `${block}.2`, ...).
+ * Linux answers on all of 127.0.0.0/8 without configuration. Drawn from
+ * 127.64.0.0/10, away from 127.0.0.0/16 where hand-picked addresses live.
+ */
+export async function loopbackBlock(): Promise<string> {
+  const block = await claimBlock('loopback', 64 * 256);
+  return `127.${64 + (block >> 8)}.${block & 0xff}`;
+}
+
+/**
+ * `10.A.B`: a /24 for a Podman network that no other test process of this
+ * host uses (Podman refuses a subnet another network has). Drawn from
+ * 10.64.0.0/12, clear of Podman's default network (10.88.0.0/16) and of the
+ * pools it picks subnets from itself (10.89.0.0/16 and up).
+ */
+export async function podmanSubnet(): Promise<string> {
+  const block = await claimBlock('podman-subnet', 16 * 256);
+  return `10.${64 + (block >> 8)}.${block & 0xff}`;
+}
