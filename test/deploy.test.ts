@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import { dnsSettings, renderDropin } from '../src/setup/containers-conf.js';
 import { renderOwned } from '../src/setup/owned-file.js';
 import { parseDig } from './helpers/dig.js';
+import { builtCli } from './helpers/dist.js';
 import { eventually } from './helpers/eventually.js';
 import { listenNotifySocket, type NotifySocket } from './helpers/notify-socket.js';
 
@@ -24,7 +25,7 @@ const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const UNIT = join(ROOT, 'deploy/podswarm-dns.service');
 const QUADLET = join(ROOT, 'deploy/podswarm-dns.container');
-const CLI = join(ROOT, 'dist/src/cli.js');
+const CLI = builtCli();
 const IMAGE = 'localhost/podswarm-dns:latest';
 const NODE_ADDRESS = '169.254.20.10';
 const API_PORT = 18760;

@@ -9,8 +9,8 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
+import { builtCli } from './helpers/dist.js';
 import { eventually } from './helpers/eventually.js';
 import { fastGossip } from './helpers/gossip-timing.js';
 import { addressesFrom, deregister, register, served, type ApiNode } from './helpers/registrations.js';
@@ -18,7 +18,7 @@ import { runCli, startServer, type RunningServer } from './helpers/server.js';
 
 const TOKEN = 'persist-token';
 const FILE = 'api-registrations.json';
-const CLI = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
+const CLI = builtCli();
 const running = new Set<RunningServer>();
 const dirs: string[] = [];
 

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dig } from './helpers/dig.js';
+import { builtCli } from './helpers/dist.js';
 import { dnsmasq, stopAllDnsmasq, type Dnsmasq } from './helpers/dnsmasq.js';
 import { sample } from './helpers/metrics.js';
 import { decode, query, udpExchange } from './helpers/raw.js';
@@ -188,6 +189,7 @@ describe('choosing the path', () => {
     // The package without the addon built, as `npm ci` leaves it on a machine without a compiler.
     copy = mkdtempSync(join(tmpdir(), 'podswarm-noaddon-'));
     cpSync(join(ROOT, 'package.json'), join(copy, 'package.json'));
+    builtCli(); // a stale dist/ fails here, not as a copy that runs old code
     cpSync(join(ROOT, 'dist'), join(copy, 'dist'), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
   });

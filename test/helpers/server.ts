@@ -1,19 +1,11 @@
 // Starts the real podswarm-dns process (compiled dist/) for end-to-end tests.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { builtCli } from './dist.js';
 import { settleWhen } from './waiters.js';
-
-const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
-
-/** The compiled CLI, or a loud failure: a test that needs the real process must not pass without it. */
-function builtCli(): string {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test builds first)`);
-  return CLI;
-}
 
 export interface ServerOptions {
   /** Corefile text; `{{dir}}` is replaced by the temp directory holding `files`. */
