@@ -7,9 +7,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { parseDig, type DigResult } from './helpers/dig.js';
+import { freePort } from './helpers/ports.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
-const PORT = 18610;
+const PORT = await freePort();
 const run = promisify(execFile);
 
 /** dig from `source`; a query that gets no reply comes back as status TIMEOUT (dig exits non-zero then). */

@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dig } from './helpers/dig.js';
+import { freePort } from './helpers/ports.js';
 import { runCli, startServer, type RunningServer } from './helpers/server.js';
 
 function corefile(text: string, files: Record<string, string> = {}): string {
@@ -74,7 +75,7 @@ describe('Corefile errors are refused with FILE:LINE and the reason', () => {
   }
 
   it('a bad registry file names the file and the field', async () => {
-    const path = corefile('.:18012 {\n bind 127.0.0.1\n cluster {\n  registry {{dir}}/r.yaml\n }\n}\n', {
+    const path = corefile(`.:${await freePort()} {\n bind 127.0.0.1\n cluster {\n  registry {{dir}}/r.yaml\n }\n}\n`, {
       'r.yaml': 'services:\n  - name: api\n    endpoints:\n      - { address: not-an-ip }\n',
     });
     const r = await runCli(['-conf', path]);
@@ -82,6 +83,8 @@ describe('Corefile errors are refused with FILE:LINE and the reason', () => {
     assert.match(r.output, /r\.yaml: services\[0\]\.endpoints\[0\]\.address: not an IP address/);
   });
 });
+
+const PORT = await freePort();
 
 describe('registry file and -dns.port', () => {
   let srv: RunningServer | undefined;
@@ -91,15 +94,15 @@ describe('registry file and -dns.port', () => {
     srv = await startServer({
       corefile: '.:53 {\n bind 127.0.0.1\n cluster {\n  registry {{dir}}/r.yaml\n }\n}\n',
       files: { 'r.yaml': 'services:\n  - name: web\n    endpoints:\n      - { address: 10.1.0.1 }\n' },
-      args: ['-dns.port', '18013'],
+      args: ['-dns.port', String(PORT)],
     });
-    assert.match(srv.output(), /dns:\/\/127\.0\.0\.1:18013/);
-    assert.deepEqual((await dig(18013, 'web.default.cluster.local')).answer.map((a) => a.data), ['10.1.0.1']);
+    assert.match(srv.output(), new RegExp(`dns://127\\.0\\.0\\.1:${PORT}`));
+    assert.deepEqual((await dig(PORT, 'web.default.cluster.local')).answer.map((a) => a.data), ['10.1.0.1']);
     writeFileSync(join(srv.dir, 'r.yaml'), 'services:\n  - name: web\n    endpoints:\n      - { address: 10.1.0.1 }\n      - { address: 10.1.0.2 }\n');
     const deadline = Date.now() + 5000;
     let answers: string[] = [];
     while (Date.now() < deadline) {
-      answers = (await dig(18013, 'web.default.cluster.local')).answer.map((a) => a.data);
+      answers = (await dig(PORT, 'web.default.cluster.local')).answer.map((a) => a.data);
       if (answers.length === 2) break;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -110,6 +113,6 @@ describe('registry file and -dns.port', () => {
     assert.ok(srv);
     writeFileSync(join(srv.dir, 'r.yaml'), 'services: [ {name: web, endpoints: [ {address: nope} ] } ]\n');
     await srv.waitFor(/registry file not applied, previous contents still serving: .*address: not an IP address/);
-    assert.deepEqual((await dig(18013, 'web.default.cluster.local')).answer.map((a) => a.data), ['10.1.0.1', '10.1.0.2']);
+    assert.deepEqual((await dig(PORT, 'web.default.cluster.local')).answer.map((a) => a.data), ['10.1.0.1', '10.1.0.2']);
   });
 });

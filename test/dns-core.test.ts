@@ -5,9 +5,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { dig, kdig } from './helpers/dig.js';
+import { freePort } from './helpers/ports.js';
 import { decode, query, tcpExchange, udpExchange } from './helpers/raw.js';
 import { startServer, type RunningServer } from './helpers/server.js';
-import { connect } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Handler, ResponseWriter } from '../src/chain/plugin.js';
 import { MessageBuilder } from '../src/dns/builder.js';
@@ -17,7 +18,7 @@ import { createLogger } from '../src/log.js';
 import { Dispatcher } from '../src/server/dispatch.js';
 import { listenTcp } from '../src/server/tcp.js';
 
-const PORT = 18001;
+const PORT = await freePort();
 
 function registryYaml(): string {
   const big = Array.from({ length: 100 }, (_, i) => `      - { address: 10.9.${Math.floor(i / 250)}.${(i % 250) + 1} }`).join('\n');
@@ -351,8 +352,8 @@ describe('TCP back-pressure', () => {
     };
     const quiet = new Writable({ write: (_c, _e, cb) => cb() });
     const dispatcher = new Dispatcher([{ zones: ['.'], chain, server: 'dns://:18002', recursion: false }], createLogger({ json: false, out: quiet }));
-    const listener = await listenTcp('127.0.0.1', 18002, dispatcher);
-    const sock = connect(18002, '127.0.0.1');
+    const listener = await listenTcp('127.0.0.1', 0, dispatcher);
+    const sock = connect((listener.server.address() as AddressInfo).port, '127.0.0.1');
     try {
       await new Promise<void>((r) => sock.once('connect', () => r()));
       sock.pause(); // the client does not read for now

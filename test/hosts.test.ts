@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { lookup, parseHosts } from '../plugins/hosts/hostsfile.js';
 import { dig } from './helpers/dig.js';
+import { freePort } from './helpers/ports.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
-const PORT = 18620;
+const PORT = await freePort();
 
 describe('hosts: file format', () => {
   const text = [

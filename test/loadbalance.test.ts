@@ -10,6 +10,7 @@ import { Rcode, Type } from '../src/dns/constants.js';
 import { parseRequest, type Peer } from '../src/dns/request.js';
 import { shuffleAnswers } from '../plugins/loadbalance/shuffle.js';
 import { dig } from './helpers/dig.js';
+import { freePort, freePorts } from './helpers/ports.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 const PEER: Peer = { proto: 'udp', remoteAddress: '127.0.0.1', remotePort: 5000, localAddress: '127.0.0.1', localPort: 53 };
@@ -110,21 +111,23 @@ describe('loadbalance: end to end', () => {
   }
 
   it('changes the first answer between queries; every address comes first', async () => {
-    const srv = await startServer({ corefile: `example.org:18600 {\n  bind 127.0.0.1\n  loadbalance round_robin\n  hosts {\n${HOSTS}\n  }\n}\n` });
+    const port = await freePort();
+    const srv = await startServer({ corefile: `example.org:${port} {\n  bind 127.0.0.1\n  loadbalance round_robin\n  hosts {\n${HOSTS}\n  }\n}\n` });
     servers.push(srv);
-    const firsts = await firstAnswers(18600, 60);
+    const firsts = await firstAnswers(port, 60);
     assert.deepEqual([...new Set(firsts)].sort(), ADDRS);
   });
 
   it('rotates replies served from the cache too', async () => {
+    const [port, metricsPort] = await freePorts(2);
     const srv = await startServer({
-      corefile: `example.org:18601 {\n  bind 127.0.0.1\n  prometheus 127.0.0.1:18602\n  loadbalance\n  cache 300\n  hosts {\n${HOSTS}\n  }\n}\n`,
+      corefile: `example.org:${port} {\n  bind 127.0.0.1\n  prometheus 127.0.0.1:${metricsPort}\n  loadbalance\n  cache 300\n  hosts {\n${HOSTS}\n  }\n}\n`,
     });
     servers.push(srv);
-    const firsts = await firstAnswers(18601, 60);
+    const firsts = await firstAnswers(port, 60);
     assert.deepEqual([...new Set(firsts)].sort(), ADDRS);
     // All but the first query were cache hits, so the rotation happened after the cache.
-    const metrics = await (await fetch('http://127.0.0.1:18602/metrics')).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const hits = [...metrics.matchAll(/^coredns_cache_hits_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
     assert.equal(hits, 59);
   });

@@ -9,6 +9,7 @@ import { Rcode } from '../src/dns/constants.js';
 import { parseRequest, type Peer } from '../src/dns/request.js';
 import { LoopHandler, type LoopState } from '../plugins/loop/handler.js';
 import { probeName } from '../plugins/loop/probe.js';
+import { freePort, freePorts } from './helpers/ports.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 const PEER: Peer = { proto: 'udp', remoteAddress: '127.0.0.1', remotePort: 40000, localAddress: '127.0.0.1', localPort: 1053 };
@@ -50,16 +51,18 @@ describe('loop: end to end', () => {
   const start = (corefile: string) => startServer({ corefile, ready: /podswarm-dns-\d|Loop \(/ });
 
   it('a server forwarding to itself exits with the loop message', { timeout: 40_000 }, async () => {
-    const srv = await start('.:18660 {\n  bind 127.0.0.1\n  loop\n  forward . 127.0.0.1:18660\n}\n');
+    const port = await freePort();
+    const srv = await start(`.:${port} {\n  bind 127.0.0.1\n  loop\n  forward . 127.0.0.1:${port}\n}\n`);
     servers.push(srv);
     await srv.waitFor(LOOP, 35_000);
     assert.equal(await srv.stop(), 1);
-    assert.equal(LOOP.exec(srv.output())![1], '18660');
+    assert.equal(LOOP.exec(srv.output())![1], String(port));
   });
 
   it('two servers forwarding to each other: the loop is found and the process exits', { timeout: 40_000 }, async () => {
-    const a = await start('.:18661 {\n  bind 127.0.0.1\n  loop\n  forward . 127.0.0.1:18662\n}\n');
-    const b = await start('.:18662 {\n  bind 127.0.0.1\n  loop\n  forward . 127.0.0.1:18661\n}\n');
+    const [portA, portB] = await freePorts(2);
+    const a = await start(`.:${portA} {\n  bind 127.0.0.1\n  loop\n  forward . 127.0.0.1:${portB}\n}\n`);
+    const b = await start(`.:${portB} {\n  bind 127.0.0.1\n  loop\n  forward . 127.0.0.1:${portA}\n}\n`);
     servers.push(a, b);
     // Whichever probe goes round first halts its server; the other loses its upstream and may keep running.
     const first = await Promise.any([a.waitFor(LOOP, 35_000).then(() => a), b.waitFor(LOOP, 35_000).then(() => b)]);

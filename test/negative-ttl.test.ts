@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { dig } from './helpers/dig.js';
 import { dnsmasq, stopAllDnsmasq, type Dnsmasq } from './helpers/dnsmasq.js';
 import { eventually } from './helpers/eventually.js';
+import { freePorts } from './helpers/ports.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
-const PORT = 19400;
-const CACHE_PORT = 19401;
+const [PORT, CACHE_PORT] = await freePorts(2);
 
 const registry = (services: string[]): string =>
   `services:\n${services.map((s) => `  - name: ${s}\n    namespace: shop\n    endpoints:\n      - { address: 10.0.40.${services.indexOf(s) + 1} }\n`).join('')}`;

@@ -8,9 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import { dig, type DigResult } from './helpers/dig.js';
 import { dnsmasq, stopAllDnsmasq, type Dnsmasq } from './helpers/dnsmasq.js';
 import { sample } from './helpers/metrics.js';
+import { freePort, freePorts } from './helpers/ports.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
-const PORT = 18630;
+const PORT = await freePort();
 
 /** The question line dig prints, e.g. ";alias.example.org.  IN  A". */
 function question(r: DigResult): string {
@@ -92,12 +93,13 @@ describe('rewrite: end to end', () => {
 });
 
 describe('rewrite type with cache: end to end', () => {
-  const DNS = 18820;
-  const METRICS = 18821;
-  const UPSTREAM = 18822;
+  let DNS: number;
+  let METRICS: number;
+  let UPSTREAM: number;
   let srv: RunningServer | undefined;
   let upstream: Dnsmasq | undefined;
   before(async () => {
+    [DNS, METRICS, UPSTREAM] = await freePorts(3);
     // HINFO "x86" "linux" for info.example.net (dnsmasq serves it as raw RDATA).
     upstream = await dnsmasq(UPSTREAM, ['up.example.net,10.2.0.1'], ['--dns-rr=info.example.net,13,03783836056c696e7578']);
     srv = await startServer({

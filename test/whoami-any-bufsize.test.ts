@@ -3,14 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { dig } from './helpers/dig.js';
+import { freePorts } from './helpers/ports.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
-const WHOAMI = 18640;
-const CLIENT_PORT = 18641;
-const BUFSIZE_DEFAULT = 18650;
-const BUFSIZE_512 = 18651;
-const NO_BUFSIZE = 18652;
-const BUFSIZE_4096 = 18653;
+const [WHOAMI, CLIENT_PORT, BUFSIZE_DEFAULT, BUFSIZE_512, NO_BUFSIZE, BUFSIZE_4096] = await freePorts(6);
 /** 100 A records: about 1.7 KB on the wire. */
 const BIG_HOSTS = Array.from({ length: 100 }, (_, i) => `    10.1.0.${i + 1} big.example.org`).join('\n');
 

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { dig } from './helpers/dig.js';
 import { samples } from './helpers/metrics.js';
+import { freePorts } from './helpers/ports.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
-const PORT = 18020;
-const METRICS = 18021;
+const [PORT, METRICS] = await freePorts(2);
 
 /** Sum of coredns_dns_requests_total over all series, from the primary's /metrics. */
 async function requestsCounted(): Promise<number> {
