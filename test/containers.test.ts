@@ -5,8 +5,8 @@
 // networks, removal, PTR, and what is passed on.
 //
 // Everything runs in a network namespace of our own (psw-names-<pid>) with no
-// default route: podman subnets 10.250.10.0/24 and 10.250.11.0/24, and the
-// node address. aardvark forwards what it does not know to the host's
+// default route: two podman subnets from helpers/ports.ts (Podman's network
+// configuration is the host's), and the node address. aardvark forwards what it does not know to the host's
 // resolver, which is unreachable from here, so those questions are not asked
 // of it. Every container gets --dns 169.254.20.10; queries name their server.
 
@@ -16,16 +16,20 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { parseDig } from './helpers/dig.js';
 import { eventually } from './helpers/eventually.js';
+import { podmanPrefix, removeLeftovers } from './helpers/podman-names.js';
 import { inContainerNet, pinBridgeMacs, podmanIn, startLibpodService, type LibpodService } from './helpers/podman-netns.js';
+import { podmanSubnet } from './helpers/ports.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 const run = promisify(execFile);
 
 const NS = `psw-names-${process.pid}`;
-const PREFIX = 'psw-names-';
+const TAG = 'psw-aardvark';
+const PREFIX = podmanPrefix(TAG);
 const NET_A = `${PREFIX}a`;
 const NET_B = `${PREFIX}b`;
-const GW_A = '10.250.10.1';
+const [SUBNET_A, SUBNET_B] = [await podmanSubnet(), await podmanSubnet()];
+const GW_A = `${SUBNET_A}.1`;
 const NODE = '169.254.20.10';
 const IMAGE = 'localhost/busybox:latest';
 const SOCKET = `/tmp/psw-names-${process.pid}.sock`;
@@ -71,11 +75,9 @@ async function same(client: string, name: string, type = 'A'): Promise<Answer> {
   return ours;
 }
 
-async function cleanup(): Promise<void> {
-  const names = (await podman('ps', '-a', '--format', '{{.Names}}', '--filter', `name=^${PREFIX}`).catch(() => '')).split('\n').filter(Boolean);
-  if (names.length > 0) await podman('rm', '-f', '-t', '0', ...names);
-  const nets = (await podman('network', 'ls', '--format', '{{.Name}}')).split('\n');
-  for (const net of [NET_A, NET_B]) if (nets.includes(net)) await podman('network', 'rm', '-f', net);
+/** What this run made, and what an earlier, interrupted one left behind. */
+function cleanup(): Promise<void> {
+  return removeLeftovers(podman, TAG);
 }
 
 describe('containers plugin, side by side with aardvark-dns', { timeout: 300_000 }, () => {
@@ -93,8 +95,8 @@ describe('containers plugin, side by side with aardvark-dns', { timeout: 300_000
     await run('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
     await run('ip', ['-n', NS, 'addr', 'add', `${NODE}/32`, 'dev', 'lo', 'label', 'lo:podswarm']);
     await cleanup();
-    await podman('network', 'create', '--subnet', '10.250.10.0/24', NET_A);
-    await podman('network', 'create', '--subnet', '10.250.11.0/24', NET_B);
+    await podman('network', 'create', '--subnet', `${SUBNET_A}.0/24`, NET_A);
+    await podman('network', 'create', '--subnet', `${SUBNET_B}.0/24`, NET_B);
     await container('web', [NET_A], '--network-alias', 'www');
     await container('db', [NET_B], '--network-alias', 'sql');
     await container('app', [NET_A, NET_B]);
@@ -136,7 +138,8 @@ describe('containers plugin, side by side with aardvark-dns', { timeout: 300_000
     assert.deepEqual((await same('client-a', await shortId('web'))).records, web.records, 'Podman 4 aliases the short id');
     assert.deepEqual((await same('client-a', `${PREFIX}WEB`)).records, web.records);
     // Our question case comes back (aardvark lowercases the owner).
-    assert.deepEqual((await ask('client-a', NODE, 'PSW-names-WeB')).owners, ['PSW-names-WeB.']);
+    const mixedCase = `${PREFIX.toUpperCase()}WeB`;
+    assert.deepEqual((await ask('client-a', NODE, mixedCase)).owners, [`${mixedCase}.`]);
   });
 
   test('a v4-only container: AAAA and other types are NODATA; unknown names NXDOMAIN, as aardvark', async () => {
@@ -173,7 +176,7 @@ describe('containers plugin, side by side with aardvark-dns', { timeout: 300_000
     const reverse = (addr: string): string => `${addr.split('.').reverse().join('.')}.in-addr.arpa`;
     const web = reverse(ip[`web@${NET_A}`]!);
     const r = await same('client-a', web, 'PTR');
-    assert.deepEqual(r.records, [`PTR ${await shortId('web')}. 86400`, 'PTR psw-names-web. 86400', 'PTR www. 86400']);
+    assert.deepEqual(r.records, [`PTR ${await shortId('web')}. 86400`, `PTR ${PREFIX}web. 86400`, 'PTR www. 86400']);
     assert.deepEqual(r.owners, [`${web}.`, `${web}.`, `${web}.`]);
     // Not ours to answer (aardvark forwards it upstream); here no plugin after us knows it.
     assert.equal((await ask('client-a', NODE, reverse(ip[`db@${NET_B}`]!), 'PTR')).status, 'SERVFAIL');

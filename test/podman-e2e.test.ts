@@ -5,8 +5,8 @@
 // image (scripts/podman-image.sh). Never skipped: if podman cannot run a
 // container, the test fails with podman's own error.
 //
-// Addresses: only the podman network this test creates (10.89.40.0/24) and
-// loopback. Every container gets `--dns` (the host resolver is off limits).
+// Addresses: only the podman network this test creates (on a subnet from
+// helpers/ports.ts) and loopback. Every container gets `--dns` (the host resolver is off limits).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,17 +14,19 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
 import { startServer, type RunningServer } from './helpers/server.js';
+import { podmanPrefix, removeLeftovers } from './helpers/podman-names.js';
 import { stopChild } from './helpers/podman-netns.js';
+import { freePorts, podmanSubnet } from './helpers/ports.js';
 
 const run = promisify(execFile);
 
-const NET = 'psw-e2e-net';
-const SUBNET = '10.89.40.0/24';
-const GATEWAY = '10.89.40.1';
-const PREFIX = 'psw-e2e-';
+const TAG = 'psw-podman-e2e';
+const PREFIX = podmanPrefix(TAG);
+const NET = `${PREFIX}net`;
+const SUBNET = await podmanSubnet();
+const GATEWAY = `${SUBNET}.1`;
 const IMAGE = 'localhost/busybox:latest';
-const API_PORT = 18421;
-const UPSTREAM_PORT = 18422;
+const [API_PORT, UPSTREAM_PORT] = await freePorts(2);
 const SOCKET = `/tmp/psw-e2e-${process.pid}.sock`;
 const API = `http://127.0.0.1:${API_PORT}/api/v1/services/e2e/web/endpoints`;
 const OUTSIDE = 'outside.e2e-upstream.test';
@@ -58,11 +60,9 @@ function serviceContainer(name: string): Promise<string> {
   );
 }
 
-/** Removes whatever an earlier, interrupted run left behind. */
-async function cleanup(): Promise<void> {
-  const names = (await podman('ps', '-a', '--format', '{{.Names}}', '--filter', `name=^${PREFIX}`)).split('\n').filter(Boolean);
-  if (names.length > 0) await podman('rm', '-f', '-t', '0', ...names);
-  if ((await podman('network', 'ls', '--format', '{{.Name}}')).split('\n').includes(NET)) await podman('network', 'rm', '-f', NET);
+/** Removes what this run made, and what an earlier, interrupted one left behind. */
+function cleanup(): Promise<void> {
+  return removeLeftovers(podman, TAG);
 }
 
 interface Endpoints {
@@ -123,7 +123,7 @@ describe('podman end to end', { timeout: 300_000 }, () => {
     });
     await cleanup();
     service = await podmanService();
-    await podman('network', 'create', '--disable-dns', '--subnet', SUBNET, NET);
+    await podman('network', 'create', '--disable-dns', '--subnet', `${SUBNET}.0/24`, NET);
     // The bridge (and its gateway address, where we listen) exists only while a container runs.
     await podman('run', '-d', '--name', PREFIX + 'anchor', '--network', NET, '--dns', GATEWAY, IMAGE, 'sleep', '3600');
     upstream = spawnChecked('dnsmasq', [
@@ -179,7 +179,7 @@ describe('podman end to end', { timeout: 300_000 }, () => {
     assert.match(a!, new RegExp(`Address: ${ip1.replaceAll('.', '\\.')}\\b`), out);
     assert.match(a!, new RegExp(`Address: ${ip2.replaceAll('.', '\\.')}\\b`), out);
     assert.equal((srv!.match(/ 8080 /g) ?? []).length, 2, out);
-    assert.match(srv!, /psw-e2e-web1\.web\.e2e\./, out);
+    assert.match(srv!, new RegExp(`${PREFIX}web1\\.web\\.e2e\\.`), out);
     assert.match(outside!, new RegExp(`Address: ${OUTSIDE_ADDR.replaceAll('.', '\\.')}`), out);
   });
 
@@ -221,14 +221,14 @@ describe('podman end to end', { timeout: 300_000 }, () => {
     assert.match(await lookup(), new RegExp(`Address: ${ip.replaceAll('.', '\\.')}\\b`));
 
     await podman('exec', PREFIX + 'flaky', 'killall', 'httpd');
-    await server!.waitFor(/registry: endpoint psw-e2e-flaky\.flaky\.e2e \S+ \([^)]+\) is unhealthy: failing for/);
+    await server!.waitFor(new RegExp(`registry: endpoint ${PREFIX}flaky\\.flaky\\.e2e \\S+ \\([^)]+\\) is unhealthy: failing for`));
     const gone = await lookup();
     assert.doesNotMatch(gone, new RegExp(`Address: ${ip.replaceAll('.', '\\.')}\\b`), gone);
     const api = (await (await fetch(flakyApi)).json()) as Array<{ healthy: boolean }>;
     assert.deepEqual(api.map((e) => e.healthy), [false]);
 
     await podman('exec', PREFIX + 'flaky', 'httpd', '-p', '8080', '-h', '/etc');
-    await server!.waitFor(/registry: endpoint psw-e2e-flaky\.flaky\.e2e \S+ \([^)]+\) is healthy/, 15_000);
+    await server!.waitFor(new RegExp(`registry: endpoint ${PREFIX}flaky\\.flaky\\.e2e \\S+ \\([^)]+\\) is healthy`), 15_000);
     assert.match(await lookup(), new RegExp(`Address: ${ip.replaceAll('.', '\\.')}\\b`));
   });
 });

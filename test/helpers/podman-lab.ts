@@ -1,10 +1,12 @@
 // A network namespace of a test's own with Podman (netavark) and its libpod
 // API service inside, and addresses on its `lo` for our servers to bind:
 // containers reach them through their gateway, as they reach a node's DNS
-// address. Removes what an interrupted earlier run left (containers and
-// networks named with the prefix). Needs root.
+// address. Podman's names are the host's, not the namespace's: the test names
+// what it makes with `podmanPrefix(tag)`, and the lab removes it, and what an
+// interrupted earlier run left (podman-names.ts). Needs root.
 
 import { createNetns, type Netns } from './netns-one.js';
+import { removeLeftovers } from './podman-names.js';
 import { podmanIn, startLibpodService, type LibpodService } from './podman-netns.js';
 
 export interface PodmanLab {
@@ -18,17 +20,13 @@ export interface PodmanLab {
   destroy(): Promise<void>;
 }
 
-/** `prefix` names every container and network the test makes (it is cleaned up by it). */
-export async function createPodmanLab(nsName: string, prefix: string, loAddrs: string[]): Promise<PodmanLab> {
+/** Every container and network the test makes is named with `podmanPrefix(tag)`. */
+export async function createPodmanLab(nsName: string, tag: string, loAddrs: string[]): Promise<PodmanLab> {
   const ns = await createNetns(nsName, loAddrs);
   const podman = (...args: string[]): Promise<string> => podmanIn(nsName, ...args);
   const socket = `/tmp/${nsName}.sock`;
   let service: LibpodService | undefined;
-  const clean = async (): Promise<void> => {
-    const names = (await podman('ps', '-a', '--format', '{{.Names}}', '--filter', `name=^${prefix}`)).split('\n').filter(Boolean);
-    if (names.length > 0) await podman('rm', '-f', '-t', '0', ...names);
-    for (const net of (await podman('network', 'ls', '--format', '{{.Name}}')).split('\n')) if (net.startsWith(prefix)) await podman('network', 'rm', '-f', net);
-  };
+  const clean = (): Promise<void> => removeLeftovers(podman, tag);
   const lab: PodmanLab = {
     ns,
     socket,
