@@ -26,7 +26,6 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const UNIT = join(ROOT, 'deploy/podswarm-dns.service');
 const QUADLET = join(ROOT, 'deploy/podswarm-dns.container');
 const CLI = builtCli();
-const IMAGE = 'localhost/podswarm-dns:latest';
 const NODE_ADDRESS = '169.254.20.10';
 const API_PORT = 18760;
 const READY_PORT = 18761;
@@ -107,6 +106,8 @@ describe('the image under Podman, in a network namespace', () => {
   const ns = tag;
   const name = `${tag}-dns`;
   let dir = '';
+  /** The image's ID, not its tag: another suite on the host may tag a build of its own meanwhile. */
+  let image = '';
   let service: ChildProcess | undefined;
   let notify: NotifySocket | undefined;
   const inNs = (cmd: string, args: string[]): Promise<string> => sh('ip', ['netns', 'exec', ns, cmd, ...args]);
@@ -114,7 +115,7 @@ describe('the image under Podman, in a network namespace', () => {
   const podmanInNs = (args: string[], env?: NodeJS.ProcessEnv): Promise<string> => sh('nsenter', [`--net=/run/netns/${ns}`, 'podman', ...args], env);
 
   before(async () => {
-    await sh('scripts/build-image.sh', [], undefined, 600_000).catch((e: Error) => assert.fail(e.message));
+    image = (await sh('scripts/build-image.sh', [], undefined, 600_000).catch((e: Error) => assert.fail(e.message))).trim();
     await run('ip', ['netns', 'add', ns]);
     await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     dir = mkdtempSync(join(tmpdir(), 'psw-deploy-'));
@@ -187,7 +188,7 @@ cluster.local:53 {
         '-v', `${dir}/etc:/etc/podswarm-dns:ro`,
         '-v', `${dir}/podman/podman.sock:/run/podman/podman.sock`,
         '-v', `${dir}/resolv.conf:/etc/resolv.conf:ro`,
-        IMAGE,
+        image,
       ],
       { ...process.env, NOTIFY_SOCKET: notify!.path },
     );

@@ -28,7 +28,7 @@ import { stopChild } from './helpers/podman-netns.js';
 
 const run = promisify(execFile);
 const IMAGE = 'localhost/busybox:latest';
-const TAG = `i18k${process.pid % 1000}`;
+const TAG = `i18k${process.pid}`;
 const NET = 'i18kube';
 
 interface Node {

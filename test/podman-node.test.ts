@@ -29,6 +29,7 @@ import { dnsmasqIn, stopAllDnsmasq, type NetnsDnsmasq } from './helpers/dnsmasq.
 import { startCli, type RunningServer } from './helpers/server.js';
 import { eventually } from './helpers/eventually.js';
 import { pinBridgeMacs, stopChild } from './helpers/podman-netns.js';
+import { hostLock } from './helpers/ports.js';
 
 const run = promisify(execFile);
 const CLI = builtCli();
@@ -39,7 +40,7 @@ const NODE_ADDRESS = '169.254.20.10';
 const NODE_ADDRESS6 = 'fd00:53::10';
 const OUTSIDE = 'outside.node-e2e.test';
 const OUTSIDE_ADDR = '198.51.100.61'; // only ever an answer, never dialled
-const TAG = `pn${process.pid % 100000}`;
+const TAG = `pn${process.pid}`;
 const PREFIX = 'psw-node-';
 const NETS = [
   { name: `${PREFIX}net1`, subnet: '10.250.32.0/24', dns: true },
@@ -126,8 +127,11 @@ async function podmanService(n: Node): Promise<ChildProcess> {
 describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, () => {
   let before0: Record<string, string> | undefined;
   let web = '';
+  let releaseDropin: (() => Promise<void>) | undefined;
 
   before(async () => {
+    // Every Podman on the host reads the drop-in: another suite running this test waits for this one.
+    releaseDropin = await hostLock('containers.conf.d');
     if (existsSync(DROPIN)) throw new Error(`${DROPIN} already exists (an earlier run or a real node): run \`podswarm-dns setup podman --undo\` first`);
     before0 = snapshot();
     lab = await createLab(TAG, '10.250.40', 2);
@@ -163,6 +167,7 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
       if (point?.startsWith(work)) await run('umount', ['-l', point]).catch(() => {});
     }
     rmSync(work, { recursive: true, force: true });
+    await releaseDropin?.();
   });
 
   test('bad input is refused with the reason, and nothing changes', async () => {

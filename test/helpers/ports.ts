@@ -2,6 +2,8 @@
 // other test files (`node --test --test-concurrency`) and beside another
 // suite on the same host: what a test binds or creates outside a network
 // namespace of its own comes from here, never from a number in the test.
+// And a host-wide lock, for the rare test that must change a file every
+// process on the host reads.
 //
 // Each kind of resource is a pool cut into blocks. A process claims a whole
 // block by listening on an abstract unix socket named after it: no two
@@ -18,19 +20,21 @@
 
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 
 const PORTS_PER_BLOCK = 32;
 
-/** Holds the abstract socket `name`; false when another process holds it. */
-async function claim(name: string): Promise<boolean> {
-  const server: Server = createServer();
+const socketPath = (name: string): string => `\0podswarm-dns-test/${name}`;
+
+/** Holds the abstract socket `name` (undefined when another process holds it), until it is closed or the process exits. */
+async function claim(name: string): Promise<Server | undefined> {
+  const server: Server = createServer((conn) => conn.unref());
   return new Promise((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(false) : reject(err)));
-    server.listen({ path: `\0podswarm-dns-test/${name}` }, () => {
-      // Held until the process exits, without keeping it alive.
+    server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(undefined) : reject(err)));
+    server.listen({ path: socketPath(name) }, () => {
+      // Held without keeping the process alive.
       server.unref();
-      resolve(true);
+      resolve(server);
     });
   });
 }
@@ -100,11 +104,14 @@ export function freePort(): Promise<number> {
   return port;
 }
 
+/** `N` numbers: what `const [a, b] = await freePorts(2)` destructures without an `undefined`. */
+type Ports<N extends number, T extends number[] = []> = T['length'] extends N ? T : Ports<N, [...T, number]>;
+
 /** `n` distinct ports, as `freePort`. */
-export async function freePorts(n: number): Promise<number[]> {
+export async function freePorts<N extends number>(n: N): Promise<Ports<N>> {
   const ports: number[] = [];
   for (let i = 0; i < n; i++) ports.push(await freePort());
-  return ports;
+  return ports as Ports<N>;
 }
 
 /**
@@ -127,4 +134,25 @@ export async function loopbackBlock(): Promise<string> {
 export async function podmanSubnet(): Promise<string> {
   const block = await claimBlock('podman-subnet', 16 * 256);
   return `10.${64 + (block >> 8)}.${block & 0xff}`;
+}
+
+/**
+ * Waits until no other process on this host holds the lock `name`, then holds
+ * it; the returned function releases it (so does the end of the process).
+ * The wait is a connection to the holder's socket: it closes when the holder
+ * lets go or dies.
+ */
+export async function hostLock(name: string): Promise<() => Promise<void>> {
+  for (;;) {
+    const held = await claim(`lock/${name}`);
+    if (held) {
+      const conns = new Set<Socket>();
+      held.on('connection', (conn) => conns.add(conn));
+      return () => {
+        for (const c of conns) c.destroy();
+        return new Promise((resolve) => held.close(() => resolve()));
+      };
+    }
+    await new Promise<void>((resolve) => connect(socketPath(`lock/${name}`)).once('close', () => resolve()).once('error', () => {}));
+  }
 }
