@@ -19,7 +19,7 @@ let lab: GossipLab;
 
 before(async () => {
   lab = await GossipLab.create({
-    tag: `psw-gb${process.pid % 10_000}`,
+    tag: `psw-gb${process.pid}`,
     subnet: '10.250.42',
     size: NODES.length,
     dnsPort: DNS_PORT,

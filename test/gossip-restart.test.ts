@@ -18,7 +18,7 @@ let lab: GossipLab;
 
 before(async () => {
   lab = await GossipLab.create({
-    tag: `psw-h3-r${process.pid % 10_000}`,
+    tag: `psw-h3-r${process.pid}`,
     subnet: '10.250.60',
     size: NODES.length,
     dnsPort: 19301,

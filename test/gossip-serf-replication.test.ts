@@ -19,7 +19,7 @@ const agents: Agent[] = [];
 
 before(async () => {
   lab = await GossipLab.create({
-    tag: `psw-sr${process.pid % 10_000}`,
+    tag: `psw-sr${process.pid}`,
     subnet: '10.250.41',
     size: 5,
     dnsPort: 19412,

@@ -30,7 +30,7 @@ let lab: GossipLab;
 
 before(async () => {
   lab = await GossipLab.create({
-    tag: `psw-h3-u${process.pid % 10_000}`,
+    tag: `psw-h3-u${process.pid}`,
     subnet: '10.250.61',
     size: 3,
     dnsPort: 19321,

@@ -10,7 +10,7 @@ import { createLab, type Lab } from './netns.js';
 import { startServer, type RunningServer } from './server.js';
 
 export interface GossipLabOptions {
-  /** Short and unique: namespace and interface names are built from it. */
+  /** Unique on the host (e.g. with the pid): the namespaces are named after it. */
   tag: string;
   /** `a.b.c`: node i is `a.b.c.i`. */
   subnet: string;

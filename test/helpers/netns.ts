@@ -27,12 +27,16 @@ async function ip(...args: string[]): Promise<void> {
   await run('ip', args);
 }
 
-/** `tag` must be short and unique (interface names have at most 15 characters), e.g. `g${process.pid}`. */
+/**
+ * `tag` names the namespaces and must be unique on the host, e.g.
+ * `g${process.pid}`. Interface names need not be: each is created straight
+ * in its namespace, and is unique there.
+ */
 export async function createLab(tag: string, subnet: string, nodes: number): Promise<Lab> {
   const sw = `${tag}-sw`;
   const ns = (i: number): string => `${tag}-n${i}`;
-  const veth = (i: number): string => `${tag}v${i}`;
-  const port = (i: number): string => `${tag}p${i}`;
+  const veth = (i: number): string => `v${i}`;
+  const port = (i: number): string => `p${i}`;
   const created: string[] = [];
   const lab: Lab = {
     ns,
