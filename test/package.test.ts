@@ -4,7 +4,10 @@
 // when a source changed, `npm pack` ships the build and the docs and nothing
 // else, and `npm install -g` of the tarball into a temporary prefix gives a
 // `podswarm-dns` that serves the bundled Corefile.example from a directory
-// without a Corefile, and examples that plain `node` runs.
+// without a Corefile, and examples that plain `node` runs. That server keeps
+// the example's HTTP ports (8080, 8081, 8181, 9153), so it runs in a network
+// namespace of the test's own, where they are free whatever else runs on the
+// host (needs root).
 // Dependencies come from the npm registry, through the local npm cache.
 
 import { after, before, describe, it } from 'node:test';
@@ -16,13 +19,13 @@ import { join, posix } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { dig } from './helpers/dig.js';
-import { dnsmasq, stopAllDnsmasq, type Dnsmasq } from './helpers/dnsmasq.js';
+import { dnsmasqIn, stopAllDnsmasq, type Dnsmasq } from './helpers/dnsmasq.js';
+import { createNetns, type Netns } from './helpers/netns-one.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { version: VERSION } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+/** -dns.port for the installed command, inside the namespace. */
 const DNS_PORT = 18850;
-const UPSTREAM = 18851;
 const run = promisify(execFile);
 // --prefer-offline: take what the npm cache has without asking the registry again.
 const NPM_FLAGS = ['--no-audit', '--no-fund', '--prefer-offline'];
@@ -49,6 +52,7 @@ describe('the npm package', () => {
   let prefix: string;
   let installed: string;
   let upstream: Dnsmasq | undefined;
+  let ns: Netns | undefined;
   let server: ChildProcess | undefined;
 
   before(async () => {
@@ -66,6 +70,7 @@ describe('the npm package', () => {
     }
     await upstream?.stop();
     stopAllDnsmasq();
+    await ns?.destroy();
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -149,11 +154,14 @@ describe('the npm package', () => {
   });
 
   it('the installed command serves the bundled Corefile.example, and plain node runs an installed example', async () => {
-    upstream = await dnsmasq(UPSTREAM, ['outside.test,10.77.0.1']);
+    ns = await createNetns(`psw-package-${process.pid}`);
+    const inNs = ['netns', 'exec', ns.name];
+    upstream = await dnsmasqIn(ns.name, '127.0.0.1', ['outside.test,10.77.0.1']);
     // A directory with no ./Corefile: the bundled Corefile.example is the default.
     const cwd = join(tmp, 'elsewhere');
     mkdirSync(cwd);
-    server = spawn(join(prefix, 'bin/podswarm-dns'), ['-dns.port', String(DNS_PORT), '-upstream-dns', `127.0.0.1:${UPSTREAM}`], { cwd, env: plainEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    // `ip netns exec` execs the command: the child is the server itself.
+    server = spawn('ip', [...inNs, join(prefix, 'bin/podswarm-dns'), '-dns.port', String(DNS_PORT), '-upstream-dns', '127.0.0.1:53'], { cwd, env: plainEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     let banner = false;
@@ -166,7 +174,8 @@ describe('the npm package', () => {
     server.stdout!.resume();
     assert.ok(banner, `the server exited before serving:\n${stderr}`);
 
-    const r = await dig(DNS_PORT, 'api.production.cluster.local');
+    const dig = (name: string) => ns!.dig('127.0.0.1', name, 'A', ['-p', String(DNS_PORT), '+norec']);
+    const r = await dig('api.production.cluster.local');
     assert.equal(r.status, 'NOERROR');
     assert.deepEqual(r.answer.map((a) => a.data).sort(), ['10.0.3.1', '10.0.3.2', '10.0.3.3']);
     for (const a of r.answer) {
@@ -174,12 +183,12 @@ describe('the npm package', () => {
       assert.equal(a.type, 'A');
       assert.equal(a.ttl, 60);
     }
-    assert.deepEqual((await dig(DNS_PORT, 'outside.test')).answer.map((a) => a.data), ['10.77.0.1']);
+    assert.deepEqual((await dig('outside.test')).answer.map((a) => a.data), ['10.77.0.1']);
 
     const examples = join(installed, 'dist/examples');
-    const client = await capture(process.execPath, [join(examples, 'service-client.js')], cwd);
+    const client = await capture('ip', [...inNs, process.execPath, join(examples, 'service-client.js')], cwd);
     assert.match(client, /addresses: \[\s*'10\.0\.1\.1:5432',\s*'10\.0\.1\.2:5432',\s*'10\.0\.1\.3:5432'\s*\]/);
-    const srv = await capture(process.execPath, [join(examples, 'dns-srv.js')], cwd, { PODSWARM_DNS: `127.0.0.1:${DNS_PORT}` });
+    const srv = await capture('ip', [...inNs, process.execPath, join(examples, 'dns-srv.js')], cwd, { PODSWARM_DNS: `127.0.0.1:${DNS_PORT}` });
     assert.match(srv, /api-0\.api\.production\.svc\.cluster\.local/);
 
     const exited = new Promise((resolve) => server!.once('exit', resolve));
