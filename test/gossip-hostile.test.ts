@@ -4,7 +4,7 @@
 // memberlist node joining with a 20 MiB state (plaintext, and LZW-compressed),
 // while dig asks the node in a loop; and peer text with a newline in it (a cluster label, a
 // node name) that would forge a log line if it were logged as it came.
-// Ports 26100-26109.
+// Ports from helpers/ports.ts.
 
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -14,12 +14,11 @@ import { StreamMessageParser } from '../src/gossip/net.js';
 import { labelHeader } from '../src/gossip/label.js';
 import { dig, parseDig } from './helpers/dig.js';
 import { startGoMemberlist } from './helpers/go-memberlist.js';
+import { freePorts } from './helpers/ports.js';
 import { sendDatagram } from './helpers/raw.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
-const DNS = 26100;
-const GOSSIP = 26101;
-const GO_PORT = 26102;
+const [DNS, GOSSIP, GO_PORT] = await freePorts(3);
 const HOST = '127.0.0.1';
 const NODES = 150_000;
 const USER_STATE = 10 * 1024 * 1024;

@@ -3,7 +3,7 @@
 // agent -bind [::1]:PORT` joining us and being joined, an indirect probe
 // relayed between IPv6 nodes, a node bound to IPv4 facing an IPv6 peer,
 // and a dual-stack `[::]` node (in a network namespace of its own, since it
-// listens on every address). Ports 17710-17799.
+// listens on every address). Ports from helpers/ports.ts, but in the namespace.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -20,6 +20,7 @@ import { type WireSecurity, decodePacket, flattenMessage } from '../src/gossip/n
 import { dig, parseDig } from './helpers/dig.js';
 import { eventually } from './helpers/eventually.js';
 import { createLab, type Lab } from './helpers/netns.js';
+import { freePorts } from './helpers/ports.js';
 import { serfMembers, startSerf, stopAllSerf, stopSerf, waitSerf } from './helpers/serf.js';
 import { type RunningServer, startServer } from './helpers/server.js';
 import { fastGossip } from './helpers/gossip-timing.js';
@@ -31,6 +32,10 @@ const FAST = `${fastGossip('        ', '0')}
         reconnect_interval 500ms`;
 
 const servers = new Set<RunningServer>();
+/** Three nodes' gossip and DNS ports on ::1. */
+const V6_CLUSTER_PORTS = await freePorts(6);
+/** A serf agent's gossip and RPC ports, our node's gossip and DNS ports. */
+const V6_SERF_PORTS = await freePorts(4);
 
 interface Node {
   name: string;
@@ -88,8 +93,10 @@ afterEach(async () => {
 });
 
 describe('podswarm-dns nodes gossiping on ::1', () => {
-  const gossipPort = (i: number): number => 17710 + i;
-  const nodes: Node[] = [1, 2, 3].map((i) => ({ name: `v6n${i}`, dnsPort: 17713 + i, services: { [`svc${i}`]: `2001:db8::${i}` } }));
+  const [gossip1, gossip2, gossip3, dns1, dns2, dns3] = V6_CLUSTER_PORTS;
+  const gossipPorts = [gossip1, gossip2, gossip3];
+  const gossipPort = (i: number): number | undefined => gossipPorts[i];
+  const nodes: Node[] = [dns1, dns2, dns3].map((dnsPort, k) => ({ name: `v6n${k + 1}`, dnsPort, services: { [`svc${k + 1}`]: `2001:db8::${k + 1}` } }));
 
   function start(n: Node, i: number): Promise<RunningServer> {
     const seeds = [0, 1, 2].filter((j) => j !== i).map((j) => `[::1]:${gossipPort(j)}`);
@@ -113,7 +120,7 @@ describe('podswarm-dns nodes gossiping on ::1', () => {
   it('form a cluster and replicate services; a killed node leaves the answers and comes back', async () => {
     for (const [i, n] of nodes.entries()) await start(n, i);
     for (const n of nodes) await n.server!.waitFor(/plugin\/gossip: joined the cluster/);
-    assert.match(nodes[0]!.server!.output(), /gossiping on \[::1\]:17710, advertising \[::1\]:17710/);
+    assert.match(nodes[0]!.server!.output(), new RegExp(`gossiping on \\[::1\\]:${gossipPort(0)}, advertising \\[::1\\]:${gossipPort(0)}`));
     await converged('initial sync');
 
     // with periodic push/pull off, a later registration can only travel by UDP gossip over IPv6
@@ -134,10 +141,10 @@ describe('podswarm-dns nodes gossiping on ::1', () => {
 });
 
 describe('a serf agent on [::1]', () => {
-  const SERF = '[::1]:17720';
-  const SERF_RPC = 17721;
-  const OURS = '[::1]:17722';
-  const ours: Node = { name: 'psdns6', dnsPort: 17723, services: {} };
+  const [SERF_PORT, SERF_RPC, OURS_PORT, DNS_PORT] = V6_SERF_PORTS;
+  const SERF = `[::1]:${SERF_PORT}`;
+  const OURS = `[::1]:${OURS_PORT}`;
+  const ours: Node = { name: 'psdns6', dnsPort: DNS_PORT, services: {} };
 
   it('is joined by our node: serf members shows both alive at their IPv6 addresses', async () => {
     const serf = await startSerf('serf6a', SERF, SERF_RPC);
@@ -150,12 +157,12 @@ describe('a serf agent on [::1]', () => {
     // our probes over IPv6 notice the agent going away; the reconnect shows the 16 bytes serf sent us, read back
     await stopSerf(serf, 'SIGKILL');
     await server.waitFor(/memberlist: marking serf6a as failed/);
-    await server.waitFor(/plugin\/gossip: attempting reconnect to serf6a \[::1\]:17720/);
+    await server.waitFor(new RegExp(`plugin/gossip: attempting reconnect to serf6a \\[::1\\]:${SERF_PORT}`));
   });
 
   it('joins our node: both alive, and our graceful leave shows as left', async () => {
     const server = await startNode(ours, '::1', `bind ${OURS}`);
-    await server.waitFor(/gossiping on \[::1\]:17722/);
+    await server.waitFor(new RegExp(`gossiping on \\[::1\\]:${OURS_PORT}`));
     const serf = await startSerf('serf6b', SERF, SERF_RPC, [`-join=${OURS}`]);
     const m = await waitSerf(serf, (m) => m.get('psdns6')?.status === 'alive' && m.get('serf6b')?.status === 'alive', 'both alive');
     assert.equal(m.get('psdns6')!.addr, OURS);
@@ -172,14 +179,15 @@ describe('an indirect probe between IPv6 nodes', () => {
   });
 
   it('relays a ping to a 16-byte target and acks back to a 16-byte source; nacks a silent one', async () => {
-    const relay = new Memberlist({ ...defaultLocalConfig('relay6'), bindAddr: '::1', bindPort: 17730 });
-    const target = new Memberlist({ ...defaultLocalConfig('target6'), bindAddr: '::1', bindPort: 17731 });
+    const [relayPort, targetPort, askerPort, silentPort] = await freePorts(4);
+    const relay = new Memberlist({ ...defaultLocalConfig('relay6'), bindAddr: '::1', bindPort: relayPort });
+    const target = new Memberlist({ ...defaultLocalConfig('target6'), bindAddr: '::1', bindPort: targetPort });
     open.push(relay, target);
     await relay.start();
     await target.start();
     const sec: WireSecurity = { keyring: null, encryptionVersion: 1, label: '', verifyIncoming: true, verifyOutgoing: true };
     const asker = createSocket('udp6');
-    await new Promise<void>((r) => asker.bind({ address: '::1', port: 17732 }, r));
+    await new Promise<void>((r) => asker.bind({ address: '::1', port: askerPort }, r));
     const replies = new Map<number, number>();
     const waiting = new Set<() => void>();
     asker.on('message', (buf) => {
@@ -190,8 +198,8 @@ describe('an indirect probe between IPv6 nodes', () => {
       for (const w of waiting) w();
     });
     const ask = (seqNo: number, node: string, port: number): Promise<number> => {
-      const req = encodeIndirectPing({ seqNo, node, target: ipToWire('::1'), port, nack: true, sourceAddr: ipToWire('::1'), sourcePort: 17732, sourceNode: 'asker' });
-      asker.send(req, 17730, '::1');
+      const req = encodeIndirectPing({ seqNo, node, target: ipToWire('::1'), port, nack: true, sourceAddr: ipToWire('::1'), sourcePort: askerPort, sourceNode: 'asker' });
+      asker.send(req, relayPort, '::1');
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no reply to indirect ping ${seqNo}`)), 5000);
         const check = (): void => {
@@ -204,8 +212,8 @@ describe('an indirect probe between IPv6 nodes', () => {
       });
     };
     try {
-      assert.equal(await ask(41, 'target6', 17731), MessageType.ackResp);
-      assert.equal(await ask(42, 'nobody', 17733), MessageType.nackResp);
+      assert.equal(await ask(41, 'target6', targetPort), MessageType.ackResp);
+      assert.equal(await ask(42, 'nobody', silentPort), MessageType.nackResp);
     } finally {
       asker.close();
     }
@@ -214,18 +222,19 @@ describe('an indirect probe between IPv6 nodes', () => {
 
 describe('a node bound to IPv4 and a peer on IPv6 only', () => {
   it('logs why it cannot join, keeps running, and names the member it cannot reach', async () => {
-    const serf = await startSerf('serf6m', '[::1]:17740', 17741);
-    const ours: Node = { name: 'psdns4', dnsPort: 17743, services: { web: '203.0.113.7' } };
-    const server = await startNode(ours, '127.0.0.1', 'bind 127.0.0.1:17742\n        join [::1]:17740');
+    const [serfPort, serfRpc, oursPort, dnsPort] = await freePorts(4);
+    const serf = await startSerf('serf6m', `[::1]:${serfPort}`, serfRpc);
+    const ours: Node = { name: 'psdns4', dnsPort, services: { web: '203.0.113.7' } };
+    const server = await startNode(ours, '127.0.0.1', `bind 127.0.0.1:${oursPort}\n        join [::1]:${serfPort}`);
     await server.waitFor(
-      /\[WARNING\] plugin\/gossip: join failed, retrying in 1s: failed to join \[::1\]:17740: cannot reach \[::1\]:17740: it is an IPv6 address and this node gossips on IPv4 \(127\.0\.0\.1\)/,
+      new RegExp(`\\[WARNING\\] plugin/gossip: join failed, retrying in 1s: failed to join \\[::1\\]:${serfPort}: cannot reach \\[::1\\]:${serfPort}: it is an IPv6 address and this node gossips on IPv4 \\(127\\.0\\.0\\.1\\)`),
     );
     // serf's join reaches our TCP listener (Go does not bind outgoing TCP); we learn of a member we cannot reach
-    await run('serf', ['join', `-rpc-addr=${serf.rpc}`, '127.0.0.1:17742']);
-    await server.waitFor(/\[WARNING\] plugin\/gossip: memberlist: serf6m at \[::1\]:17740 is out of reach: it is an IPv6 address and this node gossips on IPv4 \(127\.0\.0\.1\); this node does not probe or gossip to it/);
+    await run('serf', ['join', `-rpc-addr=${serf.rpc}`, `127.0.0.1:${oursPort}`]);
+    await server.waitFor(new RegExp(`\\[WARNING\\] plugin/gossip: memberlist: serf6m at \\[::1\\]:${serfPort} is out of reach: it is an IPv6 address and this node gossips on IPv4 \\(127\\.0\\.0\\.1\\); this node does not probe or gossip to it`));
     assert.equal(server.proc.exitCode, null);
     assert.deepEqual((await dig(ours.dnsPort, 'web.default.cluster.local')).answer.map((r) => r.data), ['203.0.113.7']);
-    assert.equal((await serfMembers(serf)).get('psdns4')?.addr, '127.0.0.1:17742');
+    assert.equal((await serfMembers(serf)).get('psdns4')?.addr, `127.0.0.1:${oursPort}`);
   });
 });
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { defaultLANConfig } from '../src/gossip/config.js';
 import { Memberlist } from '../src/gossip/memberlist.js';
+import { freePorts } from './helpers/ports.js';
 
 const open: Memberlist[] = [];
 afterEach(async () => {
@@ -22,20 +23,23 @@ async function node(name: string, port: number, label: string, logs: string[] = 
 
 describe('gossip labels', () => {
   it('joins a node with the same label, both ways', async () => {
-    const a = await node('a', 17870, 'prod');
-    const b = await node('b', 17871, 'prod');
-    assert.equal(await b.join(['127.0.0.1:17870']), 1);
+    const [portA, portB] = await freePorts(2);
+    const a = await node('a', portA, 'prod');
+    const b = await node('b', portB, 'prod');
+    assert.equal(await b.join([`127.0.0.1:${portA}`]), 1);
     assert.deepEqual(b.liveMembers().map((m) => m.name).sort(), ['a', 'b']);
     assert.deepEqual(a.liveMembers().map((m) => m.name).sort(), ['a', 'b']);
   });
 
   it('refuses a node with another label or none, and says why in the refusing node log', async () => {
     const logs: string[] = [];
-    const a = await node('a', 17872, 'prod', logs);
-    const dev = await node('dev', 17873, 'dev');
-    await assert.rejects(dev.join(['127.0.0.1:17872']), /failed to join 127\.0\.0\.1:17872/);
-    const plain = await node('plain', 17874, '');
-    await assert.rejects(plain.join(['127.0.0.1:17872']), /failed to join 127\.0\.0\.1:17872/);
+    const [portA, portDev, portPlain] = await freePorts(3);
+    const refused = new RegExp(`failed to join 127\\.0\\.0\\.1:${portA}`);
+    const a = await node('a', portA, 'prod', logs);
+    const dev = await node('dev', portDev, 'dev');
+    await assert.rejects(dev.join([`127.0.0.1:${portA}`]), refused);
+    const plain = await node('plain', portPlain, '');
+    await assert.rejects(plain.join([`127.0.0.1:${portA}`]), refused);
     assert.deepEqual(a.liveMembers().map((m) => m.name), ['a']);
     assert.ok(logs.some((l) => /label/.test(l)), logs.join('\n'));
   });

@@ -7,6 +7,7 @@ import { PODSWARM_ROLE, RegistryReplicator } from '../src/replication/replicator
 import { Registry } from '../src/registry/registry.js';
 import { sourceKind } from '../src/sources/source-id.js';
 import type { Endpoint } from '../src/registry/types.js';
+import { freePorts } from './helpers/ports.js';
 
 const open: Memberlist[] = [];
 afterEach(async () => {
@@ -65,12 +66,13 @@ const addrs = (reg: Registry): string[] => (reg.lookup('default', 'web')?.health
 
 describe('registry replication over gossip', () => {
   it('replicates endpoints, tombstones, drops a dead owner at once and restores it on rejoin', async () => {
-    const a = node('ra', '127.0.0.2', 17950);
-    const b = node('rb', '127.0.0.3', 17951);
+    const [portA, portB] = await freePorts(2);
+    const a = node('ra', '127.0.0.2', portA);
+    const b = node('rb', '127.0.0.3', portB);
     a.reg.upsertEndpoint('api', ep('web-1', '10.0.0.1', 'ra'));
     await a.ml.start();
     await b.ml.start();
-    await b.ml.join(['127.0.0.2:17950']);
+    await b.ml.join([`127.0.0.2:${portA}`]);
     // push/pull on join carries the existing endpoint
     await until(b.reg, () => addrs(b.reg).join() === '10.0.0.1', 'initial state');
     // a broadcast carries a new one
@@ -89,10 +91,10 @@ describe('registry replication over gossip', () => {
     assert.deepEqual(b.reg.sourceIds().filter((s) => sourceKind(s) === 'gossip'), []);
 
     // a comes back under the same name with its registry: entries return
-    const a2 = node('ra', '127.0.0.2', 17950);
+    const a2 = node('ra', '127.0.0.2', portA);
     a2.reg.upsertEndpoint('api', ep('web-2', '10.0.0.2', 'ra'));
     await a2.ml.start();
-    await a2.ml.join(['127.0.0.3:17951']);
+    await a2.ml.join([`127.0.0.3:${portB}`]);
     await until(b.reg, () => addrs(b.reg).join() === '10.0.0.2,10.0.0.3', 'rejoin restores', 10000);
     await until(a2.reg, () => addrs(a2.reg).join() === '10.0.0.2,10.0.0.3', 'rejoined node learns b');
 

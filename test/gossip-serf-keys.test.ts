@@ -3,7 +3,7 @@
 // each with a keyring file. Install, list, use and remove succeed on every
 // member; the podswarm-dns nodes change their keyring live, write it to their
 // keyring_file, and still replicate the registry with the new key.
-// Ports 26140-26149, addresses 127.0.28.0/24.
+// Ports and a 127.x.y.0/24 of our own from helpers/ports.ts.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,13 +15,14 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { dig } from './helpers/dig.js';
 import { eventually } from './helpers/eventually.js';
+import { freePorts, loopbackBlock } from './helpers/ports.js';
 import { type Agent, startSerf, stopAllSerf, waitSerf } from './helpers/serf.js';
 import { runCli, startServer, type RunningServer } from './helpers/server.js';
 
 const run = promisify(execFile);
-const GOSSIP = 26140;
-const DNS = 26141;
-const ip = (n: number): string => `127.0.28.${n}`;
+const [GOSSIP, DNS, RPC1, RPC2] = await freePorts(4);
+const LOOPBACK = await loopbackBlock();
+const ip = (n: number): string => `${LOOPBACK}.${n}`;
 const SEED = `${ip(1)}:${GOSSIP}`;
 const K1 = randomBytes(32).toString('base64');
 const K2 = randomBytes(32).toString('base64');
@@ -80,8 +81,8 @@ async function answers(n: number, name: string): Promise<string[]> {
 }
 
 before(async () => {
-  agents.push(await startSerf('s1', SEED, 26142, [`-keyring-file=${keyringFile('s1', [K1])}`]));
-  agents.push(await startSerf('s2', `${ip(2)}:${GOSSIP}`, 26143, [`-keyring-file=${keyringFile('s2', [K1])}`, `-join=${SEED}`]));
+  agents.push(await startSerf('s1', SEED, RPC1, [`-keyring-file=${keyringFile('s1', [K1])}`]));
+  agents.push(await startSerf('s2', `${ip(2)}:${GOSSIP}`, RPC2, [`-keyring-file=${keyringFile('s2', [K1])}`, `-join=${SEED}`]));
   ours.push(await startOurs(11), await startOurs(12));
   for (const a of agents) await waitSerf(a, (m) => ['s1', 's2', 'p11', 'p12'].every((n) => m.get(n)?.status === 'alive'), 'all four alive');
 });

@@ -5,21 +5,22 @@
 // `left` on every serf agent, never `failed` first (20 trials each), and
 // `serf force-leave` of a live podswarm-dns node is refuted. Serf queries
 // are acked, filtered and relayed, and none of it makes a serf agent log a
-// WARN or ERR. Ports 26120-26139, addresses 127.0.26.0/24.
+// WARN or ERR. Ports and a 127.x.y.0/24 of our own from helpers/ports.ts.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { startGoMemberlist, stopAllGoMemberlist } from './helpers/go-memberlist.js';
+import { freePorts, loopbackBlock } from './helpers/ports.js';
 import { type Agent, serfMembers, startSerf, startSerfMember, stopAllSerf, stopSerf, waitSerf } from './helpers/serf.js';
 import type { RunningServer } from './helpers/server.js';
 
 const run = promisify(execFile);
-const GOSSIP = 26120;
-const DNS = 26130;
+const [GOSSIP, DNS, RPC1, RPC2, RPC_LEAVER] = await freePorts(5);
 const TRIALS = Number(process.env.TRIALS ?? 20);
-const ip = (n: number): string => `127.0.26.${n}`;
+const LOOPBACK = await loopbackBlock();
+const ip = (n: number): string => `${LOOPBACK}.${n}`;
 const SEED = `${ip(1)}:${GOSSIP}`;
 
 const agents: Agent[] = [];
@@ -38,8 +39,8 @@ function eventsFor(name: string): string[] {
 }
 
 before(async () => {
-  agents.push(await startSerf('s1', SEED, 26121));
-  agents.push(await startSerf('s2', `${ip(2)}:${GOSSIP}`, 26122, [`-join=${SEED}`]));
+  agents.push(await startSerf('s1', SEED, RPC1));
+  agents.push(await startSerf('s2', `${ip(2)}:${GOSSIP}`, RPC2, [`-join=${SEED}`]));
   for (let i = 1; i <= 4; i++) ours.push(await startOurs(`p${i}`, 10 + i));
   await startGoMemberlist({ name: 'g1', bind: `${ip(21)}:${GOSSIP}`, join: [SEED] });
   for (const name of ['s1', 's2', 'p1', 'p2', 'p3', 'p4', 'g1']) await onEveryAgent(name, 'alive');
@@ -55,7 +56,7 @@ describe('serf intents through podswarm-dns nodes', () => {
   it(`a serf agent's clean leave shows as left on every serf agent, ${TRIALS} of ${TRIALS}`, async () => {
     for (let k = 1; k <= TRIALS; k++) {
       const name = `sl${k}`;
-      const leaver = await startSerf(name, `${ip(100 + k)}:${GOSSIP}`, 26123, [`-join=${SEED}`]);
+      const leaver = await startSerf(name, `${ip(100 + k)}:${GOSSIP}`, RPC_LEAVER, [`-join=${SEED}`]);
       await onEveryAgent(name, 'alive');
       await run('serf', ['leave', `-rpc-addr=${leaver.rpc}`]);
       await stopSerf(leaver, 'SIGTERM');

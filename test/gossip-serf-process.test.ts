@@ -1,7 +1,7 @@
 // The podswarm-dns process (Corefile `gossip`) in a cluster with a real
 // `serf agent` on loopback: membership with our tags, failure and graceful
 // leave as serf sees them, encryption with the same and with a wrong key,
-// Corefile errors. Ports 17880-17899.
+// Corefile errors. Ports from helpers/ports.ts.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,18 +12,18 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { eventually } from './helpers/eventually.js';
+import { freePorts } from './helpers/ports.js';
 import { runCli, startServer, type RunningServer } from './helpers/server.js';
 import { serfMembers, startSerf, stopAllSerf, stopSerf, waitSerf } from './helpers/serf.js';
 
-const SERF = '127.0.0.1:17880';
-const SERF_RPC = 17881;
-const OURS = '127.0.0.2:17882';
-const METRICS = 17884;
+const [SERF_PORT, SERF_RPC, OURS_PORT, DNS, METRICS] = await freePorts(5);
+const SERF = `127.0.0.1:${SERF_PORT}`;
+const OURS = `127.0.0.2:${OURS_PORT}`;
 
 const servers: RunningServer[] = [];
 
 function corefile(gossipExtra = ''): string {
-  return `cluster.local:17883 {
+  return `cluster.local:${DNS} {
     bind 127.0.0.1
     prometheus 127.0.0.1:${METRICS}
     gossip {
@@ -102,7 +102,7 @@ describe('podswarm-dns process with a serf agent', () => {
 
   it('retries the join until the seed is up, and marks a killed serf agent dead', async () => {
     const ours = await startOurs();
-    await ours.waitFor(/plugin\/gossip: join failed, retrying in 1s: failed to join 127\.0\.0\.1:17880/);
+    await ours.waitFor(new RegExp(`plugin/gossip: join failed, retrying in 1s: failed to join 127\\.0\\.0\\.1:${SERF_PORT}`));
     const serf = await startSerf('serf3', SERF, SERF_RPC);
     await ours.waitFor(/plugin\/gossip: joined the cluster/);
     await waitSerf(serf, (m) => m.get('psdns')?.status === 'alive', 'psdns alive');
@@ -115,7 +115,7 @@ describe('podswarm-dns process with a serf agent', () => {
     const key = randomBytes(32).toString('base64');
     const serf = await startSerf('serf4', SERF, SERF_RPC, [`-encrypt=${key}`]);
     const ours = await startOurs(`encrypt ${key}`);
-    await ours.waitFor(/gossiping on 127\.0\.0\.2:17882, advertising 127\.0\.0\.2:17882, encrypted/);
+    await ours.waitFor(new RegExp(`gossiping on 127\\.0\\.0\\.2:${OURS_PORT}, advertising 127\\.0\\.0\\.2:${OURS_PORT}, encrypted`));
     await waitSerf(serf, (m) => m.get('psdns')?.status === 'alive', 'psdns alive (encrypted)');
     assert.doesNotMatch(ours.output(), /\[ERROR\]/);
   });
@@ -124,7 +124,7 @@ describe('podswarm-dns process with a serf agent', () => {
     const serf = await startSerf('serf5', SERF, SERF_RPC, [`-encrypt=${randomBytes(32).toString('base64')}`]);
     const ours = await startOurs(`encrypt ${randomBytes(32).toString('base64')}`);
     // one WARNING line per attempt, with the reason
-    await ours.waitFor(/\[WARNING\] plugin\/gossip: join failed, retrying in 1s: failed to join 127\.0\.0\.1:17880: .*no installed keys could decrypt the message/);
+    await ours.waitFor(new RegExp(`\\[WARNING\\] plugin/gossip: join failed, retrying in 1s: failed to join 127\\.0\\.0\\.1:${SERF_PORT}: .*no installed keys could decrypt the message`));
     await ours.waitFor(/\[WARNING\] plugin\/gossip: join failed, retrying in 2s/);
     // and serf's own join towards us fails the same way
     await assert.rejects(promisify(execFile)('serf', ['join', `-rpc-addr=${serf.rpc}`, OURS]));

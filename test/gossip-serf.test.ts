@@ -1,5 +1,5 @@
 // Stage 2: our SWIM node against real `serf agent` processes on loopback
-// (ports 17920-17999). Missing serf makes these tests fail, never skip.
+// (ports from helpers/ports.ts). Missing serf makes these tests fail, never skip.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { type GossipConfig, type Logger, defaultLANConfig } from '../src/gossip/config.js';
 import { type GossipEvents, Memberlist, type NodeInfo } from '../src/gossip/memberlist.js';
 import { Keyring } from '../src/gossip/security.js';
+import { freePorts } from './helpers/ports.js';
 import { serfMembers, startSerf, stopAllSerf, stopSerf, waitSerf } from './helpers/serf.js';
 
 const run = promisify(execFile);
@@ -67,16 +68,17 @@ after(stopAllSerf);
 
 describe('gossip interop with serf agents', () => {
   it('joins a serf agent: serf lists our node alive with tags, we see serf with its tags', async () => {
-    const serf = await startSerf('serf1', '127.0.0.1:17920', 17970, ['-tag', 'role=web']);
-    const ml = fastNode('ts1', '127.0.0.2', 17921);
+    const [serf1Port, serf1Rpc, ts1Port] = await freePorts(3);
+    const serf = await startSerf('serf1', `127.0.0.1:${serf1Port}`, serf1Rpc, ['-tag', 'role=web']);
+    const ml = fastNode('ts1', '127.0.0.2', ts1Port);
     await ml.start();
     const joined = nextEvent(ml, 'join', 'serf1');
-    assert.equal(await ml.join(['127.0.0.1:17920']), 1);
+    assert.equal(await ml.join([`127.0.0.1:${serf1Port}`]), 1);
     const s = await joined;
     assert.deepEqual(s.tags, { role: 'web' });
     assert.equal(s.protocolMax, 5);
     const m = await waitSerf(serf, (m) => m.get('ts1')?.status === 'alive', 'ts1 alive');
-    assert.equal(m.get('ts1')!.addr, '127.0.0.2:17921');
+    assert.equal(m.get('ts1')!.addr, `127.0.0.2:${ts1Port}`);
     assert.deepEqual(m.get('ts1')!.tags, { role: 'dns', zone: 'lab' });
     // stays alive through several probe rounds in both directions
     await new Promise((r) => setTimeout(r, 2500));
@@ -86,11 +88,12 @@ describe('gossip interop with serf agents', () => {
   });
 
   it('accepts a join from serf and updates tags', async () => {
-    const serf = await startSerf('serf2', '127.0.0.1:17922', 17972);
-    const ml = fastNode('ts2', '127.0.0.2', 17923);
+    const [serf2Port, serf2Rpc, ts2Port] = await freePorts(3);
+    const serf = await startSerf('serf2', `127.0.0.1:${serf2Port}`, serf2Rpc);
+    const ml = fastNode('ts2', '127.0.0.2', ts2Port);
     await ml.start();
     const joined = nextEvent(ml, 'join', 'serf2');
-    await run('serf', ['join', `-rpc-addr=${serf.rpc}`, '127.0.0.2:17923']);
+    await run('serf', ['join', `-rpc-addr=${serf.rpc}`, `127.0.0.2:${ts2Port}`]);
     await joined;
     await waitSerf(serf, (m) => m.get('ts2')?.status === 'alive', 'ts2 alive');
     ml.updateTags({ role: 'dns', zone: 'moved' });
@@ -98,20 +101,22 @@ describe('gossip interop with serf agents', () => {
   });
 
   it('is marked failed by serf when our node stops without leaving', async () => {
-    const serf = await startSerf('serf3', '127.0.0.1:17924', 17974);
-    const ml = fastNode('ts3', '127.0.0.2', 17925);
+    const [serf3Port, serf3Rpc, ts3Port] = await freePorts(3);
+    const serf = await startSerf('serf3', `127.0.0.1:${serf3Port}`, serf3Rpc);
+    const ml = fastNode('ts3', '127.0.0.2', ts3Port);
     await ml.start();
-    await ml.join(['127.0.0.1:17924']);
+    await ml.join([`127.0.0.1:${serf3Port}`]);
     await waitSerf(serf, (m) => m.get('ts3')?.status === 'alive', 'ts3 alive');
     await ml.shutdown();
     await waitSerf(serf, (m) => m.get('ts3')?.status === 'failed', 'ts3 failed');
   });
 
   it('marks a killed serf agent dead', async () => {
-    const serf = await startSerf('serf4', '127.0.0.1:17926', 17976);
-    const ml = fastNode('ts4', '127.0.0.2', 17927);
+    const [serf4Port, serf4Rpc, ts4Port] = await freePorts(3);
+    const serf = await startSerf('serf4', `127.0.0.1:${serf4Port}`, serf4Rpc);
+    const ml = fastNode('ts4', '127.0.0.2', ts4Port);
     await ml.start();
-    await ml.join(['127.0.0.1:17926']);
+    await ml.join([`127.0.0.1:${serf4Port}`]);
     await waitSerf(serf, (m) => m.get('ts4')?.status === 'alive', 'ts4 alive');
     const dead = nextEvent(ml, 'dead', 'serf4');
     const t0 = Date.now();
@@ -122,13 +127,14 @@ describe('gossip interop with serf agents', () => {
   });
 
   it('leaves gracefully: serf shows left; a serf leave shows as leave', async () => {
-    const serf = await startSerf('serf5', '127.0.0.1:17928', 17978);
-    const other = await startSerf('serf6', '127.0.0.1:17929', 17979);
-    const ml = fastNode('ts5', '127.0.0.2', 17930);
+    const [serf5Port, serf5Rpc, serf6Port, serf6Rpc, ts5Port] = await freePorts(5);
+    const serf = await startSerf('serf5', `127.0.0.1:${serf5Port}`, serf5Rpc);
+    const other = await startSerf('serf6', `127.0.0.1:${serf6Port}`, serf6Rpc);
+    const ml = fastNode('ts5', '127.0.0.2', ts5Port);
     await ml.start();
-    await ml.join(['127.0.0.1:17928']);
+    await ml.join([`127.0.0.1:${serf5Port}`]);
     const joined = nextEvent(ml, 'join', 'serf6');
-    await run('serf', ['join', `-rpc-addr=${other.rpc}`, '127.0.0.1:17928']);
+    await run('serf', ['join', `-rpc-addr=${other.rpc}`, `127.0.0.1:${serf5Port}`]);
     await joined;
     const left = nextEvent(ml, 'leave', 'serf6');
     await stopSerf(other, 'SIGINT');
@@ -140,13 +146,14 @@ describe('gossip interop with serf agents', () => {
   });
 
   it('interoperates with -encrypt using the same key', async () => {
+    const [serf7Port, serf7Rpc, ts7Port] = await freePorts(3);
     const key = randomBytes(32).toString('base64');
-    const serf = await startSerf('serf7', '127.0.0.1:17931', 17981, [`-encrypt=${key}`]);
+    const serf = await startSerf('serf7', `127.0.0.1:${serf7Port}`, serf7Rpc, [`-encrypt=${key}`]);
     const { logger, lines } = captureLog();
-    const ml = fastNode('ts7', '127.0.0.2', 17932, { keyring: Keyring.fromBase64(key), logger });
+    const ml = fastNode('ts7', '127.0.0.2', ts7Port, { keyring: Keyring.fromBase64(key), logger });
     await ml.start();
     const joined = nextEvent(ml, 'join', 'serf7');
-    await ml.join(['127.0.0.1:17931']);
+    await ml.join([`127.0.0.1:${serf7Port}`]);
     await joined;
     await waitSerf(serf, (m) => m.get('ts7')?.status === 'alive', 'ts7 alive (encrypted)');
     await new Promise((r) => setTimeout(r, 1500));
@@ -158,15 +165,16 @@ describe('gossip interop with serf agents', () => {
   });
 
   it('refuses membership with a wrong key and says why', async () => {
-    const serf = await startSerf('serf8', '127.0.0.1:17933', 17983, [`-encrypt=${randomBytes(32).toString('base64')}`]);
+    const [serf8Port, serf8Rpc, ts8Port] = await freePorts(3);
+    const serf = await startSerf('serf8', `127.0.0.1:${serf8Port}`, serf8Rpc, [`-encrypt=${randomBytes(32).toString('base64')}`]);
     const { logger, lines } = captureLog();
-    const ml = fastNode('ts8', '127.0.0.2', 17934, { keyring: new Keyring([randomBytes(32)]), logger });
+    const ml = fastNode('ts8', '127.0.0.2', ts8Port, { keyring: new Keyring([randomBytes(32)]), logger });
     await ml.start();
-    await assert.rejects(ml.join(['127.0.0.1:17933']), /no installed keys could decrypt the message/);
+    await assert.rejects(ml.join([`127.0.0.1:${serf8Port}`]), /no installed keys could decrypt the message/);
     // at DEBUG: the caller reports the attempt (plugins/gossip logs one WARNING per attempt)
-    assert.ok(lines.some((l) => l.startsWith('[DEBUG]') && /failed to join 127\.0\.0\.1:17933/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith('[DEBUG]') && new RegExp(`failed to join 127\\.0\\.0\\.1:${serf8Port}`).test(l)), lines.join('\n'));
     // and serf's join towards us fails as well
-    await assert.rejects(run('serf', ['join', `-rpc-addr=${serf.rpc}`, '127.0.0.2:17934']));
+    await assert.rejects(run('serf', ['join', `-rpc-addr=${serf.rpc}`, `127.0.0.2:${ts8Port}`]));
     assert.ok(lines.some((l) => /no installed keys could decrypt/.test(l)), lines.join('\n'));
     assert.equal((await serfMembers(serf)).has('ts8'), false);
     assert.deepEqual(
@@ -176,30 +184,32 @@ describe('gossip interop with serf agents', () => {
   });
 
   it('rejects a plaintext peer when encryption is on', async () => {
-    await startSerf('serf9', '127.0.0.1:17935', 17985);
-    const ml = fastNode('ts9', '127.0.0.2', 17936, { keyring: new Keyring([randomBytes(32)]) });
+    const [serf9Port, serf9Rpc, ts9Port] = await freePorts(3);
+    await startSerf('serf9', `127.0.0.1:${serf9Port}`, serf9Rpc);
+    const ml = fastNode('ts9', '127.0.0.2', ts9Port, { keyring: new Keyring([randomBytes(32)]) });
     await ml.start();
-    await assert.rejects(ml.join(['127.0.0.1:17935']), /encryption is configured but remote state is not encrypted|not encrypted|EOF/);
+    await assert.rejects(ml.join([`127.0.0.1:${serf9Port}`]), /encryption is configured but remote state is not encrypted|not encrypted|EOF/);
   });
 });
 
 describe('two of our nodes with a serf agent', () => {
   it('carries user broadcasts and push/pull state through a mixed cluster', async () => {
-    const serf = await startSerf('serf10', '127.0.0.1:17937', 17987);
+    const [serf10Port, serf10Rpc, tsaPort, tsbPort] = await freePorts(4);
+    const serf = await startSerf('serf10', `127.0.0.1:${serf10Port}`, serf10Rpc);
     const merged: string[] = [];
     let heard: (msg: string) => void = () => {};
     const got = new Promise<string>((resolve) => (heard = resolve));
-    const a = fastNode('tsa', '127.0.0.2', 17938, { delegate: { localState: () => Buffer.from('state-of-a') } });
-    const b = fastNode('tsb', '127.0.0.3', 17939, { delegate: { mergeRemoteState: (s) => void merged.push(s.toString()), onUserMessage: (m) => heard(m.toString()) } });
+    const a = fastNode('tsa', '127.0.0.2', tsaPort, { delegate: { localState: () => Buffer.from('state-of-a') } });
+    const b = fastNode('tsb', '127.0.0.3', tsbPort, { delegate: { mergeRemoteState: (s) => void merged.push(s.toString()), onUserMessage: (m) => heard(m.toString()) } });
     await a.start();
     await b.start();
-    await a.join(['127.0.0.1:17937']);
+    await a.join([`127.0.0.1:${serf10Port}`]);
     const seen = nextEvent(b, 'join', 'tsa');
-    await b.join(['127.0.0.1:17937']);
+    await b.join([`127.0.0.1:${serf10Port}`]);
     await seen;
     a.sendUserBroadcast(Buffer.from('hello from a'));
     assert.equal(await got, 'hello from a');
-    await b.join(['127.0.0.2:17938']);
+    await b.join([`127.0.0.2:${tsaPort}`]);
     assert.ok(merged.includes('state-of-a'));
     await waitSerf(serf, (m) => m.get('tsa')?.status === 'alive' && m.get('tsb')?.status === 'alive', 'both alive');
     assert.doesNotMatch(serf.log(), /\[ERR\]/);
