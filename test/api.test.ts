@@ -5,11 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { freePorts } from './helpers/ports.js';
 import { schemaProblems } from './helpers/schema.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
-const DNS_PORT = 18400;
-const API_PORT = 18401;
+const [DNS_PORT, API_PORT] = await freePorts(2);
 const BASE = `http://127.0.0.1:${API_PORT}/api/v1`;
 const TOKEN = 'test-token-1';
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { freePorts } from './helpers/ports.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 import {
   DiscoveryClient,
@@ -26,9 +27,8 @@ import {
   type ServiceEndpoint,
 } from '../src/index.js';
 
-const DNS_PORT = 18410;
-const API_PORT = 18411;
-const ECHO_PORT = 18412;
+/** DOWN_PORT: nothing listens there. */
+const [DNS_PORT, API_PORT, ECHO_PORT, DOWN_PORT] = await freePorts(4);
 const URL = `http://127.0.0.1:${API_PORT}`;
 
 // 127.0.0.2 has nothing listening on ECHO_PORT: the echo server binds 127.0.0.1 only.
@@ -107,7 +107,7 @@ describe('client library', () => {
     const withToken = new DiscoveryClient({ url: URL, token: 't' });
     await assert.rejects(withToken.deregister('echo', 'default', 'x'), (e: unknown) => e instanceof DiscoveryError && e.status === 403);
     await withToken.close();
-    const down = new DiscoveryClient({ url: 'http://127.0.0.1:18449' });
+    const down = new DiscoveryClient({ url: `http://127.0.0.1:${DOWN_PORT}` });
     await assert.rejects(down.getServiceEndpoints('echo'), (e: unknown) => e instanceof DiscoveryError && e.status === 0 && /ECONNREFUSED/.test(e.message));
     await down.close();
   });
@@ -149,7 +149,7 @@ describe('client library', () => {
   });
 
   test('connect fails with every attempt listed when nothing accepts', async () => {
-    await assert.rejects(connect('gone', 'default', 'echo', { client }), (e: unknown) => e instanceof AggregateError && /dead \(127\.0\.0\.2:18412\): .*ECONNREFUSED/.test(e.message));
+    await assert.rejects(connect('gone', 'default', 'echo', { client }), (e: unknown) => e instanceof AggregateError && new RegExp(`dead \\(127\\.0\\.0\\.2:${ECHO_PORT}\\): .*ECONNREFUSED`).test(e.message));
     await assert.rejects(connect('echo', 'default', 'smtp', { client, strategy: healthyOnly() }), /no port named 'smtp'/);
   });
 

@@ -10,14 +10,20 @@ import { eventually } from './helpers/eventually.js';
 import { schemaProblems } from './helpers/schema.js';
 import { runCli, startServer, type RunningServer } from './helpers/server.js';
 import { fastGossip } from './helpers/gossip-timing.js';
+import { freePorts } from './helpers/ports.js';
 
-const UPSTREAM_PORT = 18960;
-const UNUSED_PORT = 18979;
+/** UNUSED_PORT: nothing listens there. */
+const [UPSTREAM_PORT, UNUSED_PORT] = await freePorts(2);
 const TOKEN = 'ctl-test-token';
-const NODES = { n1: 18900, n2: 18910 } as const;
+
+/** A node's ports: DNS, API, metrics, gossip. */
+async function nodePorts(): Promise<{ dns: number; api: number; metrics: number; gossip: number }> {
+  const [dns, api, metrics, gossip] = await freePorts(4);
+  return { dns, api, metrics, gossip };
+}
+const NODES = { n1: await nodePorts(), n2: await nodePorts() };
 type Node = keyof typeof NODES;
-/** Each node's ports: DNS, API, metrics, gossip. */
-const ports = (n: Node) => ({ dns: NODES[n], api: NODES[n] + 1, metrics: NODES[n] + 2, gossip: NODES[n] + 3 });
+const ports = (n: Node) => NODES[n];
 const apiUrl = (n: Node): string => `http://127.0.0.1:${ports(n).api}`;
 
 const REGISTRY: Record<Node, string> = {
@@ -187,7 +193,7 @@ describe('podswarm-dns operator subcommands', () => {
     const cluster = await ctl('lookup', 'web.shop.cluster.local', ...dns);
     assert.equal(cluster.code, 0, cluster.output);
     assert.match(cluster.output, /^NAME\s+TTL\s+CLASS\s+TYPE\s+DATA\nweb\.shop\.cluster\.local\.\s+\d+\s+IN\s+A\s+10\.0\.7\.1\n/);
-    assert.match(cluster.output, /NOERROR from 127\.0\.0\.1:18900 over udp \(flags: qr aa rd[^)]*\), answered by cluster\n$/);
+    assert.match(cluster.output, new RegExp(`NOERROR from 127\\.0\\.0\\.1:${ports('n1').dns} over udp \\(flags: qr aa rd[^)]*\\), answered by cluster\\n$`));
 
     const forwarded = await ctlJson('lookup', 'outside.example', 'A', ...dns);
     assert.deepEqual(forwarded.answers.map((a: any) => a.data), ['203.0.113.80']);
@@ -209,7 +215,7 @@ describe('podswarm-dns operator subcommands', () => {
     const args = ['register', 'shop/web', 'ext-0', '10.0.7.50', '--port', 'http:9090', '--port', 'metrics:9100/tcp', '--api', apiUrl('n1')];
     const none = await ctl(...args);
     assert.equal(none.code, 4);
-    assert.match(none.output, /the API at http:\/\/127\.0\.0\.1:18901 wants its token .*missing bearer token.*: pass --token-file FILE/);
+    assert.match(none.output, new RegExp(`the API at http://127\\.0\\.0\\.1:${ports('n1').api} wants its token .*missing bearer token.*: pass --token-file FILE`));
     const wrong = await ctl(...args, '--token-file', tokenFile('wrong'));
     assert.equal(wrong.code, 4);
     assert.match(wrong.output, /refused the token in \S+\/wrong \(invalid bearer token\)/);

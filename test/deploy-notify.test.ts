@@ -9,9 +9,11 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dig } from './helpers/dig.js';
 import { listenNotifySocket, type NotifySocket } from './helpers/notify-socket.js';
+import { freePorts } from './helpers/ports.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
-const PORT = 18750;
+/** The DNS ports with -workers 1, with -workers 2, and without NOTIFY_SOCKET. */
+const [PORT_1, PORT_2, PORT_UNNOTIFIED] = await freePorts(3);
 const REGISTRY = `services:
   - name: web
     namespace: notify
@@ -24,7 +26,7 @@ function states(sock: NotifySocket): string[] {
   return sock.messages.filter((m) => m !== 'BARRIER=1').map((m) => m.split('\n')[0]!);
 }
 
-for (const workers of [1, 2]) {
+for (const [workers, port] of [[1, PORT_1], [2, PORT_2]] as const) {
   describe(`sd_notify with -workers ${workers}`, () => {
     let sock: NotifySocket | undefined;
     let server: RunningServer | undefined;
@@ -36,14 +38,14 @@ for (const workers of [1, 2]) {
     test('READY=1 arrives once the DNS port answers', async () => {
       sock = await listenNotifySocket();
       server = await startServer({
-        corefile: `cluster.local:${PORT + workers} {\n  bind 127.0.0.1\n  cluster { registry {{dir}}/services.yaml }\n}\n`,
+        corefile: `cluster.local:${port} {\n  bind 127.0.0.1\n  cluster { registry {{dir}}/services.yaml }\n}\n`,
         files: { 'services.yaml': REGISTRY },
         args: ['-quiet', '-workers', String(workers)],
         env: { NOTIFY_SOCKET: sock.path },
         ready: /(?:)/, // -quiet prints nothing: READY=1 is the only sign of readiness we wait for
       });
       assert.equal(await sock.next(/^READY=1$/), 'READY=1');
-      const r = await dig(PORT + workers, 'web.notify.cluster.local');
+      const r = await dig(port, 'web.notify.cluster.local');
       assert.equal(r.status, 'NOERROR', r.raw);
       assert.deepEqual(r.answer.map((a) => a.data), ['10.0.9.1']);
       assert.deepEqual(states(sock), ['READY=1']);
@@ -65,12 +67,12 @@ for (const workers of [1, 2]) {
 
 test('without NOTIFY_SOCKET nothing is sent and the server still serves', async () => {
   const server = await startServer({
-    corefile: `cluster.local:${PORT + 5} {\n  bind 127.0.0.1\n  cluster { registry {{dir}}/services.yaml }\n}\n`,
+    corefile: `cluster.local:${PORT_UNNOTIFIED} {\n  bind 127.0.0.1\n  cluster { registry {{dir}}/services.yaml }\n}\n`,
     files: { 'services.yaml': REGISTRY },
     env: { NOTIFY_SOCKET: '' },
   });
   try {
-    assert.equal((await dig(PORT + 5, 'web.notify.cluster.local')).status, 'NOERROR');
+    assert.equal((await dig(PORT_UNNOTIFIED, 'web.notify.cluster.local')).status, 'NOERROR');
     assert.doesNotMatch(server.output(), /sd_notify/);
   } finally {
     await server.stop();

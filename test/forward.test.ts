@@ -24,6 +24,7 @@ import { resolvConfNameservers } from '../plugins/forward/resolvconf.js';
 import { UdpChannel } from '../plugins/forward/udp.js';
 import { dig } from './helpers/dig.js';
 import { dnsmasq, stopAllDnsmasq } from './helpers/dnsmasq.js';
+import { freePort, freePorts } from './helpers/ports.js';
 import { query } from './helpers/raw.js';
 import { startServer } from './helpers/server.js';
 import { NO_LIFECYCLE } from './helpers/no-lifecycle.js';
@@ -214,8 +215,9 @@ describe('forward: configuration', () => {
 
 describe('forward: against real upstreams', () => {
   it('forwards to dnsmasq and echoes the client ID and question case, over UDP and TCP', async () => {
-    const up = await dnsmasq(18200, ['foo.test,10.0.0.5']);
-    const f = await forwarder('forward . 127.0.0.1:18200');
+    const port = await freePort();
+    const up = await dnsmasq(port, ['foo.test,10.0.0.5']);
+    const f = await forwarder(`forward . 127.0.0.1:${port}`);
     try {
       const wire = await f.ask(query('FoO.TeSt', 'A', { id: 31337 }));
       const r = packet.decode(wire);
@@ -239,10 +241,10 @@ describe('forward: against real upstreams', () => {
       assert.equal(rcode(refused), 'REFUSED', 'upstream rcodes pass through');
 
       const m = await f.metrics();
-      assert.match(m, /coredns_forward_requests_total\{to="127\.0\.0\.1:18200"\} 4/);
-      assert.match(m, /coredns_forward_responses_total\{to="127\.0\.0\.1:18200",rcode="NOERROR"\} 3/);
-      assert.match(m, /coredns_forward_responses_total\{to="127\.0\.0\.1:18200",rcode="REFUSED"\} 1/);
-      assert.match(m, /coredns_proxy_request_duration_seconds_count\{server="dns:\/\/:18299",to="127\.0\.0\.1:18200",rcode="NOERROR"\} 3/);
+      assert.match(m, new RegExp(`coredns_forward_requests_total\\{to="127\\.0\\.0\\.1:${port}"\\} 4`));
+      assert.match(m, new RegExp(`coredns_forward_responses_total\\{to="127\\.0\\.0\\.1:${port}",rcode="NOERROR"\\} 3`));
+      assert.match(m, new RegExp(`coredns_forward_responses_total\\{to="127\\.0\\.0\\.1:${port}",rcode="REFUSED"\\} 1`));
+      assert.match(m, new RegExp(`coredns_proxy_request_duration_seconds_count\\{server="dns://:18299",to="127\\.0\\.0\\.1:${port}",rcode="NOERROR"\\} 3`));
       assert.equal(f.ready(), true);
     } finally {
       await f.stop();
@@ -252,11 +254,12 @@ describe('forward: against real upstreams', () => {
 
   it('sends a fresh random ID and the question with RD, CD and EDNS DO', async () => {
     const seen: packet.Packet[] = [];
-    const up = await scripted(18201, (q) => {
+    const port = await freePort();
+    const up = await scripted(port, (q) => {
       seen.push(q);
       return [answer(q, ['10.1.1.1'])];
     });
-    const f = await forwarder('forward . 127.0.0.1:18201');
+    const f = await forwarder(`forward . 127.0.0.1:${port}`);
     try {
       const wire = packet.encode({
         type: 'query', id: 4242, flags: packet.RECURSION_DESIRED | packet.CHECKING_DISABLED,
@@ -280,14 +283,15 @@ describe('forward: against real upstreams', () => {
   });
 
   it('accepts only a reply whose ID and question match (spoofed ones are dropped)', async () => {
-    const up = await scripted(18202, (q, raw) => {
+    const port = await freePort();
+    const up = await scripted(port, (q, raw) => {
       const wrongId = answer({ ...q, id: (q.id! + 1) & 0xffff }, ['6.6.6.6']);
       const wrongName = answer({ ...q, questions: [{ name: 'evil.test', type: 'A', class: 'IN' }] }, ['6.6.6.7']);
       const wrongType = answer({ ...q, questions: [{ ...q.questions![0]!, type: 'AAAA' }] }, ['6.6.6.8']);
       const notResponse = Buffer.from(raw);
       return [wrongId, wrongName, wrongType, notResponse, answer(q, ['10.2.2.2'])];
     });
-    const f = await forwarder('forward . 127.0.0.1:18202');
+    const f = await forwarder(`forward . 127.0.0.1:${port}`);
     try {
       const r = await f.a('good.test', { id: 77 });
       assert.deepEqual(ips(r), ['10.2.2.2']);
@@ -298,12 +302,13 @@ describe('forward: against real upstreams', () => {
   });
 
   it('answers SERVFAIL when an upstream reply too big for the client cannot be parsed for truncation', async () => {
-    const up = await scripted(18219, (q) => {
+    const port = await freePort();
+    const up = await scripted(port, (q) => {
       const r = answer(q, Array.from({ length: 40 }, (_, i) => `10.4.0.${i + 1}`));
       r.writeUInt16BE(41, 6); // claims a record it does not carry
       return [r];
     });
-    const f = await forwarder('forward . 127.0.0.1:18219');
+    const f = await forwarder(`forward . 127.0.0.1:${port}`);
     try {
       const reply = await Promise.race([f.ask(query('broken.test', 'A', { id: 99 })), sleep(3000).then(() => null)]);
       assert.ok(reply, 'the query is settled with a reply');
@@ -318,8 +323,9 @@ describe('forward: against real upstreams', () => {
   });
 
   it('a closed UDP channel (its config reloaded away) refuses further queries instead of opening a new socket', async () => {
-    const up = await scripted(18223, (q) => [answer(q, ['10.5.0.1'])], false);
-    const ch = new UdpChannel(parseAddress('127.0.0.1:18223')!);
+    const port = await freePort();
+    const up = await scripted(port, (q) => [answer(q, ['10.5.0.1'])], false);
+    const ch = new UdpChannel(parseAddress(`127.0.0.1:${port}`)!);
     try {
       const q = query('late.test', 'A', { id: 0 });
       assert.deepEqual(ips(packet.decode(await ch.exchange(q, 1000))), ['10.5.0.1']);
@@ -333,10 +339,11 @@ describe('forward: against real upstreams', () => {
 
   it('retries over TCP when the UDP answer is truncated, and pools TCP connections until they expire', async () => {
     const big = Array.from({ length: 40 }, (_, i) => `10.3.0.${i + 1}`);
-    const up = await scripted(18203, (q, _raw, proto) =>
+    const port = await freePort();
+    const up = await scripted(port, (q, _raw, proto) =>
       proto === 'udp' ? [answer(q, [], { flags: packet.TRUNCATED_RESPONSE | packet.RECURSION_AVAILABLE })] : [answer(q, big)],
     );
-    const f = await forwarder('forward . 127.0.0.1:18203 {\n  expire 300ms\n}');
+    const f = await forwarder(`forward . 127.0.0.1:${port} {\n  expire 300ms\n}`);
     try {
       const r = await f.a('big.test', { edns: 4096 });
       assert.equal(r.flag_tc, false);
@@ -365,8 +372,9 @@ describe('forward: against real upstreams', () => {
     chmodSync(dir, 0o755); // dnsmasq reads it after dropping to nobody
     const many = Array.from({ length: 100 }, (_, i) => `10.4.0.${i + 1}`);
     writeFileSync(join(dir, 'hosts'), many.map((ip) => `${ip} many.test\n`).join(''));
-    const up = await dnsmasq(18204, [], [`--addn-hosts=${join(dir, 'hosts')}`]);
-    const f = await forwarder('forward . 127.0.0.1:18204');
+    const port = await freePort();
+    const up = await dnsmasq(port, [], [`--addn-hosts=${join(dir, 'hosts')}`]);
+    const f = await forwarder(`forward . 127.0.0.1:${port}`);
     try {
       const r = await f.a('many.test', { edns: 4096, proto: 'tcp' });
       assert.equal(r.flag_tc, false);
@@ -381,24 +389,27 @@ describe('forward: against real upstreams', () => {
   });
 
   it('skips a dead upstream, marks it down, and probes it back up when it comes alive', async () => {
-    const good = await dnsmasq(18206, ['foo.test,10.0.0.6']);
-    const f = await forwarder('forward . 127.0.0.1:18205 127.0.0.1:18206 {\n  policy sequential\n  health_check 100ms\n  read_timeout 300ms\n}');
+    const [deadPort, goodPort] = await freePorts(2);
+    const dead = `127.0.0.1:${deadPort}`;
+    const good = await dnsmasq(goodPort, ['foo.test,10.0.0.6']);
+    const f = await forwarder(`forward . ${dead} 127.0.0.1:${goodPort} {\n  policy sequential\n  health_check 100ms\n  read_timeout 300ms\n}`);
     let revived: { stop(): Promise<void> } | undefined;
     try {
       const t0 = Date.now();
       assert.deepEqual(ips(await f.a('foo.test')), ['10.0.0.6']);
       assert.ok(Date.now() - t0 < 1000, 'a refused port fails fast');
       await until(() => /marked down/.test(f.logs.join('')), 2000);
-      assert.match(await f.metrics(), /coredns_forward_healthcheck_failures_total\{to="127\.0\.0\.1:18205"\} [2-9]/);
+      assert.match(await f.metrics(), new RegExp(`coredns_forward_healthcheck_failures_total\\{to="127\\.0\\.0\\.1:${deadPort}"\\} [2-9]`));
       assert.equal(f.ready(), true, 'one upstream is still up');
 
-      const before = (await f.metrics()).match(/coredns_forward_requests_total\{to="127\.0\.0\.1:18205"\} (\d+)/)![1];
+      const requests = new RegExp(`coredns_forward_requests_total\\{to="127\\.0\\.0\\.1:${deadPort}"\\} (\\d+)`);
+      const before = (await f.metrics()).match(requests)![1];
       assert.deepEqual(ips(await f.a('foo.test')), ['10.0.0.6']);
-      const afterDown = (await f.metrics()).match(/coredns_forward_requests_total\{to="127\.0\.0\.1:18205"\} (\d+)/)![1];
+      const afterDown = (await f.metrics()).match(requests)![1];
       assert.equal(afterDown, before, 'a down upstream is skipped');
 
-      revived = await dnsmasq(18205, ['foo.test,10.0.0.5']);
-      await until(() => /127\.0\.0\.1:18205 is healthy again/.test(f.logs.join('')), 3000);
+      revived = await dnsmasq(deadPort, ['foo.test,10.0.0.5']);
+      await until(() => f.logs.join('').includes(`${dead} is healthy again`), 3000);
       assert.deepEqual(ips(await f.a('foo.test')), ['10.0.0.5'], 'sequential uses the first upstream again');
     } finally {
       await f.stop();
@@ -408,9 +419,10 @@ describe('forward: against real upstreams', () => {
   });
 
   it('moves on after the read timeout when an upstream swallows queries', async () => {
-    const swallow = await scripted(18207, () => [], false);
-    const good = await dnsmasq(18208, ['foo.test,10.0.0.8']);
-    const f = await forwarder('forward . 127.0.0.1:18207 127.0.0.1:18208 {\n  policy sequential\n  read_timeout 300ms\n}');
+    const [swallowPort, goodPort] = await freePorts(2);
+    const swallow = await scripted(swallowPort, () => [], false);
+    const good = await dnsmasq(goodPort, ['foo.test,10.0.0.8']);
+    const f = await forwarder(`forward . 127.0.0.1:${swallowPort} 127.0.0.1:${goodPort} {\n  policy sequential\n  read_timeout 300ms\n}`);
     try {
       const t0 = Date.now();
       assert.deepEqual(ips(await f.a('foo.test')), ['10.0.0.8']);
@@ -424,7 +436,8 @@ describe('forward: against real upstreams', () => {
   });
 
   it('answers SERVFAIL quickly when every upstream is dead, then tries one at random', async () => {
-    const f = await forwarder('forward . 127.0.0.1:18209 127.0.0.1:18210 {\n  health_check 50ms\n  read_timeout 300ms\n}');
+    const [deadA, deadB] = await freePorts(2);
+    const f = await forwarder(`forward . 127.0.0.1:${deadA} 127.0.0.1:${deadB} {\n  health_check 50ms\n  read_timeout 300ms\n}`);
     try {
       const t0 = Date.now();
       assert.equal(rcode(await f.a('foo.test', { id: 5 })), 'SERVFAIL');
@@ -442,8 +455,9 @@ describe('forward: against real upstreams', () => {
   });
 
   it('all upstreams swallowing: SERVFAIL within the 5s bound', async () => {
-    const a = await scripted(18211, () => [], false);
-    const f = await forwarder('forward . 127.0.0.1:18211 {\n  read_timeout 400ms\n}');
+    const port = await freePort();
+    const a = await scripted(port, () => [], false);
+    const f = await forwarder(`forward . 127.0.0.1:${port} {\n  read_timeout 400ms\n}`);
     try {
       const t0 = Date.now();
       assert.equal(rcode(await f.a('foo.test')), 'SERVFAIL');
@@ -455,11 +469,13 @@ describe('forward: against real upstreams', () => {
   });
 
   it('orders upstreams by policy: sequential, round_robin', async () => {
-    const one = await dnsmasq(18212, ['foo.test,10.0.0.1']);
-    const two = await dnsmasq(18213, ['foo.test,10.0.0.2']);
-    const seq = await forwarder('forward . 127.0.0.1:18212 127.0.0.1:18213 {\n  policy sequential\n}');
-    const rr = await forwarder('forward . 127.0.0.1:18212 127.0.0.1:18213 {\n  policy round_robin\n}');
-    const rnd = await forwarder('forward . 127.0.0.1:18212 127.0.0.1:18213');
+    const [portOne, portTwo] = await freePorts(2);
+    const one = await dnsmasq(portOne, ['foo.test,10.0.0.1']);
+    const two = await dnsmasq(portTwo, ['foo.test,10.0.0.2']);
+    const both = `127.0.0.1:${portOne} 127.0.0.1:${portTwo}`;
+    const seq = await forwarder(`forward . ${both} {\n  policy sequential\n}`);
+    const rr = await forwarder(`forward . ${both} {\n  policy round_robin\n}`);
+    const rnd = await forwarder(`forward . ${both}`);
     try {
       const s: string[] = [];
       const r: string[] = [];
@@ -478,8 +494,9 @@ describe('forward: against real upstreams', () => {
   });
 
   it('refuses queries over max_concurrent', async () => {
-    const slow = await scripted(18214, () => [], false);
-    const f = await forwarder('forward . 127.0.0.1:18214 {\n  max_concurrent 1\n  read_timeout 400ms\n}');
+    const port = await freePort();
+    const slow = await scripted(port, () => [], false);
+    const f = await forwarder(`forward . 127.0.0.1:${port} {\n  max_concurrent 1\n  read_timeout 400ms\n}`);
     try {
       const first = f.a('slow.test', { id: 1 });
       const second = await f.a('slow.test', { id: 2 });
@@ -494,12 +511,13 @@ describe('forward: against real upstreams', () => {
   });
 
   it('honours except and tries several forward directives in listed order', async () => {
-    const one = await scripted(18215, (q) => [answer(q, ['10.5.0.1'])]);
-    const two = await scripted(18216, (q) => [answer(q, ['10.5.0.2'])]);
+    const [portOne, portTwo] = await freePorts(2);
+    const one = await scripted(portOne, (q) => [answer(q, ['10.5.0.1'])]);
+    const two = await scripted(portTwo, (q) => [answer(q, ['10.5.0.2'])]);
     const f = await forwarder(
-      'forward corp.test 127.0.0.1:18215 {\n  except skip.corp.test\n}\nforward . 127.0.0.1:18216 {\n  except local.test\n}',
+      `forward corp.test 127.0.0.1:${portOne} {\n  except skip.corp.test\n}\nforward . 127.0.0.1:${portTwo} {\n  except local.test\n}`,
     );
-    const g = await forwarder('forward . 127.0.0.1:18216\nforward corp.test 127.0.0.1:18215');
+    const g = await forwarder(`forward . 127.0.0.1:${portTwo}\nforward corp.test 127.0.0.1:${portOne}`);
     try {
       assert.deepEqual(ips(await f.a('a.corp.test')), ['10.5.0.1']);
       assert.deepEqual(ips(await f.a('corp.test')), ['10.5.0.1']);
@@ -518,8 +536,9 @@ describe('forward: against real upstreams', () => {
   });
 
   it('uses the upstream override (--upstream-dns / UPSTREAM_DNS) instead of the Corefile list', async () => {
-    const up = await dnsmasq(18217, ['foo.test,10.0.0.17']);
-    const f = await forwarder('forward . 127.0.0.1:18218', ['127.0.0.1:18217']);
+    const [overridePort, corefilePort] = await freePorts(2);
+    const up = await dnsmasq(overridePort, ['foo.test,10.0.0.17']);
+    const f = await forwarder(`forward . 127.0.0.1:${corefilePort}`, [`127.0.0.1:${overridePort}`]);
     try {
       assert.deepEqual(ips(await f.a('foo.test')), ['10.0.0.17']);
     } finally {
@@ -532,24 +551,25 @@ describe('forward: against real upstreams', () => {
 
 describe('forward: end to end through the CLI', () => {
   it('forwards with dig, and --upstream-dns beats UPSTREAM_DNS beats the Corefile', async () => {
-    const corefileUp = await dnsmasq(18220, ['foo.test,10.9.0.1']);
-    const envUp = await dnsmasq(18221, ['foo.test,10.9.0.2']);
-    const cliUp = await dnsmasq(18222, ['foo.test,10.9.0.3']);
-    const corefile = '.:18230 {\n  bind 127.0.0.1\n  forward . 127.0.0.1:18220\n}\n';
+    const [corefilePort, envPort, cliPort, port] = await freePorts(4);
+    const corefileUp = await dnsmasq(corefilePort, ['foo.test,10.9.0.1']);
+    const envUp = await dnsmasq(envPort, ['foo.test,10.9.0.2']);
+    const cliUp = await dnsmasq(cliPort, ['foo.test,10.9.0.3']);
+    const corefile = `.:${port} {\n  bind 127.0.0.1\n  forward . 127.0.0.1:${corefilePort}\n}\n`;
     const runs: Array<[string, { args?: string[]; env?: Record<string, string> }]> = [
       ['10.9.0.1', {}],
-      ['10.9.0.2', { env: { UPSTREAM_DNS: '127.0.0.1:18221' } }],
-      ['10.9.0.3', { env: { UPSTREAM_DNS: '127.0.0.1:18221' }, args: ['--upstream-dns=127.0.0.1:18222'] }],
+      ['10.9.0.2', { env: { UPSTREAM_DNS: `127.0.0.1:${envPort}` } }],
+      ['10.9.0.3', { env: { UPSTREAM_DNS: `127.0.0.1:${envPort}` }, args: [`--upstream-dns=127.0.0.1:${cliPort}`] }],
     ];
     try {
       for (const [want, opts] of runs) {
         const s = await startServer({ corefile, ...opts });
         try {
-          const r = await dig(18230, 'FOO.test', 'A', ['+rec']);
+          const r = await dig(port, 'FOO.test', 'A', ['+rec']);
           assert.equal(r.status, 'NOERROR', r.raw);
           assert.deepEqual(r.answer.map((a) => a.data), [want]);
           assert.match(r.raw, /;FOO\.test\.\s+IN\s+A/, 'question case echoed');
-          const tcp = await dig(18230, 'foo.test', 'A', ['+tcp']);
+          const tcp = await dig(port, 'foo.test', 'A', ['+tcp']);
           assert.deepEqual(tcp.answer.map((a) => a.data), [want]);
         } finally {
           await s.stop();

@@ -4,14 +4,15 @@
 // own measure, `failing for Ns`, is what is asserted: it counts from the
 // first failed check, so it must be the threshold, below threshold +
 // interval (before the fix one round in five read threshold + interval).
-// Ports 19230-19231.
+// Ports from helpers/ports.ts.
 
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { after, before, test } from 'node:test';
+import { freePorts } from './helpers/ports.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
-const PORT = 19230;
+const [PORT, DNS] = await freePorts(2);
 let server: RunningServer;
 let tcp: Server | undefined;
 
@@ -27,7 +28,7 @@ function close(): Promise<void> {
 before(async () => {
   await listen();
   server = await startServer({
-    corefile: `cluster.local:19231 {
+    corefile: `cluster.local:${DNS} {
     bind 127.0.0.1
     healthcheck {
         interval 200ms

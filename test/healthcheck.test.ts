@@ -1,7 +1,7 @@
 // Health checks end to end: the owning node (n1) checks endpoints that
 // declare a check on loopback ports this test opens and closes; DNS on n1
 // and on a gossip peer (n2) follows. Shortened interval/threshold. Ports
-// 17870-17879.
+// from helpers/ports.ts.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { dig } from './helpers/dig.js';
 import { eventually } from './helpers/eventually.js';
+import { freePorts } from './helpers/ports.js';
 import { runCli, startServer, type RunningServer } from './helpers/server.js';
 
-const TCP_PORT = 17875;
-const HTTP_PORT = 17876;
-const METRICS = 17877;
+const [TCP_PORT, HTTP_PORT, METRICS] = await freePorts(3);
+const [N1_GOSSIP, N1_DNS, N2_GOSSIP, N2_DNS] = await freePorts(4);
 
 const REGISTRY = `services:
   - name: web
@@ -42,7 +42,7 @@ function corefile(dnsPort: number, gossipPort: number, extra: string): string {
     bind 127.0.0.1
     gossip {
         bind 127.0.0.1:${gossipPort}
-        join 127.0.0.1:17870 127.0.0.1:17872
+        join 127.0.0.1:${N1_GOSSIP} 127.0.0.1:${N2_GOSSIP}
         profile local
         probe_interval 200ms
         gossip_interval 50ms
@@ -78,8 +78,8 @@ async function addresses(port: number, name: string): Promise<string[]> {
 /** Until `name` answers `want` on both nodes. */
 async function bothAnswer(name: string, want: string[]): Promise<void> {
   for (const [port, node] of [
-    [17871, 'n1'],
-    [17873, 'n2'],
+    [N1_DNS, 'n1'],
+    [N2_DNS, 'n2'],
   ] as const) {
     await eventually(() => addresses(port, name), (a) => JSON.stringify(a) === JSON.stringify(want), `${name} → ${JSON.stringify(want)} on ${node}`, 20_000);
   }
@@ -95,10 +95,10 @@ before(async () => {
         timeout 300ms
     }
     prometheus 127.0.0.1:${METRICS}`;
-  n1 = await startServer({ corefile: corefile(17871, 17870, check), files: { 'services.yaml': REGISTRY }, args: ['-node', 'n1'] });
+  n1 = await startServer({ corefile: corefile(N1_DNS, N1_GOSSIP, check), files: { 'services.yaml': REGISTRY }, args: ['-node', 'n1'] });
   servers.push(n1);
   // n2 owns nothing that declares a check; it only sees n1's verdicts through gossip
-  n2 = await startServer({ corefile: corefile(17873, 17872, 'healthcheck'), files: { 'services.yaml': 'services: []\n' }, args: ['-node', 'n2'] });
+  n2 = await startServer({ corefile: corefile(N2_DNS, N2_GOSSIP, 'healthcheck'), files: { 'services.yaml': 'services: []\n' }, args: ['-node', 'n2'] });
   servers.push(n2);
 });
 
@@ -119,19 +119,19 @@ describe('health checks', () => {
     await bothAnswer('web.default.cluster.local', ['127.0.0.1']);
     await close(tcp);
     await bothAnswer('web.default.cluster.local', []);
-    await n1.waitFor(/\[INFO\] registry: endpoint web-0\.web\.default 127\.0\.0\.1 \(node n1, source file:\S+\) is unhealthy: failing for [\d.]+s: connect 127\.0\.0\.1:17875: .*ECONNREFUSED/);
+    await n1.waitFor(new RegExp(`\\[INFO\\] registry: endpoint web-0\\.web\\.default 127\\.0\\.0\\.1 \\(node n1, source file:\\S+\\) is unhealthy: failing for [\\d.]+s: connect 127\\.0\\.0\\.1:${TCP_PORT}: .*ECONNREFUSED`));
     await listenTcp();
     await bothAnswer('web.default.cluster.local', ['127.0.0.1']);
     await n1.waitFor(/registry: endpoint web-0\.web\.default 127\.0\.0\.1 \(node n1, source file:\S+\) is healthy: check passed/);
     // the unchecked endpoint never moved
-    assert.deepEqual(await addresses(17873, 'plain.default.cluster.local'), ['203.0.113.10']);
+    assert.deepEqual(await addresses(N2_DNS, 'plain.default.cluster.local'), ['203.0.113.10']);
   });
 
   it('follows an HTTP check: a 500 makes it unhealthy, a 200 healthy again', async () => {
     await bothAnswer('api.default.cluster.local', ['127.0.0.1']);
     httpStatus = 500;
     await bothAnswer('api.default.cluster.local', []);
-    await n1.waitFor(/registry: endpoint api-0\.api\.default .* is unhealthy: .*GET http:\/\/127\.0\.0\.1:17876\/healthz: status 500/);
+    await n1.waitFor(new RegExp(`registry: endpoint api-0\\.api\\.default .* is unhealthy: .*GET http://127\\.0\\.0\\.1:${HTTP_PORT}/healthz: status 500`));
     httpStatus = 200;
     await bothAnswer('api.default.cluster.local', ['127.0.0.1']);
   });
@@ -174,17 +174,18 @@ describe('health check declarations', () => {
   });
 
   it('a checked endpoint is not served until a check passes, unless declared initially: healthy', async () => {
-    // Port 17879 is never opened: every check fails, and the 1 h threshold never takes a served endpoint out.
+    // Port `closed` is never opened: every check fails, and the 1 h threshold never takes a served endpoint out.
+    const [closed, port] = await freePorts(2);
     const server = await startServer({
       files: {
         'services.yaml': `services:
   - name: ready
     endpoints:
-      - { name: waits, address: 127.0.0.1, health_check: { tcp: 17879 } }
-      - { name: trusted, address: 127.0.0.2, health_check: { tcp: 17879, initially: healthy } }
+      - { name: waits, address: 127.0.0.1, health_check: { tcp: ${closed} } }
+      - { name: trusted, address: 127.0.0.2, health_check: { tcp: ${closed}, initially: healthy } }
 `,
       },
-      corefile: `cluster.local:17878 {
+      corefile: `cluster.local:${port} {
         bind 127.0.0.1
         healthcheck {
           interval 200ms
@@ -198,9 +199,9 @@ describe('health check declarations', () => {
     });
     try {
       await server.waitFor(/endpoint waits\.ready\.default 127\.0\.0\.1 .* registered, unhealthy/);
-      const r = await dig(17878, 'ready.default.cluster.local', 'A');
+      const r = await dig(port, 'ready.default.cluster.local', 'A');
       assert.deepEqual(r.answer.map((x) => x.data), ['127.0.0.2']);
-      assert.equal((await dig(17878, 'waits.ready.default.cluster.local', 'A')).status, 'NXDOMAIN');
+      assert.equal((await dig(port, 'waits.ready.default.cluster.local', 'A')).status, 'NXDOMAIN');
     } finally {
       await server.stop();
     }

@@ -12,11 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dig } from './helpers/dig.js';
 import { dnsmasq, stopAllDnsmasq, type Dnsmasq } from './helpers/dnsmasq.js';
+import { freePorts } from './helpers/ports.js';
 import { runCli, startServer, type RunningServer } from './helpers/server.js';
 
-const PORT = 19780;
-const UPSTREAM = 19781;
-const PORT_OFF = 19782;
+const [PORT, UPSTREAM, PORT_OFF] = await freePorts(3);
 const OUTSIDE = 'db.outside.example';
 const OUTSIDE_V4 = '203.0.113.80';
 
@@ -131,20 +130,21 @@ describe('Kubernetes names: dns-version, ExternalName, pods, weights, same node'
   });
 
   it('pods insecure answers any dashed address; verified only addresses of the namespace', async () => {
+    const [insecurePort, verifiedPort] = await freePorts(2);
     const extra = (mode: string): string => `same_node only\n    pods ${mode}`;
-    const insecure = await startServer({ files: { 'services.yaml': REGISTRY }, corefile: corefile(19783, extra('insecure')).replace(/srv \{[^}]*\}/, ''), args: ['-node', 'n1'] });
-    const verified = await startServer({ files: { 'services.yaml': REGISTRY }, corefile: corefile(19784, extra('verified')).replace(/srv \{[^}]*\}/, ''), args: ['-node', 'n1'] });
+    const insecure = await startServer({ files: { 'services.yaml': REGISTRY }, corefile: corefile(insecurePort, extra('insecure')).replace(/srv \{[^}]*\}/, ''), args: ['-node', 'n1'] });
+    const verified = await startServer({ files: { 'services.yaml': REGISTRY }, corefile: corefile(verifiedPort, extra('verified')).replace(/srv \{[^}]*\}/, ''), args: ['-node', 'n1'] });
     try {
-      const any = await dig(19783, '10-0-70-9.other.pod.cluster.local', 'A');
+      const any = await dig(insecurePort, '10-0-70-9.other.pod.cluster.local', 'A');
       assert.deepEqual(any.answer.map((x) => [x.name, x.type, x.data]), [['10-0-70-9.other.pod.cluster.local.', 'A', '10.0.70.9']]);
-      const v6 = await dig(19783, 'fd00--5.other.pod.cluster.local', 'AAAA');
+      const v6 = await dig(insecurePort, 'fd00--5.other.pod.cluster.local', 'AAAA');
       assert.deepEqual(v6.answer.map((x) => x.data), ['fd00::5']);
-      assert.equal((await dig(19783, '10-0-70-9.other.pod.cluster.local', 'AAAA')).status, 'NOERROR', 'wrong family: NODATA');
-      assert.equal((await dig(19783, 'not-an-ip.other.pod.cluster.local', 'A')).status, 'NXDOMAIN');
-      assert.deepEqual((await dig(19784, '10-0-70-2.shop.pod.cluster.local', 'A')).answer.map((x) => x.data), ['10.0.70.2']);
-      assert.equal((await dig(19784, '10-0-70-2.other.pod.cluster.local', 'A')).status, 'NXDOMAIN', 'known address, other namespace');
-      assert.equal((await dig(19784, '10-0-70-9.shop.pod.cluster.local', 'A')).status, 'NXDOMAIN', 'unknown address');
-      assert.deepEqual((await dig(19784, 'web.shop.cluster.local', 'A')).answer.map((x) => x.data), ['10.0.70.2'], 'same_node only');
+      assert.equal((await dig(insecurePort, '10-0-70-9.other.pod.cluster.local', 'AAAA')).status, 'NOERROR', 'wrong family: NODATA');
+      assert.equal((await dig(insecurePort, 'not-an-ip.other.pod.cluster.local', 'A')).status, 'NXDOMAIN');
+      assert.deepEqual((await dig(verifiedPort, '10-0-70-2.shop.pod.cluster.local', 'A')).answer.map((x) => x.data), ['10.0.70.2']);
+      assert.equal((await dig(verifiedPort, '10-0-70-2.other.pod.cluster.local', 'A')).status, 'NXDOMAIN', 'known address, other namespace');
+      assert.equal((await dig(verifiedPort, '10-0-70-9.shop.pod.cluster.local', 'A')).status, 'NXDOMAIN', 'unknown address');
+      assert.deepEqual((await dig(verifiedPort, 'web.shop.cluster.local', 'A')).answer.map((x) => x.data), ['10.0.70.2'], 'same_node only');
     } finally {
       await insecure.stop();
       await verified.stop();
@@ -152,19 +152,20 @@ describe('Kubernetes names: dns-version, ExternalName, pods, weights, same node'
   });
 
   it('an ExternalName registered through the API is a CNAME, survives a restart, and goes with DELETE', async () => {
+    const [dns, api] = await freePorts(2);
     const dir = mkdtempSync(join(tmpdir(), 'i18-api-'));
     writeFileSync(join(dir, 'token'), 'sekrit\n');
-    const core = `cluster.local:19786 {
+    const core = `cluster.local:${dns} {
       bind 127.0.0.1
       api {
-        listen 127.0.0.1:19787
+        listen 127.0.0.1:${api}
         token_file ${dir}/token
         state ${dir}/state
       }
       cluster
       forward . 127.0.0.1:${UPSTREAM}
     }`;
-    const url = 'http://127.0.0.1:19787/api/v1/services/shop/billing/external-name';
+    const url = `http://127.0.0.1:${api}/api/v1/services/shop/billing/external-name`;
     const auth = { authorization: 'Bearer sekrit', 'content-type': 'application/json' };
     let s = await startServer({ corefile: core });
     try {
@@ -172,16 +173,16 @@ describe('Kubernetes names: dns-version, ExternalName, pods, weights, same node'
       assert.deepEqual([bad.status, await bad.json()], [400, { error: "body.externalName 'not a name' is not a host name" }]);
       const put = await fetch(url, { method: 'PUT', headers: auth, body: JSON.stringify({ externalName: `${OUTSIDE.toUpperCase()}.` }) });
       assert.deepEqual([put.status, await put.json()], [201, { namespace: 'shop', name: 'billing', externalName: OUTSIDE }]);
-      const ep = await fetch('http://127.0.0.1:19787/api/v1/services/shop/billing/endpoints/x', { method: 'PUT', headers: auth, body: JSON.stringify({ address: '10.0.70.5' }) });
+      const ep = await fetch(`http://127.0.0.1:${api}/api/v1/services/shop/billing/endpoints/x`, { method: 'PUT', headers: auth, body: JSON.stringify({ address: '10.0.70.5' }) });
       assert.equal(ep.status, 409, 'no endpoints for an alias');
-      const r = await dig(19786, 'billing.shop.svc.cluster.local', 'A');
+      const r = await dig(dns, 'billing.shop.svc.cluster.local', 'A');
       assert.deepEqual(r.answer.map((x) => [x.type, x.data]), [['CNAME', `${OUTSIDE}.`], ['A', OUTSIDE_V4]]);
       await s.stop();
       s = await startServer({ corefile: core });
-      assert.deepEqual((await dig(19786, 'billing.shop.cluster.local', 'CNAME')).answer.map((x) => x.data), [`${OUTSIDE}.`], 'persisted in the state directory');
+      assert.deepEqual((await dig(dns, 'billing.shop.cluster.local', 'CNAME')).answer.map((x) => x.data), [`${OUTSIDE}.`], 'persisted in the state directory');
       const del = await fetch(url, { method: 'DELETE', headers: { authorization: 'Bearer sekrit' } });
       assert.equal(del.status, 204);
-      assert.equal((await dig(19786, 'billing.shop.svc.cluster.local', 'A')).status, 'NXDOMAIN');
+      assert.equal((await dig(dns, 'billing.shop.svc.cluster.local', 'A')).status, 'NXDOMAIN');
       const again = await fetch(url, { method: 'DELETE', headers: { authorization: 'Bearer sekrit' } });
       assert.equal(again.status, 404);
     } finally {

@@ -2,13 +2,14 @@
 // podswarm-dns processes: endpoint registered / removed / health changes,
 // member join / leave / failure / rejoin, -log.level, the startup and
 // shutdown lines, join retries, and -upstream-dns. Loopback only; ports
-// 18980-19049.
+// from helpers/ports.ts.
 
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { runCli, startServer, type RunningServer } from './helpers/server.js';
 import { fastGossip } from './helpers/gossip-timing.js';
+import { freePort, freePorts } from './helpers/ports.js';
 
 const TOKEN = 'oplog-secret';
 const started = new Set<RunningServer>();
@@ -46,10 +47,9 @@ function close(srv: Server): Promise<void> {
   return new Promise((resolve) => srv.close(() => resolve()));
 }
 
+const [DNS, API, CHECKED] = await freePorts(3);
+
 describe('one node: endpoint lines, startup and shutdown', () => {
-  const DNS = 18980;
-  const API = 18981;
-  const CHECKED = 18982;
   let s: RunningServer;
   let port: Server | undefined;
 
@@ -89,7 +89,7 @@ describe('one node: endpoint lines, startup and shutdown', () => {
   });
 
   it('says where it listens at INFO, even with -quiet (which drops only the banner)', () => {
-    assert.match(s.output(), /^\[INFO\] podswarm-dns-\d+\.\d+\.\d+\S* listening on dns:\/\/127\.0\.0\.1:18980 \(udp (?:batch|dgram), tcp\)$/m);
+    assert.match(s.output(), new RegExp(`^\\[INFO\\] podswarm-dns-\\d+\\.\\d+\\.\\d+\\S* listening on dns://127\\.0\\.0\\.1:${DNS} \\(udp (?:batch|dgram), tcp\\)$`, 'm'));
     assert.doesNotMatch(s.output(), /^dns:\/\//m, 'the -quiet banner');
   });
 
@@ -130,9 +130,11 @@ describe('one node: endpoint lines, startup and shutdown', () => {
   });
 });
 
+// A seed nobody listens on: every join attempt fails.
+const SEED_PORT = await freePort();
+
 describe('-log.level and join retries', () => {
-  // A seed nobody listens on: every join attempt fails.
-  const SEED = '127.0.0.1:18989';
+  const SEED = `127.0.0.1:${SEED_PORT}`;
 
   function corefile(dns: number, gossip: number): string {
     return `cluster.local:${dns} {
@@ -148,18 +150,18 @@ describe('-log.level and join retries', () => {
   }
 
   it('logs each failed join attempt as one WARNING line with the seed, the error and the next delay', async () => {
-    const s = await start({ corefile: corefile(18983, 18984), args: ['-node', 'r1'] });
+    const s = await start({ corefile: corefile(...(await freePorts(2))), args: ['-node', 'r1'] });
     await s.waitFor(/join failed, retrying in 2s/);
     await stop(s);
-    const attempts = lines(s, /18989/);
+    const attempts = lines(s, new RegExp(String(SEED_PORT)));
     assert.equal(attempts.length, 2, s.output());
-    assert.match(attempts[0]!, /^\[WARNING\] plugin\/gossip: join failed, retrying in 1s: failed to join 127\.0\.0\.1:18989: .*ECONNREFUSED/);
-    assert.match(attempts[1]!, /^\[WARNING\] plugin\/gossip: join failed, retrying in 2s: failed to join 127\.0\.0\.1:18989: .*ECONNREFUSED/);
+    assert.match(attempts[0]!, new RegExp(`^\\[WARNING\\] plugin/gossip: join failed, retrying in 1s: failed to join ${esc(SEED)}: .*ECONNREFUSED`));
+    assert.match(attempts[1]!, new RegExp(`^\\[WARNING\\] plugin/gossip: join failed, retrying in 2s: failed to join ${esc(SEED)}: .*ECONNREFUSED`));
     assert.doesNotMatch(s.output(), /\[ERROR\]/);
   });
 
   it('-log.level warn prints WARNING lines and no INFO line', async () => {
-    const s = await start({ corefile: corefile(18985, 18986), args: ['-node', 'r2', '-log.level', 'warn'] });
+    const s = await start({ corefile: corefile(...(await freePorts(2))), args: ['-node', 'r2', '-log.level', 'warn'] });
     await s.waitFor(/\[WARNING\] plugin\/gossip: join failed, retrying in 1s/);
     await stop(s);
     assert.deepEqual(lines(s, /^\[INFO\]/), []);
@@ -167,10 +169,11 @@ describe('-log.level and join retries', () => {
   });
 
   it('-log.level debug reaches -workers processes, which parse the same flags', async () => {
-    const s = await start({ corefile: 'cluster.local:18987 {\n    bind 127.0.0.1\n    cluster cluster.local\n}\n', args: ['-workers', '2', '-log.level', 'debug'] });
-    assert.match(s.output(), /^\[INFO\] podswarm-dns-\S+ listening on dns:\/\/127\.0\.0\.1:18987 \(udp (?:batch|dgram), tcp; 2 worker processes\)$/m);
+    const port = await freePort();
+    const s = await start({ corefile: `cluster.local:${port} {\n    bind 127.0.0.1\n    cluster cluster.local\n}\n`, args: ['-workers', '2', '-log.level', 'debug'] });
+    assert.match(s.output(), new RegExp(`^\\[INFO\\] podswarm-dns-\\S+ listening on dns://127\\.0\\.0\\.1:${port} \\(udp (?:batch|dgram), tcp; 2 worker processes\\)$`, 'm'));
     // each worker writes its own line; the primary's banner does not wait for them to reach the pipe
-    await s.waitFor(/(?:^\[DEBUG\] worker \d+ listening on dns:\/\/127\.0\.0\.1:18987 \(udp (?:batch|dgram), tcp\)\n[^]*){2}/m);
+    await s.waitFor(new RegExp(`(?:^\\[DEBUG\\] worker \\d+ listening on dns://127\\.0\\.0\\.1:${port} \\(udp (?:batch|dgram), tcp\\)\\n[^]*){2}`, 'm'));
     assert.equal(lines(s, /^\[DEBUG\] worker \d+ listening on /).length, 2, s.output());
     await stop(s);
   });
@@ -196,16 +199,23 @@ describe('-upstream-dns takes IP addresses, as forward does', () => {
   });
 
   it('accepts dns:// as forward does', async () => {
-    const s = await start({ corefile: '.:18988 {\n    bind 127.0.0.1\n    forward . 127.0.0.1:9\n}\n', args: ['-upstream-dns', 'dns://127.0.0.1:53,dns://[::1]'] });
+    const s = await start({ corefile: `.:${await freePort()} {\n    bind 127.0.0.1\n    forward . 127.0.0.1:9\n}\n`, args: ['-upstream-dns', 'dns://127.0.0.1:53,dns://[::1]'] });
     await stop(s);
   });
 });
 
+const MEMBER_PORTS = { 1: await nodePorts(), 2: await nodePorts(), 3: await nodePorts() };
+
+async function nodePorts(): Promise<{ gossip: number; dns: number }> {
+  const [gossip, dns] = await freePorts(2);
+  return { gossip, dns };
+}
+
 describe('three gossiping nodes: member lines', () => {
   const NODES = [1, 2, 3] as const;
   type N = (typeof NODES)[number];
-  const gossipPort = (i: N): number => 18990 + i;
-  const dnsPort = (i: N): number => 18994 + i;
+  const gossipPort = (i: N): number => MEMBER_PORTS[i].gossip;
+  const dnsPort = (i: N): number => MEMBER_PORTS[i].dns;
   const nodes = new Map<N, RunningServer>();
 
   async function startNode(i: N): Promise<RunningServer> {

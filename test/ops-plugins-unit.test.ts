@@ -20,6 +20,7 @@ import { Readiness } from '../plugins/ready/readiness.js';
 import { CounterVec, HistogramVec } from '../plugins/prometheus/vec.js';
 import { configFiles } from '../plugins/reload/watcher.js';
 import { parseCorefile } from '../src/corefile/parse.js';
+import { freePort } from './helpers/ports.js';
 
 function query(name: string): Request {
   const wire = dnsPacket.encode({ type: 'query', id: 1, questions: [{ type: 'A', name, class: 'IN' }] });
@@ -156,9 +157,9 @@ describe('shared HTTP listeners', () => {
     const newApp = () => new App({ corefile: 'Corefile', quiet: true, nodeName: 't' }, capture().log);
     const app = newApp();
     const other = newApp();
-    const addr = { host: '127.0.0.1', port: 18580 };
+    const addr = { host: '127.0.0.1', port: await freePort() };
     const get = async (path: string) => {
-      const res = await fetch(`http://127.0.0.1:18580${path}`);
+      const res = await fetch(`http://127.0.0.1:${addr.port}${path}`);
       return `${res.status} ${await res.text()}`;
     };
     const releaseOld = await servePath(app, addr, '/health', (_q, res) => res.end('old'));
@@ -174,7 +175,7 @@ describe('shared HTTP listeners', () => {
     await assert.rejects(get('/ready'));
     // Bound again on demand; a port in use is an error that keeps nothing registered.
     const again = await servePath(app, addr, '/x', (_q, res) => res.end('x'));
-    await assert.rejects(servePath(other, addr, '/y', () => {}), /listen on 127\.0\.0\.1:18580: .*EADDRINUSE/);
+    await assert.rejects(servePath(other, addr, '/y', () => {}), new RegExp(`listen on 127\\.0\\.0\\.1:${addr.port}: .*EADDRINUSE`));
     await again();
   });
 });

@@ -1,6 +1,6 @@
 // errors, health, ready, prometheus and reload against the real server
 // process: HTTP endpoints, signals, Corefile edits and a query loop that
-// runs across reloads. Loopback ports 18500-18599.
+// runs across reloads. Loopback ports from helpers/ports.ts.
 
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
@@ -13,6 +13,7 @@ import { after, describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
 import { dig } from './helpers/dig.js';
 import { sample } from './helpers/metrics.js';
+import { freePort, freePorts } from './helpers/ports.js';
 import { runCli, startServer, type RunningServer } from './helpers/server.js';
 
 const REGISTRY = `node: node1
@@ -82,23 +83,25 @@ function waitForCount(s: RunningServer, re: RegExp, n: number, timeoutMs?: numbe
 
 describe('health', () => {
   it('GET /health answers 200 OK; unknown paths 404', async () => {
-    const s = await start(corefile(18500, '    health 127.0.0.1:18501'));
-    assert.deepEqual(await get(18501, '/health'), { status: 200, body: 'OK' });
-    assert.equal((await get(18501, '/nope')).status, 404);
+    const [dns, health] = await freePorts(2);
+    const s = await start(corefile(dns, `    health 127.0.0.1:${health}`));
+    assert.deepEqual(await get(health, '/health'), { status: 200, body: 'OK' });
+    assert.equal((await get(health, '/nope')).status, 404);
     assert.equal(await stop(s), 0);
   });
 
   it('after SIGTERM, keeps answering DNS and /health during lameduck (while /ready says 503), then exits', async () => {
-    const s = await start(corefile(18502, '    health 127.0.0.1:18503 {\n        lameduck 3s\n    }\n    ready 127.0.0.1:18506'));
-    await signalsReady(18502);
+    const [dns, health, ready] = await freePorts(3);
+    const s = await start(corefile(dns, `    health 127.0.0.1:${health} {\n        lameduck 3s\n    }\n    ready 127.0.0.1:${ready}`));
+    await signalsReady(dns);
     const exited = once(s.proc, 'exit');
     s.proc.kill('SIGTERM');
     await s.waitFor(/going into lameduck mode for 3s/);
-    const r = await dig(18502, API);
+    const r = await dig(dns, API);
     assert.equal(r.status, 'NOERROR');
     assert.equal(r.answer.length, 2);
-    assert.equal((await get(18503, '/health')).status, 200);
-    assert.deepEqual(await get(18506, '/ready'), { status: 503, body: 'lameduck' });
+    assert.equal((await get(health, '/health')).status, 200);
+    assert.deepEqual(await get(ready, '/ready'), { status: 503, body: 'lameduck' });
     const [code] = (await exited) as [number | null];
     assert.equal(code, 0);
     running.delete(s);
@@ -116,22 +119,23 @@ describe('health', () => {
 
 describe('ready', () => {
   it('503 with the plugins not ready, then 200 once they are', async () => {
-    // forward's only upstream is down (nothing on 18599) until the test answers there.
-    const s = await start(corefile(18510, '    ready 127.0.0.1:18511\n    forward . 127.0.0.1:18599'));
-    assert.equal((await dig(18510, 'example.org')).status, 'SERVFAIL');
-    await s.waitFor(/upstream 127\.0\.0\.1:18599 marked down/);
-    assert.deepEqual(await get(18511, '/ready'), { status: 503, body: 'forward' });
+    const [dns, ready, upstreamPort] = await freePorts(3);
+    // forward's only upstream is down (nothing on its port) until the test answers there.
+    const s = await start(corefile(dns, `    ready 127.0.0.1:${ready}\n    forward . 127.0.0.1:${upstreamPort}`));
+    assert.equal((await dig(dns, 'example.org')).status, 'SERVFAIL');
+    await s.waitFor(new RegExp(`upstream 127\\.0\\.0\\.1:${upstreamPort} marked down`));
+    assert.deepEqual(await get(ready, '/ready'), { status: 503, body: 'forward' });
 
     const upstream = createSocket('udp4');
     upstream.on('message', (msg, rinfo) => {
       const q = dnsPacket.decode(msg);
       upstream.send(dnsPacket.encode({ type: 'response', id: q.id, flags: dnsPacket.RECURSION_AVAILABLE, questions: q.questions }), rinfo.port, rinfo.address);
     });
-    upstream.bind(18599, '127.0.0.1');
+    upstream.bind(upstreamPort, '127.0.0.1');
     await once(upstream, 'listening');
     try {
-      await s.waitFor(/upstream 127\.0\.0\.1:18599 is healthy again/);
-      assert.deepEqual(await get(18511, '/ready'), { status: 200, body: 'OK' });
+      await s.waitFor(new RegExp(`upstream 127\\.0\\.0\\.1:${upstreamPort} is healthy again`));
+      assert.deepEqual(await get(ready, '/ready'), { status: 200, body: 'OK' });
     } finally {
       upstream.close();
     }
@@ -141,17 +145,18 @@ describe('ready', () => {
 
 describe('prometheus', () => {
   it('exports CoreDNS metrics with their labels; counters move by the queries sent', async () => {
-    const s = await start(corefile(18520, '    prometheus 127.0.0.1:18521\n    errors'));
-    const before = (await get(18521, '/metrics')).body;
-    const base = { server: 'dns://:18520', zone: '.', view: '' };
+    const [dns, metrics] = await freePorts(2);
+    const s = await start(corefile(dns, `    prometheus 127.0.0.1:${metrics}\n    errors`));
+    const before = (await get(metrics, '/metrics')).body;
+    const base = { server: `dns://:${dns}`, zone: '.', view: '' };
     const count = (text: string, name: string, labels: Record<string, string>) => sample(text, name, { ...base, ...labels }) ?? 0;
 
-    for (let i = 0; i < 5; i++) assert.equal((await dig(18520, API)).status, 'NOERROR');
-    for (let i = 0; i < 3; i++) assert.equal((await dig(18520, API, 'AAAA')).status, 'NOERROR');
-    for (let i = 0; i < 2; i++) assert.equal((await dig(18520, API, 'A', ['+tcp', '+dnssec'])).status, 'NOERROR');
-    assert.equal((await dig(18520, 'example.org')).status, 'SERVFAIL');
+    for (let i = 0; i < 5; i++) assert.equal((await dig(dns, API)).status, 'NOERROR');
+    for (let i = 0; i < 3; i++) assert.equal((await dig(dns, API, 'AAAA')).status, 'NOERROR');
+    for (let i = 0; i < 2; i++) assert.equal((await dig(dns, API, 'A', ['+tcp', '+dnssec'])).status, 'NOERROR');
+    assert.equal((await dig(dns, 'example.org')).status, 'SERVFAIL');
 
-    const res = await fetch('http://127.0.0.1:18521/metrics');
+    const res = await fetch(`http://127.0.0.1:${metrics}/metrics`);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
     const text = await res.text();
     const delta = (name: string, labels: Record<string, string>) => count(text, name, labels) - count(before, name, labels);
@@ -182,15 +187,17 @@ describe('prometheus', () => {
 
 describe('errors', () => {
   it('logs a SERVFAIL nobody answered as "RCODE NAME TYPE: reason"', async () => {
-    const s = await start(corefile(18530, '    errors'));
-    assert.equal((await dig(18530, 'example.org')).status, 'SERVFAIL');
+    const dns = await freePort();
+    const s = await start(corefile(dns, '    errors'));
+    assert.equal((await dig(dns, 'example.org')).status, 'SERVFAIL');
     await s.waitFor(/\[ERROR\] plugin\/errors: 2 example\.org\. A: no plugin wrote a reply/);
     assert.equal(await stop(s), 0);
   });
 
   it('consolidates errors that match a pattern into one line per period', async () => {
-    const s = await start(corefile(18531, '    errors {\n        consolidate 2s "^no plugin" warning show_first\n    }'));
-    for (let i = 0; i < 3; i++) assert.equal((await dig(18531, `n${i}.example.org`)).status, 'SERVFAIL');
+    const dns = await freePort();
+    const s = await start(corefile(dns, '    errors {\n        consolidate 2s "^no plugin" warning show_first\n    }'));
+    for (let i = 0; i < 3; i++) assert.equal((await dig(dns, `n${i}.example.org`)).status, 'SERVFAIL');
     await s.waitFor(/\[WARNING\] plugin\/errors: 3 errors like '\^no plugin' occurred in last 2s/);
     // show_first: the first one was printed as itself, the other two only counted.
     assert.match(s.output(), /\[WARNING\] plugin\/errors: 2 n0\.example\.org\. A: no plugin wrote a reply/);
@@ -201,69 +208,72 @@ describe('errors', () => {
 
 describe('reload', () => {
   it('applies an edited Corefile; refuses a bad one with FILE:LINE and keeps serving the old one', async () => {
-    const s = await start(corefile(18540, '    reload 2s 1s\n    prometheus 127.0.0.1:18541', 60));
-    assert.equal((await dig(18540, API)).answer[0]?.ttl, 60);
+    const [dns, metrics] = await freePorts(2);
+    const s = await start(corefile(dns, `    reload 2s 1s\n    prometheus 127.0.0.1:${metrics}`, 60));
+    assert.equal((await dig(dns, API)).answer[0]?.ttl, 60);
 
-    rewrite(s, corefile(18540, '    reload 2s 1s\n    prometheus 127.0.0.1:18541', 7));
+    rewrite(s, corefile(dns, `    reload 2s 1s\n    prometheus 127.0.0.1:${metrics}`, 7));
     await s.waitFor(/reloaded configuration/);
-    assert.equal((await dig(18540, API)).answer[0]?.ttl, 7);
+    assert.equal((await dig(dns, API)).answer[0]?.ttl, 7);
 
-    rewrite(s, `.:18540 {\n    bind 127.0.0.1\n    reload 2s 1s\n    no_such_plugin\n}\n`);
+    rewrite(s, `.:${dns} {\n    bind 127.0.0.1\n    reload 2s 1s\n    no_such_plugin\n}\n`);
     await s.waitFor(new RegExp(`reload refused, previous configuration still serving: ${s.corefilePath}:4: unknown directive 'no_such_plugin'`));
-    const r = await dig(18540, API);
+    const r = await dig(dns, API);
     assert.equal(r.status, 'NOERROR');
     assert.equal(r.answer[0]?.ttl, 7);
-    assert.equal(sample((await get(18541, '/metrics')).body, 'coredns_reload_failed_total'), 1);
+    assert.equal(sample((await get(metrics, '/metrics')).body, 'coredns_reload_failed_total'), 1);
 
     // Fixed again: the refused reload does not block the next one.
-    rewrite(s, corefile(18540, '    reload 2s 1s\n    prometheus 127.0.0.1:18541', 9));
+    rewrite(s, corefile(dns, `    reload 2s 1s\n    prometheus 127.0.0.1:${metrics}`, 9));
     await waitForCount(s, /reloaded configuration/, 2);
-    assert.equal((await dig(18540, API)).answer[0]?.ttl, 9);
+    assert.equal((await dig(dns, API)).answer[0]?.ttl, 9);
     assert.equal(await stop(s), 0);
   });
 
   it('SIGUSR1 reloads without the reload plugin', async () => {
-    const s = await start(corefile(18545, '', 60));
-    await signalsReady(18545);
-    rewrite(s, corefile(18545, '', 11));
+    const dns = await freePort();
+    const s = await start(corefile(dns, '', 60));
+    await signalsReady(dns);
+    rewrite(s, corefile(dns, '', 11));
     s.proc.kill('SIGUSR1');
     await s.waitFor(/reloaded configuration/);
-    assert.equal((await dig(18545, API)).answer[0]?.ttl, 11);
+    assert.equal((await dig(dns, API)).answer[0]?.ttl, 11);
     assert.equal(await stop(s), 0);
   });
 
   it('keeps health, ready and metrics ports across reloads; moves them when the address changes', async () => {
-    const shared = '    health 127.0.0.1:18551\n    ready 127.0.0.1:18551\n    prometheus 127.0.0.1:18552';
-    const s = await start(corefile(18550, shared));
-    await signalsReady(18550);
+    const [dns, http, metrics, movedMetrics, squatted] = await freePorts(5);
+    const shared = `    health 127.0.0.1:${http}\n    ready 127.0.0.1:${http}\n    prometheus 127.0.0.1:${metrics}`;
+    const s = await start(corefile(dns, shared));
+    await signalsReady(dns);
     for (let i = 1; i <= 5; i++) {
-      rewrite(s, corefile(18550, shared, 60 + i));
+      rewrite(s, corefile(dns, shared, 60 + i));
       s.proc.kill('SIGUSR1');
       await waitForCount(s, /reloaded configuration/, i);
-      assert.deepEqual(await get(18551, '/health'), { status: 200, body: 'OK' });
-      assert.deepEqual(await get(18551, '/ready'), { status: 200, body: 'OK' });
-      assert.equal((await get(18552, '/metrics')).status, 200);
+      assert.deepEqual(await get(http, '/health'), { status: 200, body: 'OK' });
+      assert.deepEqual(await get(http, '/ready'), { status: 200, body: 'OK' });
+      assert.equal((await get(metrics, '/metrics')).status, 200);
     }
     assert.doesNotMatch(s.output(), /EADDRINUSE|address already in use/);
 
-    // prometheus moves to 18553: the old port closes, the new one serves.
-    rewrite(s, corefile(18550, '    health 127.0.0.1:18551\n    ready 127.0.0.1:18551\n    prometheus 127.0.0.1:18553'));
+    // prometheus moves to another port: the old port closes, the new one serves.
+    rewrite(s, corefile(dns, `    health 127.0.0.1:${http}\n    ready 127.0.0.1:${http}\n    prometheus 127.0.0.1:${movedMetrics}`));
     s.proc.kill('SIGUSR1');
     await waitForCount(s, /reloaded configuration/, 6);
-    assert.equal((await get(18553, '/metrics')).status, 200);
-    await assert.rejects(get(18552, '/metrics'));
+    assert.equal((await get(movedMetrics, '/metrics')).status, 200);
+    await assert.rejects(get(metrics, '/metrics'));
 
     // health asked to move onto a port another process holds: refused, and the old one keeps serving.
     const squatter = createServer();
-    squatter.listen(18554, '127.0.0.1');
+    squatter.listen(squatted, '127.0.0.1');
     await once(squatter, 'listening');
     try {
-      rewrite(s, corefile(18550, '    health 127.0.0.1:18554\n    prometheus 127.0.0.1:18553'));
+      rewrite(s, corefile(dns, `    health 127.0.0.1:${squatted}\n    prometheus 127.0.0.1:${movedMetrics}`));
       s.proc.kill('SIGUSR1');
-      await s.waitFor(/reload refused, previous configuration still serving: .*18554.*(EADDRINUSE|address already in use)/);
-      assert.deepEqual(await get(18551, '/health'), { status: 200, body: 'OK' });
-      assert.deepEqual(await get(18551, '/ready'), { status: 200, body: 'OK' });
-      assert.equal((await get(18553, '/metrics')).status, 200);
+      await s.waitFor(new RegExp(`reload refused, previous configuration still serving: .*${squatted}.*(EADDRINUSE|address already in use)`));
+      assert.deepEqual(await get(http, '/health'), { status: 200, body: 'OK' });
+      assert.deepEqual(await get(http, '/ready'), { status: 200, body: 'OK' });
+      assert.equal((await get(movedMetrics, '/metrics')).status, 200);
     } finally {
       squatter.close();
     }
@@ -271,13 +281,14 @@ describe('reload', () => {
   });
 
   it('loses no query and returns no SERVFAIL while reloading 5 times under load', async () => {
-    const s = await start(corefile(18560, ''));
-    await signalsReady(18560);
+    const dns = await freePort();
+    const s = await start(corefile(dns, ''));
+    await signalsReady(dns);
     const RELOADS = 5;
     let reloadsDone = false;
-    const load = queryLoop(18560, API, { min: 2000, max: 50_000, concurrency: 32, until: () => reloadsDone });
+    const load = queryLoop(dns, API, { min: 2000, max: 50_000, concurrency: 32, until: () => reloadsDone });
     for (let i = 1; i <= RELOADS; i++) {
-      rewrite(s, corefile(18560, '', 30 + i));
+      rewrite(s, corefile(dns, '', 30 + i));
       s.proc.kill('SIGUSR1');
       await waitForCount(s, /reloaded configuration/, i);
     }

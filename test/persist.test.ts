@@ -13,6 +13,7 @@ import { after, describe, test } from 'node:test';
 import { builtCli } from './helpers/dist.js';
 import { eventually } from './helpers/eventually.js';
 import { fastGossip } from './helpers/gossip-timing.js';
+import { freePorts } from './helpers/ports.js';
 import { addressesFrom, deregister, register, served, type ApiNode } from './helpers/registrations.js';
 import { runCli, startServer, type RunningServer } from './helpers/server.js';
 
@@ -128,8 +129,9 @@ function lost(keys: KeyState[], actual: Record<string, string>): string[] {
 
 describe('persisted registrations', () => {
   test('every acknowledged PUT and DELETE survives kill -9 mid-burst, here and on the other node', async () => {
-    const a: Ports = { dns: 19120, api: 19121, gossip: 19122, join: 19132 };
-    const b: Ports = { dns: 19130, api: 19131, gossip: 19132, join: 19122 };
+    const [dnsA, apiA, gossipA, dnsB, apiB, gossipB] = await freePorts(6);
+    const a: Ports = { dns: dnsA, api: apiA, gossip: gossipA, join: gossipB };
+    const b: Ports = { dns: dnsB, api: apiB, gossip: gossipB, join: gossipA };
     const stateA = tempDir();
     const nodeB = await start(b, 'pb', tempDir());
     let nodeA = await start(a, 'pa', stateA);
@@ -162,7 +164,8 @@ describe('persisted registrations', () => {
   });
 
   test('a corrupt or truncated state file is kept aside, logged with the reason, and the node starts without it', async () => {
-    const p: Ports = { dns: 19140, api: 19141 };
+    const [dns, api] = await freePorts(2);
+    const p: Ports = { dns, api };
     const good = JSON.stringify({ format: 1, endpoints: [{ namespace: 'shop', service: 'db', name: 'db-0', nodeName: 'pc', address: '10.0.8.1', ports: [], healthy: true, updatedAt: 1 }] });
     const cases: Array<[string, string, RegExp]> = [
       ['truncated', good.slice(0, good.length / 2), /not JSON \(truncated\?\)/],
@@ -193,7 +196,8 @@ describe('persisted registrations', () => {
   test('a state directory that cannot be written stops the start with the reason', async () => {
     const dir = tempDir();
     const conf = join(dir, 'Corefile');
-    writeFileSync(conf, corefile({ dns: 19150, api: 19151 }).replaceAll('{{dir}}', dir));
+    const [dns, api] = await freePorts(2);
+    writeFileSync(conf, corefile({ dns, api }).replaceAll('{{dir}}', dir));
     writeFileSync(join(dir, 'token'), TOKEN);
 
     const notDir = join(dir, 'state-file');

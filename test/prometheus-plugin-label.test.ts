@@ -1,7 +1,7 @@
 // coredns_dns_responses_total{plugin} against the real server: the label names
 // the plugin that wrote the reply (cache on a hit, the plugin behind it on a
 // miss, never a plugin that only passed the reply on), and is empty when the
-// server wrote it because no plugin did. Loopback ports 18810-18812.
+// server wrote it because no plugin did. Loopback ports from helpers/ports.ts.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -10,11 +10,10 @@ import type { Handler } from '../src/chain/plugin.js';
 import { dig } from './helpers/dig.js';
 import { dnsmasq, stopAllDnsmasq, type Dnsmasq } from './helpers/dnsmasq.js';
 import { samples } from './helpers/metrics.js';
+import { freePorts } from './helpers/ports.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
-const DNS = 18810;
-const METRICS = 18811;
-const UPSTREAM = 18812;
+const [DNS, METRICS, UPSTREAM] = await freePorts(3);
 
 const REGISTRY = `services:
   - name: web

@@ -18,19 +18,13 @@ import { dig } from './helpers/dig.js';
 import { builtCli } from './helpers/dist.js';
 import { dnsmasq, stopAllDnsmasq, type Dnsmasq } from './helpers/dnsmasq.js';
 import { sample } from './helpers/metrics.js';
+import { freePorts } from './helpers/ports.js';
 import { decode, query, udpExchange } from './helpers/raw.js';
 import { runCli, startServer, type RunningServer } from './helpers/server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ADDON = join(ROOT, 'native/udp-batch/build/Release/udp_batch.node');
-const PORT = 18300;
-const METRICS = 18301;
-const UPSTREAM = 18302;
-const CLIENT_PORT = 18303;
-const DGRAM_PORT = 18304;
-const DGRAM_METRICS = 18305;
-const NO_ADDON_PORT = 18306;
-const WORKERS_PORT = 18307;
+const [PORT, METRICS, UPSTREAM, CLIENT_PORT, DGRAM_PORT, DGRAM_METRICS, NO_ADDON_PORT, WORKERS_PORT] = await freePorts(8);
 /** 400 A records for one name: about 6.5 KB on the wire, more than a 4 KB slot holds. */
 const BIG = Array.from({ length: 400 }, (_, i) => `    10.3.${i >> 8}.${i & 0xff} big.batch.test`).join('\n');
 
@@ -91,7 +85,7 @@ describe('-udp.io batch (the native addon)', () => {
   });
 
   it('says so in the startup line and in /metrics', async () => {
-    assert.match(srv.output(), /^\[INFO\] podswarm-dns-\S+ listening on dns:\/\/127\.0\.0\.1:18300, dns:\/\/\[::1\]:18300 \(udp batch, tcp\)$/m);
+    assert.match(srv.output(), new RegExp(`^\\[INFO\\] podswarm-dns-\\S+ listening on dns://127\\.0\\.0\\.1:${PORT}, dns://\\[::1\\]:${PORT} \\(udp batch, tcp\\)$`, 'm'));
     const text = await metricsText(METRICS);
     assert.equal(sample(text, 'podswarm_udp_io_info', { path: 'batch' }), 1);
     assert.equal(sample(text, 'podswarm_udp_io_info', { path: 'dgram' }), undefined);
@@ -177,7 +171,7 @@ describe('-udp.io dgram (node:dgram)', () => {
   after(() => srv?.stop());
 
   it('says so in the startup line and in /metrics, and answers', async () => {
-    assert.match(srv.output(), /^\[INFO\] podswarm-dns-\S+ listening on dns:\/\/127\.0\.0\.1:18304, dns:\/\/\[::1\]:18304 \(udp dgram, tcp\)$/m);
+    assert.match(srv.output(), new RegExp(`^\\[INFO\\] podswarm-dns-\\S+ listening on dns://127\\.0\\.0\\.1:${DGRAM_PORT}, dns://\\[::1\\]:${DGRAM_PORT} \\(udp dgram, tcp\\)$`, 'm'));
     assert.equal(sample(await metricsText(DGRAM_METRICS), 'podswarm_udp_io_info', { path: 'dgram' }), 1);
     assert.deepEqual((await dig(DGRAM_PORT, 'local.batch.test', 'A', [], '::1')).answer.map((a) => a.data), ['10.3.9.1']);
   });
@@ -209,7 +203,7 @@ describe('choosing the path', () => {
     writeFileSync(conf, `.:${NO_ADDON_PORT} {\n  bind 127.0.0.1\n  whoami\n}\n`);
     const auto = runCopy(['-udp.io', 'auto']);
     try {
-      assert.match(await auto.ready, /listening on dns:\/\/127\.0\.0\.1:18306 \(udp dgram, tcp\)$/m);
+      assert.match(await auto.ready, new RegExp(`listening on dns://127\\.0\\.0\\.1:${NO_ADDON_PORT} \\(udp dgram, tcp\\)$`, 'm'));
       assert.equal((await dig(NO_ADDON_PORT, 'x.test')).status, 'NOERROR');
     } finally {
       auto.proc.kill();

@@ -7,13 +7,15 @@ import { after, describe, test } from 'node:test';
 import { dig } from './helpers/dig.js';
 import { eventually } from './helpers/eventually.js';
 import { fastGossip } from './helpers/gossip-timing.js';
+import { freePorts } from './helpers/ports.js';
 import { deregister, register, served, type ApiNode } from './helpers/registrations.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 const TOKEN = 'unique-token';
+const [dnsA, apiA, gossipA, dnsB, apiB, gossipB] = await freePorts(6);
 const NODES = {
-  ua: { dns: 19160, api: 19161, gossip: 19162, join: 19172 },
-  ub: { dns: 19170, api: 19171, gossip: 19172, join: 19162 },
+  ua: { dns: dnsA, api: apiA, gossip: gossipA, join: gossipB },
+  ub: { dns: dnsB, api: apiB, gossip: gossipB, join: gossipA },
 };
 type Name = keyof typeof NODES;
 const running: RunningServer[] = [];
