@@ -18,6 +18,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import * as packet from 'dns-packet';
+import { freePort } from './ports.js';
 
 export const GOOD_ADDRESS = '203.0.113.7';
 
@@ -44,8 +45,9 @@ export async function badUpstream(mode?: string): Promise<BadUpstream> {
     const r = reply(m, 'udp', rinfo.port, seen, mode);
     if (r) udp.send(r, rinfo.port, rinfo.address);
   });
-  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-  const port = udp.address().port;
+  // One port number for UDP and TCP, as a forwarder expects of one upstream.
+  const port = await freePort();
+  await new Promise<void>((resolve) => udp.bind(port, '127.0.0.1', resolve));
   const sockets = new Set<TcpSocket>();
   const tcp: Server = createServer((sock) => {
     sockets.add(sock);
@@ -62,7 +64,6 @@ export async function badUpstream(mode?: string): Promise<BadUpstream> {
       }
     });
   });
-  // The same port number on TCP, as a forwarder expects of one upstream.
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);
     tcp.listen(port, '127.0.0.1', resolve);
