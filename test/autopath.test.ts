@@ -21,16 +21,12 @@ import { createPodmanLab, type PodmanLab } from './helpers/podman-lab.js';
 import { dnsmasqIn, stopAllDnsmasq, type NetnsDnsmasq } from './helpers/dnsmasq.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 import { eventually } from './helpers/eventually.js';
-import { podmanPrefix } from './helpers/podman-names.js';
 import { pinBridgeMacs } from './helpers/podman-netns.js';
-import { podmanSubnet } from './helpers/ports.js';
 
 const run = promisify(execFile);
 const NS = `i18ap${process.pid}`;
-const TAG = 'psw-autopath';
-const PREFIX = podmanPrefix(TAG);
-const NET = `${PREFIX}net`;
-const CLIENT = `${PREFIX}client`;
+const NET = 'i18apnet';
+const CLIENT = 'i18ap-client';
 const WITH = '169.254.20.21';
 const WITHOUT = '169.254.20.22';
 const IMAGE = 'localhost/busybox:latest';
@@ -67,9 +63,9 @@ describe('autopath: glibc with the Kubernetes search list, queries per lookup', 
   let clientIp = '';
 
   before(async () => {
-    lab = await createPodmanLab(NS, TAG, [`${WITH}/32`, `${WITHOUT}/32`]);
+    lab = await createPodmanLab(NS, IMAGE, [`${WITH}/32`, `${WITHOUT}/32`]);
     upstream = await dnsmasqIn(NS, '127.0.0.1', ['outside.example,203.0.113.81', 'dual.example,203.0.113.82,2001:db8::82']);
-    await lab.podman('network', 'create', '--disable-dns', '--subnet', `${await podmanSubnet()}.0/24`, NET);
+    await lab.podman('network', 'create', '--disable-dns', '--subnet', '10.250.189.0/24', NET);
     await lab.podman('run', '-d', '--name', CLIENT, '--network', NET, '--label', 'podswarm.service=client', '--label', 'podswarm.namespace=shop', IMAGE, '/bin/sleep', '600');
     await pinBridgeMacs(NS);
     pid = await lab.podman('inspect', '--format', '{{.State.Pid}}', CLIENT);

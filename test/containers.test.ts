@@ -4,9 +4,9 @@
 // the namespace's lo), and get the same answers. Then scoping over two
 // networks, removal, PTR, and what is passed on.
 //
-// Everything runs in a network namespace of our own (psw-names-<pid>) with no
-// default route: two podman subnets from helpers/ports.ts (Podman's network
-// configuration is the host's), and the node address. aardvark forwards what it does not know to the host's
+// Everything runs in a network namespace and a Podman storage of our own
+// (psw-names-<pid>, helpers/podman-lab.ts) with no default route: podman
+// subnets 10.250.10.0/24 and 10.250.11.0/24, and the node address. aardvark forwards what it does not know to the host's
 // resolver, which is unreachable from here, so those questions are not asked
 // of it. Every container gets --dns 169.254.20.10; queries name their server.
 
@@ -16,27 +16,27 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { parseDig } from './helpers/dig.js';
 import { eventually } from './helpers/eventually.js';
-import { podmanPrefix, removeLeftovers } from './helpers/podman-names.js';
-import { inContainerNet, pinBridgeMacs, podmanIn, startLibpodService, type LibpodService } from './helpers/podman-netns.js';
-import { podmanSubnet } from './helpers/ports.js';
+import { createPodmanLab, type PodmanLab } from './helpers/podman-lab.js';
+import { podmanPrefix } from './helpers/podman-names.js';
+import { inContainerNet, pinBridgeMacs } from './helpers/podman-netns.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 const run = promisify(execFile);
 
 const NS = `psw-names-${process.pid}`;
-const TAG = 'psw-aardvark';
-const PREFIX = podmanPrefix(TAG);
-const NET_A = `${PREFIX}a`;
-const NET_B = `${PREFIX}b`;
-const [SUBNET_A, SUBNET_B] = [await podmanSubnet(), await podmanSubnet()];
-const GW_A = `${SUBNET_A}.1`;
+const PREFIX = 'psw-names-';
+/** aardvark-dns keeps its configuration per network name in one directory for every Podman on the host. */
+const NET_PREFIX = podmanPrefix('psw-names');
+const NET_A = `${NET_PREFIX}a`;
+const NET_B = `${NET_PREFIX}b`;
+const GW_A = '10.250.10.1';
 const NODE = '169.254.20.10';
 const IMAGE = 'localhost/busybox:latest';
-const SOCKET = `/tmp/psw-names-${process.pid}.sock`;
 const OUTSIDE = 'outside.example';
 const OUTSIDE_ADDR = '198.51.100.7'; // only ever an answer
 
-const podman = (...args: string[]): Promise<string> => podmanIn(NS, ...args);
+let lab: PodmanLab | undefined;
+const podman = (...args: string[]): Promise<string> => lab!.podman(...args);
 
 /** A long-running container on `networks`, resolving through the node. */
 async function container(name: string, networks: string[], ...extra: string[]): Promise<void> {
@@ -63,7 +63,7 @@ async function ask(client: string, server: string, name: string, type = 'A'): Pr
   // Three tries, as a stub resolver makes: netavark 1.4 changes a bridge's MAC when a container
   // joins or leaves it, and the next packets through that bridge are lost (to aardvark-dns and
   // podswarm-dns alike; netavark 1.9 pins the MAC).
-  const out = await inContainerNet(NS, PREFIX + client, 'dig', [`@${server}`, name, type, '+time=2', '+tries=3']);
+  const out = await inContainerNet(podman, PREFIX + client, 'dig', [`@${server}`, name, type, '+time=2', '+tries=3']);
   const r = parseDig(out);
   return { status: r.status, records: r.answer.map((a) => `${a.type} ${a.data} ${a.ttl}`).sort(), owners: r.answer.map((a) => a.name) };
 }
@@ -75,28 +75,17 @@ async function same(client: string, name: string, type = 'A'): Promise<Answer> {
   return ours;
 }
 
-/** What this run made, and what an earlier, interrupted one left behind. */
-function cleanup(): Promise<void> {
-  return removeLeftovers(podman, TAG);
-}
-
 describe('containers plugin, side by side with aardvark-dns', { timeout: 300_000 }, () => {
-  let service: LibpodService | undefined;
   let server: RunningServer | undefined;
-  let nsCreated = false;
   const ip: Record<string, string> = {};
 
   before(async () => {
     await run('podman', ['image', 'exists', IMAGE]).catch(() => {
       throw new Error(`image ${IMAGE} is missing: run scripts/podman-image.sh (as root)`);
     });
-    await run('ip', ['netns', 'add', NS]);
-    nsCreated = true;
-    await run('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
-    await run('ip', ['-n', NS, 'addr', 'add', `${NODE}/32`, 'dev', 'lo', 'label', 'lo:podswarm']);
-    await cleanup();
-    await podman('network', 'create', '--subnet', `${SUBNET_A}.0/24`, NET_A);
-    await podman('network', 'create', '--subnet', `${SUBNET_B}.0/24`, NET_B);
+    lab = await createPodmanLab(NS, IMAGE, [`${NODE}/32`]);
+    await podman('network', 'create', '--subnet', '10.250.10.0/24', NET_A);
+    await podman('network', 'create', '--subnet', '10.250.11.0/24', NET_B);
     await container('web', [NET_A], '--network-alias', 'www');
     await container('db', [NET_B], '--network-alias', 'sql');
     await container('app', [NET_A, NET_B]);
@@ -105,13 +94,12 @@ describe('containers plugin, side by side with aardvark-dns', { timeout: 300_000
     await container('client-ab', [NET_A, NET_B]);
     await pinBridgeMacs(NS);
     for (const [name, net] of [['web', NET_A], ['db', NET_B], ['app', NET_A], ['app', NET_B]] as const) ip[`${name}@${net}`] = await ipOn(name, net);
-    service = await startLibpodService(NS, SOCKET);
     server = await startServer({
       prefix: ['ip', 'netns', 'exec', NS],
       corefile: `.:53 {
         bind ${NODE}
         containers {
-          socket ${SOCKET}
+          socket ${lab.socket}
         }
         hosts {
           ${OUTSIDE_ADDR} ${OUTSIDE}
@@ -124,9 +112,7 @@ describe('containers plugin, side by side with aardvark-dns', { timeout: 300_000
 
   after(async () => {
     await server?.stop();
-    await cleanup().catch((e: unknown) => console.error(e));
-    await service?.stop();
-    if (nsCreated) await run('ip', ['netns', 'del', NS]);
+    await lab?.destroy();
   });
 
   test('container names, aliases and <name>.dns.podman: same answers as aardvark, TTL 86400', async () => {
@@ -138,8 +124,7 @@ describe('containers plugin, side by side with aardvark-dns', { timeout: 300_000
     assert.deepEqual((await same('client-a', await shortId('web'))).records, web.records, 'Podman 4 aliases the short id');
     assert.deepEqual((await same('client-a', `${PREFIX}WEB`)).records, web.records);
     // Our question case comes back (aardvark lowercases the owner).
-    const mixedCase = `${PREFIX.toUpperCase()}WeB`;
-    assert.deepEqual((await ask('client-a', NODE, mixedCase)).owners, [`${mixedCase}.`]);
+    assert.deepEqual((await ask('client-a', NODE, 'PSW-names-WeB')).owners, ['PSW-names-WeB.']);
   });
 
   test('a v4-only container: AAAA and other types are NODATA; unknown names NXDOMAIN, as aardvark', async () => {
@@ -176,7 +161,7 @@ describe('containers plugin, side by side with aardvark-dns', { timeout: 300_000
     const reverse = (addr: string): string => `${addr.split('.').reverse().join('.')}.in-addr.arpa`;
     const web = reverse(ip[`web@${NET_A}`]!);
     const r = await same('client-a', web, 'PTR');
-    assert.deepEqual(r.records, [`PTR ${await shortId('web')}. 86400`, `PTR ${PREFIX}web. 86400`, 'PTR www. 86400']);
+    assert.deepEqual(r.records, [`PTR ${await shortId('web')}. 86400`, 'PTR psw-names-web. 86400', 'PTR www. 86400']);
     assert.deepEqual(r.owners, [`${web}.`, `${web}.`, `${web}.`]);
     // Not ours to answer (aardvark forwards it upstream); here no plugin after us knows it.
     assert.equal((await ask('client-a', NODE, reverse(ip[`db@${NET_B}`]!), 'PTR')).status, 'SERVFAIL');

@@ -16,7 +16,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,6 +25,7 @@ import { parseDig, type DigResult } from './helpers/dig.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 import { eventually } from './helpers/eventually.js';
 import { stopChild } from './helpers/podman-netns.js';
+import { imageArchive, removeStorage, storageFlags } from './helpers/podman-storage.js';
 
 const run = promisify(execFile);
 const IMAGE = 'localhost/busybox:latest';
@@ -86,8 +87,7 @@ const work = mkdtempSync(join(tmpdir(), 'i18-kube-'));
 const nodes: Node[] = [1, 2].map((i) => ({ i, dir: join(work, `n${i}`), socket: join(work, `n${i}.sock`), yaml: join(work, `n${i}`, 'kube', 'app.yaml') }));
 
 function storage(n: Node): string[] {
-  const d = (x: string): string => join(n.dir, x);
-  return ['--root', d('root'), '--runroot', d('run'), '--tmpdir', d('tmp'), '--network-config-dir', d('networks'), '--network-backend', 'netavark'];
+  return [...storageFlags(n.dir), '--network-backend', 'netavark'];
 }
 
 async function podman(n: Node, ...args: string[]): Promise<string> {
@@ -110,8 +110,7 @@ describe('podman kube play on two nodes: Services and pods to A, SRV and per-pod
 
   before(async () => {
     lab = await createLab(TAG, '10.250.186', 2);
-    const image = join(work, 'busybox.tar');
-    await run('podman', ['save', '-o', image, IMAGE]);
+    const image = await imageArchive(IMAGE);
     for (const n of nodes) {
       mkdirSync(join(n.dir, 'kube'), { recursive: true });
       await podman(n, 'load', '-i', image);
@@ -153,11 +152,7 @@ describe('podman kube play on two nodes: Services and pods to A, SRV and per-pod
       await stopChild(n.service);
     }
     await lab?.destroy();
-    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n').reverse()) {
-      const point = line.split(' ')[4];
-      if (point?.startsWith(work)) await run('umount', ['-l', point]).catch(() => {});
-    }
-    rmSync(work, { recursive: true, force: true });
+    await removeStorage(work);
   });
 
   test('both nodes answer A, SRV and per-pod names for the pods of both nodes', async () => {

@@ -1,5 +1,5 @@
 // Health that follows what users declared, with real Podman (netavark, in a
-// network namespace of the test's own: psw-h2-h<pid>) and two podswarm-dns
+// network namespace and a storage of the test's own: psw-h2-h<pid>) and two podswarm-dns
 // nodes gossiping over the namespace's loopback. n1 follows Podman and
 // checks; n2 learns everything by gossip.
 //
@@ -11,23 +11,19 @@
 // - A podswarm check (the default TCP check of the labels): not served
 //   before its first pass; `podswarm.health.initially=healthy` opts out.
 //
-// Addresses: a podman subnet from helpers/ports.ts (Podman's network
-// configuration is the host's), our DNS on 10.250.59.1/.2 (on the
-// namespace's lo; every container gets --dns 10.250.59.1), gossip and API on
-// the namespace's 127.0.0.1, ports 19200-19211 (the namespace is ours alone).
+// Addresses: podman subnet 10.250.50.0/24, our DNS on 10.250.59.1/.2 (on
+// the namespace's lo; every container gets --dns 10.250.59.1), gossip and
+// API on the namespace's 127.0.0.1, ports 19200-19211.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eventually } from './helpers/eventually.js';
 import { fastGossip } from './helpers/gossip-timing.js';
 import { createPodmanLab, type PodmanLab } from './helpers/podman-lab.js';
-import { podmanPrefix } from './helpers/podman-names.js';
-import { podmanSubnet } from './helpers/ports.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 const NS = `psw-h2-h${process.pid}`;
-const TAG = 'psw-health';
-const PREFIX = podmanPrefix(TAG);
+const PREFIX = 'psw-h2-';
 const NET = `${PREFIX}hnet`;
 const DNS1 = '10.250.59.1';
 const DNS2 = '10.250.59.2';
@@ -84,8 +80,8 @@ async function healthcheckRun(name: string): Promise<void> {
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 before(async () => {
-  lab = await createPodmanLab(NS, TAG, [`${DNS1}/32`, `${DNS2}/32`]);
-  await lab.podman('network', 'create', '--disable-dns', '--subnet', `${await podmanSubnet()}.0/24`, NET);
+  lab = await createPodmanLab(NS, IMAGE, [`${DNS1}/32`, `${DNS2}/32`]);
+  await lab.podman('network', 'create', '--disable-dns', '--subnet', '10.250.50.0/24', NET);
   nodes.push(
     await startServer({
       prefix: ['ip', 'netns', 'exec', NS],
@@ -119,7 +115,7 @@ describe('a Podman HEALTHCHECK', { timeout: 120_000 }, () => {
       IMAGE, 'sleep', '3600',
     );
     const ip = await lab.ipOn(`${PREFIX}hc`, NET);
-    const subject = `registry: endpoint ${escape(PREFIX)}hc\\.hc\\.h2 ${escape(ip)} \\(node n1, source podman:\\S+\\)`;
+    const subject = `registry: endpoint psw-h2-hc\\.hc\\.h2 ${escape(ip)} \\(node n1, source podman:\\S+\\)`;
     await n1.waitFor(new RegExp(`${subject} registered, unhealthy`));
     // starting: not served, and no podswarm check of its own (Podman's is the one declared)
     const [starting] = await api(1, 'hc');
@@ -159,7 +155,7 @@ describe('a podswarm check', { timeout: 120_000 }, () => {
       IMAGE, 'sh', '-c', 'until [ -e /tmp/go ]; do sleep 0.1; done; exec httpd -f -p 8080 -h /etc',
     );
     const ip = await lab.ipOn(`${PREFIX}ready`, NET);
-    await n1.waitFor(new RegExp(`registry: endpoint ${escape(PREFIX)}ready\\.ready\\.h2 ${escape(ip)} \\(node n1, source podman:\\S+\\) registered, unhealthy`));
+    await n1.waitFor(new RegExp(`registry: endpoint psw-h2-ready\\.ready\\.h2 ${escape(ip)} \\(node n1, source podman:\\S+\\) registered, unhealthy`));
     const failing = await eventually(() => api(1, 'ready'), (l) => l[0]?.health.lastCheck?.ok === false, 'a failed first check', 10_000);
     assert.equal(failing[0]!.healthy, false);
     assert.equal(failing[0]!.health.source, 'podswarm-check');
@@ -168,7 +164,7 @@ describe('a podswarm check', { timeout: 120_000 }, () => {
     assert.deepEqual(await answers(DNS2, 'ready.h2.cluster.local'), []);
 
     await lab.podman('exec', `${PREFIX}ready`, 'touch', '/tmp/go');
-    await n1.waitFor(new RegExp(`registry: endpoint ${escape(PREFIX)}ready\\.ready\\.h2 \\S+ \\([^)]+\\) is healthy: check passed`));
+    await n1.waitFor(/registry: endpoint psw-h2-ready\.ready\.h2 \S+ \([^)]+\) is healthy: check passed/);
     await bothAnswer('ready.h2.cluster.local', [ip]);
     const [passed] = await api(2, 'ready');
     assert.deepEqual([passed!.healthy, passed!.health.source, passed!.health.lastCheck?.ok], [true, 'podswarm-check', true]);
@@ -183,8 +179,8 @@ describe('a podswarm check', { timeout: 120_000 }, () => {
       IMAGE, 'sleep', '3600',
     );
     const ip = await lab.ipOn(`${PREFIX}eager`, NET);
-    await n1.waitFor(new RegExp(`registry: endpoint ${escape(PREFIX)}eager\\.eager\\.h2 ${escape(ip)} \\(node n1, source podman:\\S+\\) registered\\n`));
-    await n1.waitFor(new RegExp(`registry: endpoint ${escape(PREFIX)}eager\\.eager\\.h2 \\S+ \\([^)]+\\) is unhealthy: failing for [\\d.]+s: connect \\S+: connect ECONNREFUSED`));
+    await n1.waitFor(new RegExp(`registry: endpoint psw-h2-eager\\.eager\\.h2 ${escape(ip)} \\(node n1, source podman:\\S+\\) registered\\n`));
+    await n1.waitFor(/registry: endpoint psw-h2-eager\.eager\.h2 \S+ \([^)]+\) is unhealthy: failing for [\d.]+s: connect \S+: connect ECONNREFUSED/);
     await bothAnswer('eager.h2.cluster.local', []);
   });
 });

@@ -4,9 +4,9 @@
 // by 10 s, the promise). A second node with `network NAME` registers only
 // that network's address.
 //
-// Real Podman (netavark) in a namespace of the test's own (psw-h2-n<pid>):
-// two networks on subnets from helpers/ports.ts (no DNS: aardvark's config
-// dir is shared; so is Podman's network configuration), our DNS on 10.250.59.3/.4 on the namespace's lo (every
+// Real Podman (netavark) in a namespace and a storage of the test's own (psw-h2-n<pid>):
+// networks 10.250.52.0/24 and 10.250.53.0/24 (no DNS: aardvark's config dir
+// is shared), our DNS on 10.250.59.3/.4 on the namespace's lo (every
 // container gets --dns 10.250.59.3), the API on the namespace's 127.0.0.1,
 // ports 19220-19221.
 
@@ -14,21 +14,16 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { eventually } from './helpers/eventually.js';
 import { createPodmanLab, type PodmanLab } from './helpers/podman-lab.js';
-import { podmanPrefix } from './helpers/podman-names.js';
-import { podmanSubnet } from './helpers/ports.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 const NS = `psw-h2-n${process.pid}`;
-const TAG = 'psw-netconn';
-const PREFIX = podmanPrefix(TAG);
+const PREFIX = 'psw-h2-';
 const NET_A = `${PREFIX}na`;
 const NET_B = `${PREFIX}nb`;
 const DNS = ['10.250.59.3', '10.250.59.4'];
 const IMAGE = 'localhost/busybox:latest';
 
 let lab: PodmanLab;
-/** NET_B's subnet, `a.b.c`. */
-let subnetB = '';
 const nodes: RunningServer[] = [];
 
 function corefile(i: number, filter: string): string {
@@ -55,10 +50,9 @@ async function until(node: number, want: string[], what: string, timeoutMs = 10_
 }
 
 before(async () => {
-  lab = await createPodmanLab(NS, TAG, DNS.map((a) => `${a}/32`));
-  subnetB = await podmanSubnet();
-  await lab.podman('network', 'create', '--disable-dns', '--subnet', `${await podmanSubnet()}.0/24`, NET_A);
-  await lab.podman('network', 'create', '--disable-dns', '--subnet', `${subnetB}.0/24`, NET_B);
+  lab = await createPodmanLab(NS, IMAGE, DNS.map((a) => `${a}/32`));
+  await lab.podman('network', 'create', '--disable-dns', '--subnet', '10.250.52.0/24', NET_A);
+  await lab.podman('network', 'create', '--disable-dns', '--subnet', '10.250.53.0/24', NET_B);
   nodes.push(await startServer({ prefix: ['ip', 'netns', 'exec', NS], corefile: corefile(0, '') }));
   nodes.push(await startServer({ prefix: ['ip', 'netns', 'exec', NS], corefile: corefile(1, `network ${NET_B}`) }));
   for (const n of nodes) await n.waitFor(/plugin\/podman: synced/);
@@ -90,8 +84,8 @@ test('network connect and disconnect are picked up within the re-inspect period'
   // Off and on again at once, with another address: the network names never change, so only the
   // address comparison (every sixth rescan, 30 s) can see it.
   await lab.podman('network', 'disconnect', NET_B, `${PREFIX}multi`);
-  await lab.podman('network', 'connect', '--ip', `${subnetB}.200`, NET_B, `${PREFIX}multi`);
-  await until(0, [`${subnetB}.200`], 'the new address after a quick reconnect', 40_000);
+  await lab.podman('network', 'connect', '--ip', '10.250.53.200', NET_B, `${PREFIX}multi`);
+  await until(0, ['10.250.53.200'], 'the new address after a quick reconnect', 40_000);
   await lab.podman('network', 'disconnect', NET_B, `${PREFIX}multi`);
   await until(1, [], 'nothing once off the filtered network');
 });

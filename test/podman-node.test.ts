@@ -28,7 +28,9 @@ import { createLab, type Lab } from './helpers/netns.js';
 import { dnsmasqIn, stopAllDnsmasq, type NetnsDnsmasq } from './helpers/dnsmasq.js';
 import { startCli, type RunningServer } from './helpers/server.js';
 import { eventually } from './helpers/eventually.js';
+import { podmanPrefix } from './helpers/podman-names.js';
 import { pinBridgeMacs, stopChild } from './helpers/podman-netns.js';
+import { imageArchive, removeStorage, storageFlags } from './helpers/podman-storage.js';
 import { hostLock } from './helpers/ports.js';
 
 const run = promisify(execFile);
@@ -42,12 +44,14 @@ const OUTSIDE = 'outside.node-e2e.test';
 const OUTSIDE_ADDR = '198.51.100.61'; // only ever an answer, never dialled
 const TAG = `pn${process.pid}`;
 const PREFIX = 'psw-node-';
+/** aardvark-dns keeps its configuration per network name in one directory for every Podman on the host. */
+const NET_PREFIX = podmanPrefix('psw-node');
 const NETS = [
-  { name: `${PREFIX}net1`, subnet: '10.250.32.0/24', dns: true },
-  { name: `${PREFIX}net2`, subnet: '10.250.33.0/24', dns: false },
+  { name: `${NET_PREFIX}net1`, subnet: '10.250.32.0/24', dns: true },
+  { name: `${NET_PREFIX}net2`, subnet: '10.250.33.0/24', dns: false },
 ];
 /** Node 1 only: a dual-stack network, whose containers reach the node over IPv6 as well. */
-const NET6 = { name: `${PREFIX}net6`, subnets: ['10.250.34.0/24', 'fd77:250:34::/64'] };
+const NET6 = { name: `${NET_PREFIX}net6`, subnets: ['10.250.34.0/24', 'fd77:250:34::/64'] };
 
 interface Node {
   i: number;
@@ -74,10 +78,7 @@ async function podman(n: Node, ...args: string[]): Promise<string> {
 }
 
 function storage(n: Node): string[] {
-  // --tmpdir too: libpod keeps its "alive" marker there, and a second Podman sharing the host's
-  // would make the host's Podman think the machine rebooted and refresh every container.
-  const d = (x: string): string => join(n.dir, x);
-  return ['--root', d('root'), '--runroot', d('run'), '--tmpdir', d('tmp'), '--network-config-dir', d('networks'), '--network-backend', 'netavark'];
+  return [...storageFlags(n.dir), '--network-backend', 'netavark'];
 }
 
 /** `podswarm-dns setup ...` run as root inside node `n`'s namespace; exit code and output. */
@@ -135,8 +136,7 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
     if (existsSync(DROPIN)) throw new Error(`${DROPIN} already exists (an earlier run or a real node): run \`podswarm-dns setup podman --undo\` first`);
     before0 = snapshot();
     lab = await createLab(TAG, '10.250.40', 2);
-    const image = join(work, 'busybox.tar');
-    await run('podman', ['save', '-o', image, IMAGE]);
+    const image = await imageArchive(IMAGE);
     for (const n of nodes) {
       await podman(n, 'load', '-i', image);
       n.upstream = await dnsmasqIn(lab.ns(n.i), '127.0.0.1', [`${OUTSIDE},${OUTSIDE_ADDR}`]);
@@ -161,12 +161,7 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
     rmSync(DROPIN, { force: true });
     if (!before0 && existsSync(DROPIN_DIR) && readdirSync(DROPIN_DIR).length === 0) rmSync(DROPIN_DIR, { recursive: true });
     await lab?.destroy();
-    // c/storage leaves its overlay directory mounted on itself.
-    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n').reverse()) {
-      const point = line.split(' ')[4];
-      if (point?.startsWith(work)) await run('umount', ['-l', point]).catch(() => {});
-    }
-    rmSync(work, { recursive: true, force: true });
+    await removeStorage(work);
     await releaseDropin?.();
   });
 
@@ -309,14 +304,14 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
         throw new Error(`cni podman ${args.join(' ')}: ${e.stderr?.trim() || e.message}`);
       });
     try {
-      await p('load', '-i', join(work, 'busybox.tar'));
-      await p('network', 'create', '--subnet', '10.250.35.0/24', `${PREFIX}cni`);
-      const out = await p('run', '--rm', '--network', `${PREFIX}cni`, IMAGE, 'sh', '-c', 'cat /etc/resolv.conf; ip -o -4 addr show eth0; nslookup -type=a web.shop.svc.cluster.local');
+      await p('load', '-i', await imageArchive(IMAGE));
+      await p('network', 'create', '--subnet', '10.250.35.0/24', `${NET_PREFIX}cni`);
+      const out = await p('run', '--rm', '--network', `${NET_PREFIX}cni`, IMAGE, 'sh', '-c', 'cat /etc/resolv.conf; ip -o -4 addr show eth0; nslookup -type=a web.shop.svc.cluster.local');
       assert.match(out, /^nameserver 169\.254\.20\.10$/m);
       assert.match(out, /inet 10\.250\.35\.\d+\//, 'on the CNI bridge');
       assert.deepEqual(addresses(out), [web]);
     } finally {
-      await p('network', 'rm', '-f', `${PREFIX}cni`).catch(() => {});
+      await p('network', 'rm', '-f', `${NET_PREFIX}cni`).catch(() => {});
       await p('rmi', '-af').catch(() => {});
     }
   });

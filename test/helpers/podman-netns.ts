@@ -18,9 +18,9 @@ export async function podmanIn(ns: string, ...args: string[]): Promise<string> {
   }
 }
 
-/** Runs `cmd` in a running container's network namespace, with the host's tools (dig): its queries leave from the container's address. */
-export async function inContainerNet(ns: string, container: string, cmd: string, args: string[]): Promise<string> {
-  const pid = await podmanIn(ns, 'inspect', '--format', '{{.State.Pid}}', container);
+/** Runs `cmd` in a running container's network namespace (`podman` is how to reach its Podman), with the host's tools (dig): its queries leave from the container's address. */
+export async function inContainerNet(podman: (...args: string[]) => Promise<string>, container: string, cmd: string, args: string[]): Promise<string> {
+  const pid = await podman('inspect', '--format', '{{.State.Pid}}', container);
   return (await run('nsenter', [`--net=/proc/${pid}/ns/net`, cmd, ...args], { timeout: 30_000 })).stdout;
 }
 
@@ -29,9 +29,9 @@ export interface LibpodService {
   stop(): Promise<void>;
 }
 
-/** `podman system service` on `socket` in `ns`, once it answers `_ping` (bounded: 5 s or it throws). */
-export async function startLibpodService(ns: string, socket: string): Promise<LibpodService> {
-  const p = spawn('nsenter', [`--net=/run/netns/${ns}`, 'podman', '--network-backend', 'netavark', 'system', 'service', '--time', '0', `unix://${socket}`], {
+/** `podman system service` on `socket` in `ns` (with global `flags`, such as a storage's), once it answers `_ping` (bounded: 5 s or it throws). */
+export async function startLibpodService(ns: string, socket: string, flags: string[] = []): Promise<LibpodService> {
+  const p = spawn('nsenter', [`--net=/run/netns/${ns}`, 'podman', '--network-backend', 'netavark', ...flags, 'system', 'service', '--time', '0', `unix://${socket}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
