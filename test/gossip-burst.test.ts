@@ -54,6 +54,7 @@ async function probed(step: () => Promise<void>): Promise<Map<number, ProbeResul
   const probers = NODES.map((i) => startProber({ name: 'anchor.default.cluster.local', port: DNS_PORT, hz: 50, targets: [lab.addr(i)], prefix: ['ip', 'netns', 'exec', lab.lab.ns(i)] }));
   let results: ProbeResult[];
   try {
+    await Promise.all(probers.map((p) => p.ready));
     await step();
   } finally {
     results = await Promise.all(probers.map((p) => p.stop()));

@@ -2,8 +2,10 @@
 // does not delay its timers): asks every target for one name HZ times a
 // second over UDP, until its stdin closes, then prints what it saw as JSON:
 // {sent, timeouts, latencies: ms[]}. A reply counts if it comes within 1 s.
+// It prints `probing` first, once the first queries are out.
 //   node --import tsx test/helpers/dns-prober.ts NAME PORT HZ ADDR [ADDR...]
-// From a test or bench: `startProber(...)`, later `await prober.stop()`.
+// From a test or bench: `startProber(...)`, `await prober.ready` (a process
+// takes seconds to start on a loaded machine), later `await prober.stop()`.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -16,6 +18,7 @@ export interface ProbeResult {
 }
 
 const TIMEOUT_MS = 1000;
+const READY = 'probing';
 
 function query(name: string): Buffer {
   const labels = name.split('.').filter(Boolean);
@@ -69,6 +72,7 @@ function probe(name: string, port: number, hz: number, targets: string[]): void 
       pending.set(id, performance.now());
       sock.send(msg, port, addr);
     }
+    if (result.sent === targets.length) process.stdout.write(`${READY}\n`);
     setImmediate(sweep);
   }, 1000 / hz);
   process.stdin.resume();
@@ -86,19 +90,31 @@ function probe(name: string, port: number, hz: number, targets: string[]): void 
   });
 }
 
-/** Starts a prober (under `prefix`, e.g. `ip netns exec NS`); `stop()` ends it and resolves with what it saw. */
-export function startProber(o: { name: string; port: number; hz: number; targets: string[]; prefix?: string[] }): { stop(): Promise<ProbeResult> } {
+/**
+ * Starts a prober (under `prefix`, e.g. `ip netns exec NS`); `ready` resolves
+ * once its first queries are out, `stop()` ends it and resolves with what it saw.
+ */
+export function startProber(o: { name: string; port: number; hz: number; targets: string[]; prefix?: string[] }): { ready: Promise<void>; stop(): Promise<ProbeResult> } {
   const argv = [...(o.prefix ?? []), process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), o.name, String(o.port), String(o.hz), ...o.targets];
   const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', r));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.startsWith(`${READY}\n`)) resolve();
+    });
+    void exited.then((code) => reject(new Error(`dns prober exited with ${code} before it probed`)));
+  });
+  // stop() reports an early exit; an unawaited `ready` must not also throw.
+  ready.catch(() => {});
   return {
+    ready,
     async stop() {
       child.stdin!.end();
       const code = await exited;
       if (code !== 0) throw new Error(`dns prober exited with ${code}`);
-      return JSON.parse(out) as ProbeResult;
+      return JSON.parse(out.slice(out.indexOf('\n') + 1)) as ProbeResult;
     },
   };
 }
