@@ -24,9 +24,14 @@ const ip = (n: number): string => `${LOOPBACK}.${n}`;
 const SEED = `${ip(1)}:${GOSSIP}`;
 
 const agents: Agent[] = [];
+/** Every podswarm-dns process started, the leavers of the trials too: `after` stops what a failed trial left running. */
 const ours: RunningServer[] = [];
 
-const startOurs = (name: string, n: number): Promise<RunningServer> => startSerfMember(name, ip(n), { gossip: GOSSIP, dns: DNS }, SEED);
+async function startOurs(name: string, n: number): Promise<RunningServer> {
+  const s = await startSerfMember(name, ip(n), { gossip: GOSSIP, dns: DNS }, SEED);
+  ours.push(s);
+  return s;
+}
 
 /** Waits until every serf agent lists `name` with `status`. */
 async function onEveryAgent(name: string, status: string): Promise<void> {
@@ -41,7 +46,7 @@ function eventsFor(name: string): string[] {
 before(async () => {
   agents.push(await startSerf('s1', SEED, RPC1));
   agents.push(await startSerf('s2', `${ip(2)}:${GOSSIP}`, RPC2, [`-join=${SEED}`]));
-  for (let i = 1; i <= 4; i++) ours.push(await startOurs(`p${i}`, 10 + i));
+  for (let i = 1; i <= 4; i++) await startOurs(`p${i}`, 10 + i);
   await startGoMemberlist({ name: 'g1', bind: `${ip(21)}:${GOSSIP}`, join: [SEED] });
   for (const name of ['s1', 's2', 'p1', 'p2', 'p3', 'p4', 'g1']) await onEveryAgent(name, 'alive');
 });
