@@ -165,6 +165,8 @@ describe('podman end to end', { timeout: 300_000 }, () => {
 
   test('the endpoints API lists both containers, owned by this node', async () => {
     assert.deepEqual(await until((a) => a.length === 2), [ip1, ip2].sort());
+    // Each is listed at once, and healthy from its first passing check (interval 300ms).
+    for (const name of ['web1', 'web2']) await server!.waitFor(new RegExp(`registry: endpoint ${PREFIX}${name}\\.web\\.e2e \\S+ \\([^)]+\\) is healthy`));
     const list = (await (await fetch(API)).json()) as Array<{ name: string; port: number; healthy: boolean }>;
     assert.deepEqual(list.map((e) => e.name).sort(), [PREFIX + 'web1', PREFIX + 'web2']);
     assert.ok(list.every((e) => e.port === 8080 && e.healthy));
