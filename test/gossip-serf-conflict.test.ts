@@ -4,24 +4,25 @@
 // `_serf_conflict` and stays only if most answers give its own address. The
 // podswarm-dns nodes answer with their view of the member, as serf agents do,
 // so they count in the vote (3 of 3 answers here; with acks only, 1 of 1).
-// Ports 26170-26179, addresses 127.0.30.0/24.
+// Ports and a loopback block from helpers/ports.ts.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { encodeAlive } from '../src/gossip/messages.js';
 import { encodeTags } from '../src/gossip/serf.js';
 import { eventually } from './helpers/eventually.js';
+import { freePorts, loopbackBlock } from './helpers/ports.js';
 import { sendDatagram } from './helpers/raw.js';
 import { type SerfCluster, startSerfCluster, waitSerf } from './helpers/serf.js';
 
-const GOSSIP = 26170;
-const DNS = 26175;
-const ip = (n: number): string => `127.0.30.${n}`;
+const [GOSSIP, DNS, RPC1, RPC2] = await freePorts(4);
+const LOOPBACK = await loopbackBlock();
+const ip = (n: number): string => `${LOOPBACK}.${n}`;
 
 let cluster: SerfCluster;
 
 before(async () => {
-  cluster = await startSerfCluster(ip, { gossip: GOSSIP, dns: DNS, rpc: [26171, 26172] }, 2);
+  cluster = await startSerfCluster(ip, { gossip: GOSSIP, dns: DNS, rpc: [RPC1, RPC2] }, 2);
 });
 
 after(() => cluster?.stop());

@@ -7,7 +7,7 @@
 // dropped with a log line and the node keeps relaying. Events are sent as raw
 // memberlist datagrams straight to one podswarm-dns node, so they can reach
 // the serf agents only through it.
-// Ports 26150-26169, addresses 127.0.29.0/24.
+// Ports and a loopback block from helpers/ports.ts.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -17,13 +17,14 @@ import { MessageType } from '../src/gossip/messages.js';
 import { MsgWriter } from '../src/gossip/msgpack.js';
 import { SerfMessageType } from '../src/gossip/serf.js';
 import { eventually } from './helpers/eventually.js';
+import { freePorts, loopbackBlock } from './helpers/ports.js';
 import { sendDatagram } from './helpers/raw.js';
 import { type Agent, type SerfCluster, startSerf, startSerfCluster } from './helpers/serf.js';
 
 const run = promisify(execFile);
-const GOSSIP = 26150;
-const DNS = 26160;
-const ip = (n: number): string => `127.0.29.${n}`;
+const [GOSSIP, DNS, RPC1, RPC2, RPC3, RPC4] = await freePorts(6);
+const LOOPBACK = await loopbackBlock();
+const ip = (n: number): string => `${LOOPBACK}.${n}`;
 /** Long enough for the gossip rounds and relays that could deliver a copy of an event, and for a push/pull or two. */
 const SETTLE_MS = 4000;
 
@@ -52,7 +53,7 @@ async function onEveryAgentOnce(name: string): Promise<void> {
 }
 
 before(async () => {
-  cluster = await startSerfCluster(ip, { gossip: GOSSIP, dns: DNS, rpc: [26151, 26152] }, 2, ['-log.level', 'debug']);
+  cluster = await startSerfCluster(ip, { gossip: GOSSIP, dns: DNS, rpc: [RPC1, RPC2] }, 2, ['-log.level', 'debug']);
 });
 
 after(() => cluster?.stop());
@@ -70,8 +71,8 @@ describe('serf user events through podswarm-dns nodes', () => {
   it('gives a serf agent that joins through a podswarm-dns node the recent events: replayed with -replay, ignored without', async () => {
     // p2 has the event, from gossip or a push/pull
     await cluster.ours[1]!.waitFor(/serf: user event "only-p1" from time 10: new/, 20_000);
-    const replaying = await startSerf('s3', `${ip(3)}:${GOSSIP}`, 26153);
-    const ignoring = await startSerf('s4', `${ip(4)}:${GOSSIP}`, 26154);
+    const replaying = await startSerf('s3', `${ip(3)}:${GOSSIP}`, RPC3);
+    const ignoring = await startSerf('s4', `${ip(4)}:${GOSSIP}`, RPC4);
     await run('serf', ['join', '-replay', `-rpc-addr=${replaying.rpc}`, `${ip(12)}:${GOSSIP}`]);
     await run('serf', ['join', `-rpc-addr=${ignoring.rpc}`, `${ip(12)}:${GOSSIP}`]);
     // the join's push/pull with p2 is done when `serf join` returns
