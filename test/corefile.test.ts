@@ -53,7 +53,7 @@ describe('lexer', () => {
       ['c', 1, false],
       ['d', 3, true],
     ]);
-    assert.equal(tokens[0].file, 'F');
+    assert.equal(tokens[0]!.file, 'F');
   });
 
   test('quotes keep spaces; only \\" is an escape', () => {
@@ -95,11 +95,11 @@ describe('server blocks and directives', () => {
   test('keys, directives, args and lines', () => {
     const blocks = parse('# comment\n.:53 {\n  errors\n  forward . 1.1.1.1 "8.8.8.8"\n}\n');
     assert.deepEqual(shape(blocks), [{ keys: ['.:53'], directives: ['errors', 'forward . 1.1.1.1 8.8.8.8'] }]);
-    const fwd = blocks[0].directives[1];
+    const fwd = blocks[0]!.directives[1]!;
     assert.deepEqual(fwd.name, { text: 'forward', file: 'Corefile', line: 4 });
     assert.deepEqual(fwd.args[2], { text: '8.8.8.8', file: 'Corefile', line: 4 });
     assert.equal(fwd.block, null);
-    assert.deepEqual(blocks[0].keys[0].token, { text: '.:53', file: 'Corefile', line: 2 });
+    assert.deepEqual(blocks[0]!.keys[0]!.token, { text: '.:53', file: 'Corefile', line: 2 });
   });
 
   test('several blocks, several keys per block', () => {
@@ -108,13 +108,13 @@ describe('server blocks and directives', () => {
       { keys: ['example.org', 'org'], directives: ['whoami'] },
       { keys: ['cluster.local:1053'], directives: ['log'] },
     ]);
-    assert.deepEqual(blocks[0].keys.map((k) => k.zones), [['example.org.'], ['org.']]);
+    assert.deepEqual(blocks[0]!.keys.map((k) => k.zones), [['example.org.'], ['org.']]);
   });
 
   test('a trailing comma carries keys onto the next line', () => {
     const blocks = parse('a.org,\nb.org, c.org,\n  d.org {\n whoami\n}\n');
-    assert.deepEqual(shape(blocks)[0].keys, ['a.org', 'b.org', 'c.org', 'd.org']);
-    assert.deepEqual(blocks[0].keys.map((k) => k.token.line), [1, 2, 2, 3]);
+    assert.deepEqual(shape(blocks)[0]!.keys, ['a.org', 'b.org', 'c.org', 'd.org']);
+    assert.deepEqual(blocks[0]!.keys.map((k) => k.token.line), [1, 2, 2, 3]);
     // Without a trailing comma the line ends the keys.
     assert.deepEqual(shape(parse('a.org b.org\nwhoami\n')), [{ keys: ['a.org', 'b.org'], directives: ['whoami'] }]);
   });
@@ -138,20 +138,20 @@ describe('server blocks and directives', () => {
 
   test('nested blocks, two levels deep', () => {
     const text = 'k {\n  kubernetes cluster.local {\n    pods insecure\n    opt {\n      deep 1 2\n    }\n  }\n  cache\n}\n';
-    const [block] = parse(text);
+    const block = parse(text)[0]!;
     assert.deepEqual(block.directives.map(render), ['kubernetes cluster.local { pods insecure; opt { deep 1 2 } }', 'cache']);
-    assert.equal(block.directives[0].block?.[1].block?.[0].name.line, 5);
+    assert.equal(block.directives[0]!.block?.[1]!.block?.[0]!.name.line, 5);
   });
 
   test('a directive may follow "{" on its line; a one-line block closes with "}"', () => {
-    assert.deepEqual(shape(parse('.:53 { whoami\n forward . 1.1.1.1 { policy random }\n}\n'))[0].directives, [
+    assert.deepEqual(shape(parse('.:53 { whoami\n forward . 1.1.1.1 { policy random }\n}\n'))[0]!.directives, [
       'whoami',
       'forward . 1.1.1.1 { policy random }',
     ]);
   });
 
   test('quoted braces and quoted import are plain arguments', () => {
-    assert.deepEqual(shape(parse('. {\n template "{" "}"\n "import" x\n}\n'))[0].directives, ['template { }', 'import x']);
+    assert.deepEqual(shape(parse('. {\n template "{" "}"\n "import" x\n}\n'))[0]!.directives, ['template { }', 'import x']);
   });
 
   test('an empty file has no blocks', () => {
@@ -175,20 +175,20 @@ describe('environment substitution', () => {
     const env = { ZONE: 'Example.org', PORT: '1053', UP: '9.9.9.9', POL: 'random' };
     const blocks = parse('{$ZONE}:{%PORT%} {\n forward . {$UP}:53 "x{$NOPE}y" {\n  policy {%POL%}\n }\n}\n', { env });
     assert.deepEqual(shape(blocks), [{ keys: ['Example.org:1053'], directives: ['forward . 9.9.9.9:53 xy { policy random }'] }]);
-    assert.deepEqual(blocks[0].keys[0].zones, ['example.org.']);
-    assert.equal(blocks[0].keys[0].port, 1053);
+    assert.deepEqual(blocks[0]!.keys[0]!.zones, ['example.org.']);
+    assert.equal(blocks[0]!.keys[0]!.port, 1053);
   });
 
   test('a value with spaces stays one token and is not expanded again', () => {
-    const [block] = parse('. {\n hosts {$A}\n}\n', { env: { A: 'x y {$B}', B: 'no' } });
-    assert.deepEqual(block.directives[0].args.map((a) => a.text), ['x y {$B}']);
+    const block = parse('. {\n hosts {$A}\n}\n', { env: { A: 'x y {$B}', B: 'no' } })[0]!;
+    assert.deepEqual(block.directives[0]!.args.map((a) => a.text), ['x y {$B}']);
   });
 
   test('defaults to process.env', () => {
     process.env.PODSWARM_COREFILE_TEST = 'from-env';
     try {
-      const [block] = parseCorefile('. {\n log {$PODSWARM_COREFILE_TEST}\n}\n', 'Corefile');
-      assert.equal(block.directives[0].args[0].text, 'from-env');
+      const block = parseCorefile('. {\n log {$PODSWARM_COREFILE_TEST}\n}\n', 'Corefile')[0]!;
+      assert.equal(block.directives[0]!.args[0]!.text, 'from-env');
     } finally {
       delete process.env.PODSWARM_COREFILE_TEST;
     }
@@ -204,9 +204,9 @@ describe('snippets', () => {
   });
 
   test('spliced tokens keep the snippet lines; env is expanded at the import', () => {
-    const [block] = parse('(s) {\n cache {$TTL}\n}\n. {\n import s\n}\n', { env: { TTL: '30' } });
-    assert.deepEqual(block.directives[0].name, { text: 'cache', file: 'Corefile', line: 2 });
-    assert.equal(block.directives[0].args[0].text, '30');
+    const block = parse('(s) {\n cache {$TTL}\n}\n. {\n import s\n}\n', { env: { TTL: '30' } })[0]!;
+    assert.deepEqual(block.directives[0]!.name, { text: 'cache', file: 'Corefile', line: 2 });
+    assert.equal(block.directives[0]!.args[0]!.text, '30');
   });
 
   test('a snippet imported at top level may hold whole server blocks', () => {
@@ -249,8 +249,8 @@ describe('imports from files', () => {
       write(join(dir, 'conf.d', 'a.conf'), 'log\nimport b.conf\n');
       write(join(dir, 'conf.d', 'b.conf'), 'errors\n');
       const blocks = parseFile(join(dir, 'Corefile'), '. {\n import conf.d/a.conf\n whoami\n}\n');
-      assert.deepEqual(shape(blocks)[0].directives, ['log', 'errors', 'whoami']);
-      assert.deepEqual(blocks[0].directives[1].name, { text: 'errors', file: join(dir, 'conf.d', 'b.conf'), line: 1 });
+      assert.deepEqual(shape(blocks)[0]!.directives, ['log', 'errors', 'whoami']);
+      assert.deepEqual(blocks[0]!.directives[1]!.name, { text: 'errors', file: join(dir, 'conf.d', 'b.conf'), line: 1 });
     });
   });
 
@@ -328,7 +328,7 @@ describe('imports from files', () => {
       env: {},
       readFile: (p) => {
         if (!(p in files)) throw Object.assign(new Error('nope'), { code: 'ENOENT' });
-        return files[p];
+        return files[p]!;
       },
       glob: (pattern, baseDir) => {
         seen.push([pattern, baseDir]);
@@ -336,8 +336,8 @@ describe('imports from files', () => {
       },
     });
     assert.deepEqual(seen, [['extra/*.conf', '/etc/dns']]);
-    assert.deepEqual(shape(blocks)[0].directives, ['log', 'errors', 'log']);
-    assert.equal(blocks[0].directives[1].name.file, '/etc/dns/extra/y.conf');
+    assert.deepEqual(shape(blocks)[0]!.directives, ['log', 'errors', 'log']);
+    assert.equal(blocks[0]!.directives[1]!.name.file, '/etc/dns/extra/y.conf');
   });
 });
 
@@ -410,8 +410,8 @@ describe('duplicate keys', () => {
 });
 
 describe('setup helpers', () => {
-  const [block] = parse('. {\n cache 1 2 3\n health\n forward . 1.1.1.1 {\n  max_fails 3\n  bogus\n }\n}\n');
-  const [cache, health, forward] = block.directives;
+  const block = parse('. {\n cache 1 2 3\n health\n forward . 1.1.1.1 {\n  max_fails 3\n  bogus\n }\n}\n')[0]!;
+  const [cache, health, forward] = [0, 1, 2].map((k) => block.directives[k]!) as [Directive, Directive, Directive];
 
   test('argCount returns the args or says what was expected', () => {
     assert.equal(argCount(cache, 0, 3).length, 3);
@@ -428,7 +428,7 @@ describe('setup helpers', () => {
     assert.deepEqual(subdirectives(cache), []);
     noBlock(cache);
     assert.throws(() => noBlock(forward), { message: 'Corefile:4: forward: does not take a block' });
-    const err = unknownSubdirective(forward, subdirectives(forward)[1]);
+    const err = unknownSubdirective(forward, subdirectives(forward)[1]!);
     assert.ok(err instanceof CorefileError);
     assert.equal(err.message, "Corefile:6: forward: unknown property 'bogus'");
   });

@@ -68,7 +68,9 @@ export function parseDuration(tok: Token, name?: string): number {
     const m = DURATION.exec(rest);
     if (!m) return badDuration(tok, name);
     const unit = /[a-zµμ]+$/.exec(m[0])![0];
-    ms += Number(m[0].slice(0, -unit.length)) * UNIT_MS[unit];
+    const perUnit = UNIT_MS[unit];
+    if (perUnit === undefined) return badDuration(tok, name);
+    ms += Number(m[0].slice(0, -unit.length)) * perUnit;
     rest = rest.slice(m[0].length);
   }
   return ms;

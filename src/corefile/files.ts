@@ -28,7 +28,7 @@ function globFiles(pattern: string, baseDir: string): string[] {
   // '' before the wildcard means cwd for a relative path, root for an absolute one.
   const dir = at === 0 ? '.' : parts.slice(0, at).join(sep) || sep;
   const rest = parts.slice(at + 1);
-  const re = new RegExp('^' + parts[at].split('*').map(escapeRegExp).join('.*') + '$');
+  const re = new RegExp('^' + parts[at]!.split('*').map(escapeRegExp).join('.*') + '$');
   let names: string[];
   try {
     names = readdirSync(dir);

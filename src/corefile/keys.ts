@@ -12,7 +12,7 @@ export function parseServerKey(tok: Token): ServerKey {
   let rest = tok.text;
   const scheme = SCHEME.exec(rest);
   if (scheme) {
-    if (scheme[1].toLowerCase() !== 'dns') {
+    if (scheme[1]!.toLowerCase() !== 'dns') {
       throw CorefileError.at(tok, `scheme ${scheme[1]}:// is not supported (only dns://): ${tok.text}`);
     }
     rest = rest.slice(scheme[0].length);

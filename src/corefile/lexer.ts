@@ -19,7 +19,7 @@ export function lex(text: string, file: string): LexToken[] {
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
 
   while (i < text.length) {
-    const ch = text[i];
+    const ch = text.charAt(i);
     if (ch === '\n') {
       line++;
       newLine = true;
@@ -45,7 +45,7 @@ export function lex(text: string, file: string): LexToken[] {
         tokens.push({ ...start, text: value, quoted: true });
       } else {
         // A '#' inside a bare word still starts a comment, as in CoreDNS.
-        while (i < text.length && !/\s/u.test(text[i]) && text[i] !== '#') {
+        while (i < text.length && !/\s/u.test(text.charAt(i)) && text[i] !== '#') {
           value += text[i];
           i++;
         }

@@ -50,10 +50,17 @@ class Parser {
     private readonly files: FileAccess,
   ) {}
 
+  /** The token at `k`, which the caller knows is there (it checked the length). */
+  private tok(k: number): LexToken {
+    const t = this.tokens[k];
+    if (!t) throw new Error(`Corefile parser: no token ${k} of ${this.tokens.length}`);
+    return t;
+  }
+
   serverBlocks(): ServerBlock[] {
     const blocks: ServerBlock[] = [];
     while (this.i < this.tokens.length) {
-      const t = this.tokens[this.i];
+      const t = this.tok(this.i);
       if (isImport(t) && t.lineStart) {
         this.expandImport();
         continue;
@@ -83,9 +90,9 @@ class Parser {
   private keys(): Token[] {
     const keys: Token[] = [];
     let carry = false;
-    let last = this.tokens[this.i];
+    let last = this.tok(this.i);
     while (this.i < this.tokens.length) {
-      const t = this.tokens[this.i];
+      const t = this.tok(this.i);
       if (isBrace(t, '{')) {
         if (carry) throw CorefileError.at(t, "expected another key after ',' but found '{'");
         break;
@@ -143,11 +150,11 @@ class Parser {
   }
 
   private directive(): Directive {
-    const name = this.tokens[this.i++];
+    const name = this.tok(this.i++);
     const args: Token[] = [];
     let block: Directive[] | null = null;
     while (this.i < this.tokens.length) {
-      const t = this.tokens[this.i];
+      const t = this.tok(this.i);
       if (t.lineStart) {
         if (isBrace(t, '{')) throw CorefileError.at(t, 'block must open on the same line as its directive');
         break;
@@ -165,13 +172,13 @@ class Parser {
 
   /** Replaces `import PATTERN` (the rest of its line) with the snippet's or files' tokens. */
   private expandImport(): void {
-    const at = this.tokens[this.i];
+    const at = this.tok(this.i);
     let end = this.i + 1;
-    while (end < this.tokens.length && !this.tokens[end].lineStart) end++;
+    while (end < this.tokens.length && !this.tok(end).lineStart) end++;
     if (end - this.i !== 2) {
       throw CorefileError.at(at, `import: expected exactly one argument (a snippet name or file pattern), got ${end - this.i - 1}`);
     }
-    const pattern = expandEnv(this.tokens[this.i + 1].text, this.env);
+    const pattern = expandEnv(this.tok(this.i + 1).text, this.env);
     if (pattern === '') throw CorefileError.at(at, 'import: empty snippet name or file pattern');
     if (++this.imports > MAX_IMPORTS) throw CorefileError.at(at, `import: more than ${MAX_IMPORTS} imports, probably an import cycle`);
 

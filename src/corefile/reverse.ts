@@ -14,11 +14,11 @@ export function reverseZones(bytes: number[], prefix: number): string[] {
   if (count === 0) return [suffix];
 
   const base = units.slice(0, count);
-  base[count - 1] &= ~((1 << free) - 1);
+  base[count - 1] = base[count - 1]! & ~((1 << free) - 1);
   const zones: string[] = [];
   for (let k = 0; k < 1 << free; k++) {
     const labels = [...base];
-    labels[count - 1] |= k;
+    labels[count - 1] = labels[count - 1]! | k;
     zones.push(`${labels.reverse().map((u) => u.toString(v4 ? 10 : 16)).join('.')}.${suffix}`);
   }
   return zones;

@@ -12,7 +12,7 @@ export function ipBytes(addr: string): number[] | undefined {
   let text = addr;
   const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
   if (v4) {
-    const [a, b, c, d] = v4.slice(1).map(Number);
+    const [a = 0, b = 0, c = 0, d = 0] = v4.slice(1).map(Number);
     text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
   const [head, tail] = text.split('::');
