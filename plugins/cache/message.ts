@@ -143,7 +143,7 @@ export function render(msg: Buffer, ttlOffsets: readonly number[], req: Request,
   out.set(msg);
   stampClient(out, req);
   out.writeUInt16BE(adjustAd(out.readUInt16BE(2), req), 2);
-  for (let i = 0; i < ttlOffsets.length; i++) out.writeUInt32BE(ttl, ttlOffsets[i]!);
+  for (let i = 0; i < ttlOffsets.length; i++) out.writeUInt32BE(ttl, ttlOffsets[i]);
   if (optLen > 0) {
     writeOpt(out, msg.length, req.serverUdpSize, 0, req.do);
     out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);

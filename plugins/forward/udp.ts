@@ -120,7 +120,7 @@ export class UdpChannel {
   private readonly draining = new Set<PortSocket>();
 
   constructor(private readonly addr: Address) {
-    this.options = { type: addr.family === 6 ? 'udp6' : 'udp4', lookup: literalLookup as unknown as SocketOptions['lookup'] };
+    this.options = { type: addr.family === 6 ? 'udp6' : 'udp4', lookup: literalLookup };
   }
 
   /** Sends `query` (copied, with a fresh random ID) from a random socket of the pool; resolves with the matching reply. */

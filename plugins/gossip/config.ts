@@ -276,6 +276,6 @@ function readKeyring(file: string, fail: (msg: string) => Error): string[] {
   if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'string')) {
     throw fail(`${file}: expected a JSON list of base64 keys`);
   }
-  for (const k of keys as string[]) if (!isKey(k)) throw fail(`${file}: a key must be base64 of 16, 24 or 32 bytes (serf keygen)`);
-  return keys as string[];
+  for (const k of keys) if (!isKey(k)) throw fail(`${file}: a key must be base64 of 16, 24 or 32 bytes (serf keygen)`);
+  return keys;
 }

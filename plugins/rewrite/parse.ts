@@ -89,7 +89,7 @@ function parseAnswers(args: Token[], fail: Fail): { auto: boolean; rules: Respon
     const to = args[i + 1];
     if (from === undefined || to === undefined) return fail(`${what.text} answer rule: 2 arguments required`, what);
     i += 2;
-    const kind = what.text as 'name' | 'value';
+    const kind = what.text;
     if (kind === 'name') named = true;
     rules.push({ kind, rewrite: regexRewriter(compile(from, to.text, fail), normalizeName(to.text)) });
   }

@@ -120,7 +120,7 @@ export class LocalChanges {
         continue;
       }
       if (old?.raw === raw) continue;
-      const value: RegistryValue = key.startsWith('e:') ? { kind: 'endpoint', endpoint: raw as Endpoint } : { kind: 'service', service: raw as Service };
+      const value: RegistryValue = key.startsWith('e:') ? { kind: 'endpoint', endpoint: raw as Endpoint } : { kind: 'service', service: raw };
       const json = JSON.stringify(value);
       this.published.set(key, { raw, value, json });
       if (old?.json !== json) changes.push({ key, value });

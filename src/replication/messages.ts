@@ -67,7 +67,7 @@ export function decodeControl(buf: Buffer, now = Date.now()): ControlMessage {
     if (!Number.isSafeInteger(max) || (max as number) < 0 || (max as number) > now + MAX_FUTURE_MS) throw new Error('an owner digest has a bad version');
     if (!isCount(count)) throw new Error('an owner digest has a bad count');
     if (typeof hash !== 'string' || !HASH.test(hash)) throw new Error('an owner digest has a bad hash');
-    owners[owner] = [max as number, count as number, hash];
+    owners[owner] = [max as number, count, hash];
   }
   return { kind: 'digest', msg: { from: raw.from, owners, full: raw.full === true, ask: raw.ask === true } };
 }

@@ -233,6 +233,8 @@ export function isObject(x: unknown): x is Record<string, unknown> {
 
 // memberlist takes any string; we refuse what cannot be printed in a log line or is too long to be a host name.
 export function isOwnerName(s: string): boolean {
+  // control characters are exactly what this refuses
+  // eslint-disable-next-line no-control-regex
   return s.length > 0 && Buffer.byteLength(s) <= MAX_OWNER_BYTES && !/[\u0000-\u001f\u007f]/.test(s);
 }
 

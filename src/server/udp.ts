@@ -35,7 +35,7 @@ export function udpSocketOptions(address: string): SocketOptions {
     type: isIPv6(address) ? 'udp6' : 'udp4',
     recvBufferSize: SOCKET_BUFFER_BYTES,
     sendBufferSize: SOCKET_BUFFER_BYTES,
-    lookup: literalLookup as unknown as SocketOptions['lookup'],
+    lookup: literalLookup,
   };
 }
 

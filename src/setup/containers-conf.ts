@@ -36,7 +36,7 @@ export function parseDropin(path: string, body: string): DnsSettings {
   const get = (k: string): string[] => {
     const v = (c as Record<string, unknown> | undefined)?.[k];
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error(`${path}: containers.${k} is not a list of strings`);
-    return v as string[];
+    return v;
   };
   return { dns_servers: get('dns_servers'), dns_searches: get('dns_searches'), dns_options: get('dns_options') };
 }
@@ -77,7 +77,7 @@ export function podmanConfFiles(dropinDir = DROPIN_DIR): ConfFile[] {
 
 function tomlTable(path: string, text: string): Record<string, unknown> {
   try {
-    return parse(text) as Record<string, unknown>;
+    return parse(text);
   } catch (e) {
     throw new Error(`cannot read ${path}: not valid TOML: ${(e as Error).message.split('\n')[0]}`);
   }

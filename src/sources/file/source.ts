@@ -122,7 +122,7 @@ function portsOf(v: unknown, path: string, fail: Fail): ServicePort[] {
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) fail(`${at}.port`, 'expected a port number 1-65535');
     const protocol = (p.protocol ?? 'tcp') as Protocol;
     if (protocol !== 'tcp' && protocol !== 'udp') fail(`${at}.protocol`, 'expected tcp or udp');
-    return { name: label(p.name, `${at}.name`, fail), port: port as number, protocol };
+    return { name: label(p.name, `${at}.name`, fail), port: port, protocol };
   });
 }
 

@@ -141,7 +141,7 @@ function servicePort(raw: unknown, at: string, count: number): KubeServicePort |
     if (count > 1) throw new ManifestError(at, 'name: required when a Service has several ports');
     return undefined;
   }
-  return { name: label(raw.name, `${at}.name`), port, targetPort: target as number | string, protocol };
+  return { name: label(raw.name, `${at}.name`), port, targetPort: target, protocol };
 }
 
 function podPorts(metadata: unknown, spec: unknown, at: string): KubePodPorts {
