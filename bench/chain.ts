@@ -233,7 +233,10 @@ async function main(): Promise<void> {
       });
     }
     const head = sides.map((s) => `${s.label}: median (best)`);
-    const table = [`| | ${head.join(' | ')} |${against === undefined ? '' : ' this / other, median of the rounds |'}`, `|---|${sides.map(() => '---:|').join('')}${against === undefined ? '' : '---:|'}`];
+    const table = [
+      `| | ${head.join(' | ')} |${against === undefined ? '' : ' this / other, median of the rounds |'}`,
+      `|---|${sides.map(() => '---:|').join('')}${against === undefined ? '' : '---:|'}`,
+    ];
     rows.forEach((row, j) => {
       const cells = ns.map((n) => `${median(n[j]!).toFixed(0)} (${Math.min(...n[j]!).toFixed(0)})`);
       const ratio = against === undefined ? '' : ` ${median(ns[0]![j]!.map((t, r) => t / ns[1]![j]![r]!)).toFixed(3)} |`;

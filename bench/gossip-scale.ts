@@ -46,8 +46,12 @@ function arg(name: string, dflt: string): string {
   return i >= 0 ? process.argv[i + 1]! : dflt;
 }
 const QUICK = process.argv.includes('--quick');
-const NODE_COUNTS = arg('--nodes', QUICK ? '5' : '5,20').split(',').map(Number);
-const ENDPOINTS = arg('--endpoints', QUICK ? '1000' : '1000,6000,20000').split(',').map(Number);
+const NODE_COUNTS = arg('--nodes', QUICK ? '5' : '5,20')
+  .split(',')
+  .map(Number);
+const ENDPOINTS = arg('--endpoints', QUICK ? '1000' : '1000,6000,20000')
+  .split(',')
+  .map(Number);
 const HOLD_S = QUICK ? 10 : 30;
 const BACKEND = arg('--backend', 'gossip');
 if (BACKEND !== 'gossip' && BACKEND !== 'etcd') throw new Error(`--backend: gossip or etcd, not ${BACKEND}`);
@@ -161,7 +165,9 @@ function rssMiB(pid: number): number {
 }
 async function vethBytes(i: number): Promise<number> {
   const read = async (what: string): Promise<number> =>
-    Number((await run('ip', ['netns', 'exec', `${process.env.GS_TAG}-n${i}`, 'cat', `/sys/class/net/${process.env.GS_TAG}v${i}/statistics/${what}_bytes`])).stdout);
+    Number(
+      (await run('ip', ['netns', 'exec', `${process.env.GS_TAG}-n${i}`, 'cat', `/sys/class/net/${process.env.GS_TAG}v${i}/statistics/${what}_bytes`])).stdout,
+    );
   return (await read('tx')) + (await read('rx'));
 }
 
@@ -188,7 +194,8 @@ async function cluster(size: number, endpoints: number, log: (s: string) => void
     if (BACKEND === 'etcd') await untilAll(nodes, etcdUp, 1, 'every node following etcd', 60_000);
     else await untilAll(nodes, aliveMembers, size, `${size} members alive`, 60_000);
     log(`  ${size} nodes up`);
-    const probe = (): ReturnType<typeof startProber> => startProber({ name: 'svc0.scale.cluster.local', port: DNS_PORT, hz: PROBE_HZ, targets: nodes.map((n) => n.addr) });
+    const probe = (): ReturnType<typeof startProber> =>
+      startProber({ name: 'svc0.scale.cluster.local', port: DNS_PORT, hz: PROBE_HZ, targets: nodes.map((n) => n.addr) });
     const idle = probe();
     await new Promise((r) => setTimeout(r, 3000));
     const idleResult = await idle.stop();
@@ -276,7 +283,7 @@ function report(rows: Row[]): string {
       ? "Idle traffic is everything on the node's veth during the hold (lease keepalives, the watch streams, gRPC pings), in"
       : "Idle traffic is everything on the node's veth during the hold (gossip probes, push/pull, anti-entropy sums), in",
     'both directions. "Everywhere" is every node\'s `podswarm_registry_endpoints{healthy="true"}` reaching the total,',
-    'polled every 50 ms. A row\'s endpoint count is what the cluster holds at the end; the 1,000 PUTs on n1 (first',
+    "polled every 50 ms. A row's endpoint count is what the cluster holds at the end; the 1,000 PUTs on n1 (first",
     'size only) come first and stay registered.',
   );
   return lines.join('\n') + '\n';

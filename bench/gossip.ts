@@ -78,8 +78,11 @@ async function processes(): Promise<ProcessResult> {
     servers.set(i, await startServer({ prefix: ['ip', 'netns', 'exec', lab.ns(i)], corefile, files: { 'services.yaml': yaml(i) }, args: ['-node', `n${i}`] }));
   };
   const answers = async (i: number, name: string): Promise<string[]> =>
-    parseDig(await lab.exec(i, 'dig', [`@${subnet}.${i}`, '-p', '17950', `${name}.default.cluster.local`, '+norec', '+time=1', '+tries=1'])).answer.map((r) => r.data);
-  const everywhere = (name: string, present: boolean, on = nodes) => Promise.all(on.map((i) => until(async () => (await answers(i, name)).length > 0 === present, `${name} on n${i}`)));
+    parseDig(await lab.exec(i, 'dig', [`@${subnet}.${i}`, '-p', '17950', `${name}.default.cluster.local`, '+norec', '+time=1', '+tries=1'])).answer.map(
+      (r) => r.data,
+    );
+  const everywhere = (name: string, present: boolean, on = nodes) =>
+    Promise.all(on.map((i) => until(async () => (await answers(i, name)).length > 0 === present, `${name} on n${i}`)));
   try {
     for (const i of nodes) await start(i);
     for (const i of nodes) await everywhere(`svc${i}`, true);
@@ -147,7 +150,16 @@ function many(ns: string, prefix: string, count: number, base: number, nodeName:
   const now = Date.now();
   const endpoints = Array.from({ length: count }, (_, k) => {
     const n = base + k;
-    return { namespace: ns, service: `${prefix}${Math.floor(k / 50)}`, name: `e${n}`, nodeName, address: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, ports: [], healthy: true, updatedAt: now };
+    return {
+      namespace: ns,
+      service: `${prefix}${Math.floor(k / 50)}`,
+      name: `e${n}`,
+      nodeName,
+      address: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
+      ports: [],
+      healthy: true,
+      updatedAt: now,
+    };
   });
   return { services: [], endpoints };
 }

@@ -9,7 +9,9 @@ import { udpSocketOptions } from '../src/server/udp.js';
 
 /** svc0.bench.cluster.local. A 10.80.0.1, TTL 30, as an authoritative answer. */
 function fixedReply(): Buffer {
-  const name = Buffer.concat(['svc0', 'bench', 'cluster', 'local'].map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])).concat(Buffer.from([0])));
+  const name = Buffer.concat(
+    ['svc0', 'bench', 'cluster', 'local'].map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])).concat(Buffer.from([0])),
+  );
   const header = Buffer.from([0, 0, 0x84, 0x00, 0, 1, 0, 1, 0, 0, 0, 0]);
   const question = Buffer.concat([name, Buffer.from([0, 1, 0, 1])]);
   const answer = Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 10, 80, 0, 1]);

@@ -19,7 +19,21 @@ import { hotpath } from './hotpath.js';
 import { registryScale } from './registry-scale.js';
 
 /** Loopback ports, all within 18700-18799. */
-const PORT = { podswarm: 18700, unpinned: 18701, workers: 18702, withMetrics: 18703, metrics: 18704, dgram: 18705, workersDgram: 18706, knot: 18710, unbound: 18720, dnsmasq: 18730, aardvark: 18740, nodeLimit: 18750, upstream: 18760 };
+const PORT = {
+  podswarm: 18700,
+  unpinned: 18701,
+  workers: 18702,
+  withMetrics: 18703,
+  metrics: 18704,
+  dgram: 18705,
+  workersDgram: 18706,
+  knot: 18710,
+  unbound: 18720,
+  dnsmasq: 18730,
+  aardvark: 18740,
+  nodeLimit: 18750,
+  upstream: 18760,
+};
 
 const log = (line: string): void => void process.stderr.write(line + '\n');
 
@@ -48,7 +62,14 @@ function podswarmRows(build: Build, mode: Mode): ServerSpec[] {
 
 function serversFor(mode: Mode, build: Build, v: Versions): ServerSpec[] {
   if (mode === 'cluster') {
-    return [...podswarmRows(build, mode), knot(v.knot, PORT.knot), unbound(v.unbound, PORT.unbound), dnsmasq(v.dnsmasq, PORT.dnsmasq), aardvark(v.aardvark, PORT.aardvark), nodeLimit(PORT.nodeLimit)];
+    return [
+      ...podswarmRows(build, mode),
+      knot(v.knot, PORT.knot),
+      unbound(v.unbound, PORT.unbound),
+      dnsmasq(v.dnsmasq, PORT.dnsmasq),
+      aardvark(v.aardvark, PORT.aardvark),
+      nodeLimit(PORT.nodeLimit),
+    ];
   }
   // The limit row also in forward-cached: a cache hit is a fixed answer too, so it is that target's ceiling.
   const limit = mode === 'forward-cached' ? [nodeLimit(PORT.nodeLimit)] : [];

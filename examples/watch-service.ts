@@ -6,8 +6,13 @@
 import { watch } from 'podswarm-dns';
 
 const [service = 'api', namespace = 'production'] = process.argv.slice(2);
-const w = watch(service, namespace, (endpoints, index) => {
-  console.log(`index ${index}:`, endpoints.map((e) => `${e.name} ${e.address}${e.healthy ? '' : ' (unhealthy)'}`).join(', ') || '(none)');
-}, { onError: (err) => console.error('watch:', err.message) });
+const w = watch(
+  service,
+  namespace,
+  (endpoints, index) => {
+    console.log(`index ${index}:`, endpoints.map((e) => `${e.name} ${e.address}${e.healthy ? '' : ' (unhealthy)'}`).join(', ') || '(none)');
+  },
+  { onError: (err) => console.error('watch:', err.message) },
+);
 
 process.once('SIGINT', () => void w.stop());

@@ -51,7 +51,10 @@ describe('acl: end to end', () => {
   it('lets unmatched queries through', async () => {
     const r = await query('web.example.org', 'A');
     assert.equal(r.status, 'NOERROR');
-    assert.deepEqual(r.answer.map((x) => x.data), ['10.0.0.1']);
+    assert.deepEqual(
+      r.answer.map((x) => x.data),
+      ['10.0.0.1'],
+    );
   });
 
   it('block: REFUSED with an Extended DNS Error, by type and net', async () => {
@@ -73,7 +76,10 @@ describe('acl: end to end', () => {
     assert.equal(txt.status, 'NOERROR');
     assert.doesNotMatch(txt.raw, /EDE/);
     const aaaa = await query('web.example.org', 'AAAA', '127.0.0.2');
-    assert.deepEqual(aaaa.answer.map((x) => x.data), ['fd00::1']);
+    assert.deepEqual(
+      aaaa.answer.map((x) => x.data),
+      ['fd00::1'],
+    );
   });
 
   it('drop: no reply over UDP or TCP, and the server writes no SERVFAIL instead', async () => {

@@ -225,7 +225,10 @@ describe('api', () => {
       health: { source: 'none' },
       source: 'api',
     });
-    const replaced = await call('PUT', path, { body: JSON.stringify({ address: '10.0.9.51', nodeName: 'edge-1', ports: [{ name: 'http', port: 9090 }] }), token: TOKEN });
+    const replaced = await call('PUT', path, {
+      body: JSON.stringify({ address: '10.0.9.51', nodeName: 'edge-1', ports: [{ name: 'http', port: 9090 }] }),
+      token: TOKEN,
+    });
     assert.equal(replaced.status, 200);
     assert.equal(replaced.body.nodeName, 'edge-1');
     assert.ok((await get('/services/shop/web/addresses')).body.addresses.includes('10.0.9.51:9090'));
@@ -292,7 +295,9 @@ describe('api', () => {
     const r = await get('/openapi.json');
     assert.equal(r.status, 200);
     assert.equal(r.body.openapi, '3.1.0');
-    const routes = Object.entries(r.body.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
+    const routes = Object.entries(r.body.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`),
+    );
     assert.deepEqual(routes.sort(), [
       'DELETE /api/v1/services/{ns}/{svc}/endpoints/{name}',
       'DELETE /api/v1/services/{ns}/{svc}/external-name',
@@ -323,7 +328,9 @@ describe('api', () => {
     const doc = (await get('/openapi.json')).body;
     const schema = doc.paths['/api/v1/members'].get.responses['200'].content['application/json'].schema;
     assert.deepEqual(schemaProblems(schema, r.body), []);
-    assert.deepEqual(schemaProblems(schema, { gossip: false, members: [{ ...me, state: 'gone' }] }), ['$.members[0].state: "gone" is not one of ["alive","suspect","dead","left"]']);
+    assert.deepEqual(schemaProblems(schema, { gossip: false, members: [{ ...me, state: 'gone' }] }), [
+      '$.members[0].state: "gone" is not one of ["alive","suspect","dead","left"]',
+    ]);
   });
 
   test('endpoint responses match their OpenAPI schema, source included', async () => {

@@ -66,13 +66,34 @@ describe('autopath: glibc with the Kubernetes search list, queries per lookup', 
     lab = await createPodmanLab(NS, IMAGE, [`${WITH}/32`, `${WITHOUT}/32`]);
     upstream = await dnsmasqIn(NS, '127.0.0.1', ['outside.example,203.0.113.81', 'dual.example,203.0.113.82,2001:db8::82']);
     await lab.podman('network', 'create', '--disable-dns', '--subnet', '10.250.189.0/24', NET);
-    await lab.podman('run', '-d', '--name', CLIENT, '--network', NET, '--label', 'podswarm.service=client', '--label', 'podswarm.namespace=shop', IMAGE, '/bin/sleep', '600');
+    await lab.podman(
+      'run',
+      '-d',
+      '--name',
+      CLIENT,
+      '--network',
+      NET,
+      '--label',
+      'podswarm.service=client',
+      '--label',
+      'podswarm.namespace=shop',
+      IMAGE,
+      '/bin/sleep',
+      '600',
+    );
     await pinBridgeMacs(NS);
     pid = await lab.podman('inspect', '--format', '{{.State.Pid}}', CLIENT);
     clientIp = await lab.ipOn(CLIENT, NET);
-    for (const [address, on] of [[WITH, true], [WITHOUT, false]] as const) {
-      servers[address] = await startServer({ prefix: ['ip', 'netns', 'exec', NS], files: { 'services.yaml': REGISTRY }, corefile: corefile(address, lab.socket, on) });
-      await servers[address]!.waitFor(/synced 1 labelled container/);
+    for (const [address, on] of [
+      [WITH, true],
+      [WITHOUT, false],
+    ] as const) {
+      servers[address] = await startServer({
+        prefix: ['ip', 'netns', 'exec', NS],
+        files: { 'services.yaml': REGISTRY },
+        corefile: corefile(address, lab.socket, on),
+      });
+      await servers[address].waitFor(/synced 1 labelled container/);
     }
   });
 
@@ -93,7 +114,16 @@ describe('autopath: glibc with the Kubernetes search list, queries per lookup', 
     let code = 0;
     let out = '';
     try {
-      out = (await run('nsenter', [`--net=/proc/${pid}/ns/net`, 'unshare', '--mount', 'sh', '-c', `mount --bind ${conf} /etc/resolv.conf && exec getent ahosts ${name}`])).stdout;
+      out = (
+        await run('nsenter', [
+          `--net=/proc/${pid}/ns/net`,
+          'unshare',
+          '--mount',
+          'sh',
+          '-c',
+          `mount --bind ${conf} /etc/resolv.conf && exec getent ahosts ${name}`,
+        ])
+      ).stdout;
     } catch (e) {
       code = (e as { code: number }).code;
     }
@@ -119,7 +149,9 @@ describe('autopath: glibc with the Kubernetes search list, queries per lookup', 
     test(`${name}: ${without} queries without autopath, ${withOpt} with, the same answer`, async () => {
       const plain = await lookup(WITHOUT, name);
       const fast = await lookup(WITH, name);
-      console.log(`${name}: without autopath ${plain.queries.length} queries (${plain.queries.join(', ')}); with ${fast.queries.length} (${fast.queries.join(', ')})`);
+      console.log(
+        `${name}: without autopath ${plain.queries.length} queries (${plain.queries.join(', ')}); with ${fast.queries.length} (${fast.queries.join(', ')})`,
+      );
       assert.equal(plain.queries.length, without, `without: ${plain.queries.join(', ')}`);
       assert.equal(fast.queries.length, withOpt, `with: ${fast.queries.join(', ')}`);
       assert.deepEqual([fast.code, fast.lines], [plain.code, plain.lines], 'identical getaddrinfo results');

@@ -23,11 +23,17 @@ describe('cache: end to end', () => {
       files: { 'r.yaml': 'services:\n  - name: web\n    endpoints:\n      - { address: 10.1.0.1 }\n' },
     });
     const first = await dig(PORT, 'web.default.cluster.local');
-    assert.deepEqual(first.answer.map((a) => a.data), ['10.1.0.1']);
+    assert.deepEqual(
+      first.answer.map((a) => a.data),
+      ['10.1.0.1'],
+    );
     assert.equal((await dig(PORT, 'db.default.cluster.local')).status, 'NXDOMAIN');
     await sleep(1100);
     const second = await dig(PORT, 'web.default.cluster.local');
-    assert.deepEqual(second.answer.map((a) => a.data), ['10.1.0.1']);
+    assert.deepEqual(
+      second.answer.map((a) => a.data),
+      ['10.1.0.1'],
+    );
     assert.ok(second.answer[0]!.ttl < first.answer[0]!.ttl, `TTL ${second.answer[0]!.ttl} should be below ${first.answer[0]!.ttl}`);
 
     writeFileSync(

@@ -59,8 +59,12 @@ const soa = (zone: string, ttl: number, minimum: number): RR => ({
 /** What the fake next plugin does: write a reply built from the request, or return an rcode unwritten. */
 type Answer = (req: Request) => Buffer | number;
 
-const a = (ttl: number, ip = '10.0.0.1'): Answer => (req) =>
-  new MessageBuilder(req, Rcode.NOERROR, { aa: true }).answer({ name: req.qname, ttl, data: { type: Type.A, address: Buffer.from(ip.split('.').map(Number)) } }).finish();
+const a =
+  (ttl: number, ip = '10.0.0.1'): Answer =>
+  (req) =>
+    new MessageBuilder(req, Rcode.NOERROR, { aa: true })
+      .answer({ name: req.qname, ttl, data: { type: Type.A, address: Buffer.from(ip.split('.').map(Number)) } })
+      .finish();
 
 class Next implements Handler {
   readonly name = 'next';
@@ -146,7 +150,7 @@ describe('cache: hits', () => {
     assert.equal(plain.additionals?.length ?? 0, 0);
     const edns = ask(request('x.example.org', 'A', { edns: true })).packet;
     assert.equal(edns.additionals?.length, 1);
-    assert.equal(edns.additionals![0]!.type, 'OPT');
+    assert.equal(edns.additionals[0]!.type, 'OPT');
   });
 
   it('keepttl serves the entry TTL without ageing it', () => {
@@ -175,11 +179,13 @@ describe('cache: hits', () => {
 });
 
 describe('cache: what is stored', () => {
-  const nx = (withSoa: boolean, recordTtl = 300, minimum = 30): Answer => (req) => {
-    const b = new MessageBuilder(req, Rcode.NXDOMAIN, { aa: true });
-    if (withSoa) b.authority(soa('example.org.', recordTtl, minimum));
-    return b.finish();
-  };
+  const nx =
+    (withSoa: boolean, recordTtl = 300, minimum = 30): Answer =>
+    (req) => {
+      const b = new MessageBuilder(req, Rcode.NXDOMAIN, { aa: true });
+      if (withSoa) b.authority(soa('example.org.', recordTtl, minimum));
+      return b.finish();
+    };
 
   it('caches NXDOMAIN for the SOA minimum', () => {
     const { clock, next, ask } = setup(nx(true));
@@ -248,7 +254,7 @@ describe('cache: what is stored', () => {
     const w = new Capture();
     assert.equal(h.serveDNS(request('x.example.org'), w), Rcode.SERVFAIL);
     assert.equal(w.written, false);
-    h.serveDNS(request('x.example.org'), new Capture());
+    void h.serveDNS(request('x.example.org'), new Capture());
     assert.equal(next.calls, 2);
   });
 
@@ -337,7 +343,7 @@ describe('cache: prefetch and serve_stale', () => {
 
   it('serve_stale verify asks first and serves stale only when that fails', async () => {
     const { clock, next, h } = setup(a(10), { staleMs: 3_600_000, verifyStale: true });
-    h.serveDNS(request('x.example.org'), new Capture());
+    void h.serveDNS(request('x.example.org'), new Capture());
     clock.t += 20_000;
     next.answer = a(10, '10.0.0.2');
     let w = new Capture();
@@ -359,9 +365,7 @@ describe('cache: registry invalidation', () => {
 
   it('drops entries in registry zones on a registry change, and keeps the rest', () => {
     const nxOrA: Answer = (req) =>
-      req.qname.endsWith('cluster.local.')
-        ? new MessageBuilder(req, Rcode.NXDOMAIN).authority(soa('cluster.local.', 5, 5)).finish()
-        : (a(60)(req) as Buffer);
+      req.qname.endsWith('cluster.local.') ? new MessageBuilder(req, Rcode.NXDOMAIN).authority(soa('cluster.local.', 5, 5)).finish() : a(60)(req);
     const { app, next, h, ask } = setup(nxOrA);
     app.registryZones.add('cluster.local.');
     const unwatch = h.watch();
@@ -385,13 +389,18 @@ describe('cache: registry invalidation', () => {
     const gate = new Promise<void>((r) => (release = r));
     const slow = new Next(a(60));
     const store = new CacheStore({ success: 10, denial: 10 });
-    const h2 = new CacheHandler(options(), store, {
-      name: 'slow',
-      serveDNS: async (req, w) => {
-        await gate;
-        return slow.serveDNS(req, w);
+    const h2 = new CacheHandler(
+      options(),
+      store,
+      {
+        name: 'slow',
+        serveDNS: async (req, w) => {
+          await gate;
+          return slow.serveDNS(req, w);
+        },
       },
-    }, app);
+      app,
+    );
     h2.watch();
     const pending = h2.serveDNS(request('api.default.svc.cluster.local'), new Capture());
     app.registry.upsertEndpoint('test', endpoint);
@@ -405,10 +414,16 @@ describe('cache: Corefile', () => {
   const parse = (text: string) => {
     const block = parseCorefile(text, 'Corefile', { env: {} })[0]!;
     const d = block.directives.find((x) => x.name.text === 'cache')!;
-    return parseCache(d, block.keys.flatMap((k) => k.zones));
+    return parseCache(
+      d,
+      block.keys.flatMap((k) => k.zones),
+    );
   };
   const fails = (text: string, message: RegExp) =>
-    assert.throws(() => parse(text), (err: unknown) => err instanceof CorefileError && message.test(err.message));
+    assert.throws(
+      () => parse(text),
+      (err: unknown) => err instanceof CorefileError && message.test(err.message),
+    );
 
   it('takes CoreDNS defaults', () => {
     const { opts, caps } = parse('example.org {\n  cache\n}\n');

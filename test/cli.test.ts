@@ -52,7 +52,10 @@ describe('a listener that cannot bind says why', () => {
     // Only bound, never sent to: 169.254.77.77 exists nowhere on this machine.
     const r = await runCli(['-conf', corefile('.:18011 {\n bind 169.254.77.77\n whoami\n}\n')]);
     assert.equal(r.code, 1);
-    assert.match(r.output, /listen udp 169\.254\.77\.77:18011: bind EADDRNOTAVAIL .*: 169\.254\.77\.77 is not an address of this host .*`podswarm-dns setup link`/);
+    assert.match(
+      r.output,
+      /listen udp 169\.254\.77\.77:18011: bind EADDRNOTAVAIL .*: 169\.254\.77\.77 is not an address of this host .*`podswarm-dns setup link`/,
+    );
   });
 });
 
@@ -63,7 +66,11 @@ describe('Corefile errors are refused with FILE:LINE and the reason', () => {
     ['missing argument', '.:18011 {\n  bind 127.0.0.1\n  cluster {\n    ttl\n  }\n}\n', /Corefile:4: ttl: expected exactly 1 argument, got 0/],
     ['bad value', '.:18011 {\n  cluster {\n    ttl 99999\n  }\n}\n', /Corefile:3: cluster: ttl: expected an integer from 0 to 3600, got '99999'/],
     ['unknown property', '.:18011 {\n  cluster {\n    bogus 1\n  }\n}\n', /Corefile:3: cluster: unknown property 'bogus'/],
-    ['duplicate zone and port', 'a.:18011 {\n bind 127.0.0.1\n}\na.:18011 {\n bind 127.0.0.1\n}\n', /Corefile:4: .*a\.:18011.*(defined more than once|first at line 1)/],
+    [
+      'duplicate zone and port',
+      'a.:18011 {\n bind 127.0.0.1\n}\na.:18011 {\n bind 127.0.0.1\n}\n',
+      /Corefile:4: .*a\.:18011.*(defined more than once|first at line 1)/,
+    ],
     ['bad bind address', '.:18011 {\n  bind nowhere\n}\n', /Corefile:2: bind: 'nowhere' is not an IP address/],
   ];
   for (const [what, text, re] of cases) {
@@ -97,7 +104,10 @@ describe('registry file and -dns.port', () => {
       args: ['-dns.port', String(PORT)],
     });
     assert.match(srv.output(), new RegExp(`dns://127\\.0\\.0\\.1:${PORT}`));
-    assert.deepEqual((await dig(PORT, 'web.default.cluster.local')).answer.map((a) => a.data), ['10.1.0.1']);
+    assert.deepEqual(
+      (await dig(PORT, 'web.default.cluster.local')).answer.map((a) => a.data),
+      ['10.1.0.1'],
+    );
     writeFileSync(join(srv.dir, 'r.yaml'), 'services:\n  - name: web\n    endpoints:\n      - { address: 10.1.0.1 }\n      - { address: 10.1.0.2 }\n');
     const deadline = Date.now() + 5000;
     let answers: string[] = [];
@@ -113,6 +123,9 @@ describe('registry file and -dns.port', () => {
     assert.ok(srv);
     writeFileSync(join(srv.dir, 'r.yaml'), 'services: [ {name: web, endpoints: [ {address: nope} ] } ]\n');
     await srv.waitFor(/registry file not applied, previous contents still serving: .*address: not an IP address/);
-    assert.deepEqual((await dig(PORT, 'web.default.cluster.local')).answer.map((a) => a.data), ['10.1.0.1', '10.1.0.2']);
+    assert.deepEqual(
+      (await dig(PORT, 'web.default.cluster.local')).answer.map((a) => a.data),
+      ['10.1.0.1', '10.1.0.2'],
+    );
   });
 });

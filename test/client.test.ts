@@ -101,9 +101,15 @@ describe('client library', () => {
   });
 
   test('API errors surface as DiscoveryError with the server message', async () => {
-    await assert.rejects(client.getServiceAddresses('nope', 'default'), (e: unknown) => e instanceof DiscoveryError && e.status === 404 && /service 'nope' not found/.test(e.message));
+    await assert.rejects(
+      client.getServiceAddresses('nope', 'default'),
+      (e: unknown) => e instanceof DiscoveryError && e.status === 404 && /service 'nope' not found/.test(e.message),
+    );
     // This server has no token_file: registration is refused with the server's explanation.
-    await assert.rejects(client.register('echo', 'default', 'x', { address: '127.0.0.9' }), (e: unknown) => e instanceof DiscoveryError && e.status === 403 && /token_file/.test(e.message));
+    await assert.rejects(
+      client.register('echo', 'default', 'x', { address: '127.0.0.9' }),
+      (e: unknown) => e instanceof DiscoveryError && e.status === 403 && /token_file/.test(e.message),
+    );
     const withToken = new DiscoveryClient({ url: URL, token: 't' });
     await assert.rejects(withToken.deregister('echo', 'default', 'x'), (e: unknown) => e instanceof DiscoveryError && e.status === 403);
     await withToken.close();
@@ -115,25 +121,52 @@ describe('client library', () => {
   test('selection strategies', () => {
     const eps = [ep('a', 'n1'), ep('b', 'n2'), ep('c', 'n2', false)];
     const rr = roundRobin();
-    assert.deepEqual([rr(eps), rr(eps), rr(eps), rr(eps)].map((e) => e?.name), ['a', 'b', 'c', 'a']);
+    assert.deepEqual(
+      [rr(eps), rr(eps), rr(eps), rr(eps)].map((e) => e?.name),
+      ['a', 'b', 'c', 'a'],
+    );
     assert.equal(random(() => 0.99)(eps)?.name, 'c');
     const healthy = healthyOnly(roundRobin());
-    assert.deepEqual([healthy(eps), healthy(eps), healthy(eps)].map((e) => e?.name), ['a', 'b', 'a']);
+    assert.deepEqual(
+      [healthy(eps), healthy(eps), healthy(eps)].map((e) => e?.name),
+      ['a', 'b', 'a'],
+    );
     assert.equal(pickEndpoint(eps, preferLocal('n2', healthyOnly())), eps[1]);
     // No local endpoint: any node will do.
     assert.equal(pickEndpoint(eps, preferLocal('n9', healthyOnly()))?.name, 'a');
     assert.equal(pickEndpoint([ep('x', 'n1', false)]), undefined);
     assert.notEqual(pickEndpoint(eps), eps[2]);
-    assert.deepEqual(attemptOrder(eps, preferLocal('n2', healthyOnly())).map((e) => e.name), ['b', 'a']);
+    assert.deepEqual(
+      attemptOrder(eps, preferLocal('n2', healthyOnly())).map((e) => e.name),
+      ['b', 'a'],
+    );
     // same_node only: the local endpoints alone while one is usable, else the others.
     const two = [ep('a', 'n1'), ep('b', 'n2'), ep('d', 'n2')];
-    assert.deepEqual(attemptOrder(two, preferLocal('n2', healthyOnly(roundRobin()), { only: true })).map((e) => e.name), ['b', 'd']);
-    assert.deepEqual(attemptOrder(eps, preferLocal('n2', healthyOnly(), { only: true })).map((e) => e.name), ['b']);
-    assert.deepEqual(attemptOrder([ep('a', 'n1'), ep('c', 'n2', false)], preferLocal('n2', healthyOnly(), { only: true })).map((e) => e.name), ['a']);
+    assert.deepEqual(
+      attemptOrder(two, preferLocal('n2', healthyOnly(roundRobin()), { only: true })).map((e) => e.name),
+      ['b', 'd'],
+    );
+    assert.deepEqual(
+      attemptOrder(eps, preferLocal('n2', healthyOnly(), { only: true })).map((e) => e.name),
+      ['b'],
+    );
+    assert.deepEqual(
+      attemptOrder([ep('a', 'n1'), ep('c', 'n2', false)], preferLocal('n2', healthyOnly(), { only: true })).map((e) => e.name),
+      ['a'],
+    );
     // The order the DNS answers use (cluster/srv `same_node`), exported for clients.
-    assert.deepEqual(sameNodeOrder(two, 'n2', 'first').map((e) => e.name), ['b', 'd', 'a']);
-    assert.deepEqual(sameNodeOrder(two, 'n2', 'only').map((e) => e.name), ['b', 'd']);
-    assert.deepEqual(sameNodeOrder(two, 'n9', 'only').map((e) => e.name), ['a', 'b', 'd']);
+    assert.deepEqual(
+      sameNodeOrder(two, 'n2', 'first').map((e) => e.name),
+      ['b', 'd', 'a'],
+    );
+    assert.deepEqual(
+      sameNodeOrder(two, 'n2', 'only').map((e) => e.name),
+      ['b', 'd'],
+    );
+    assert.deepEqual(
+      sameNodeOrder(two, 'n9', 'only').map((e) => e.name),
+      ['a', 'b', 'd'],
+    );
   });
 
   test('connect retries across endpoints until one accepts', async () => {
@@ -141,7 +174,7 @@ describe('client library', () => {
     const socket = await connect('echo', 'default', 'echo', { client, strategy: preferLocal('node1', healthyOnly()) });
     assert.equal(socket.remoteAddress, '127.0.0.1');
     socket.write('ping');
-    const [reply] = (await new Promise((resolve) => socket.once('data', (d) => resolve([d.toString()])))) as string[];
+    const [reply] = await new Promise<string[]>((resolve) => socket.once('data', (d) => resolve([d.toString()])));
     assert.equal(reply, 'ping');
     socket.destroy();
     const byNumber = await connect('echo', 'default', ECHO_PORT, { client });
@@ -149,17 +182,25 @@ describe('client library', () => {
   });
 
   test('connect fails with every attempt listed when nothing accepts', async () => {
-    await assert.rejects(connect('gone', 'default', 'echo', { client }), (e: unknown) => e instanceof AggregateError && new RegExp(`dead \\(127\\.0\\.0\\.2:${ECHO_PORT}\\): .*ECONNREFUSED`).test(e.message));
+    await assert.rejects(
+      connect('gone', 'default', 'echo', { client }),
+      (e: unknown) => e instanceof AggregateError && new RegExp(`dead \\(127\\.0\\.0\\.2:${ECHO_PORT}\\): .*ECONNREFUSED`).test(e.message),
+    );
     await assert.rejects(connect('echo', 'default', 'smtp', { client, strategy: healthyOnly() }), /no port named 'smtp'/);
   });
 
   test('watch reports the current endpoints, then each change', async () => {
     const seen: string[][] = [];
     let wake: () => void = () => {};
-    const w = watch('echo', 'default', (eps) => {
-      seen.push(eps.filter((e) => e.healthy).map((e) => e.name));
-      wake();
-    }, { client });
+    const w = watch(
+      'echo',
+      'default',
+      (eps) => {
+        seen.push(eps.filter((e) => e.healthy).map((e) => e.name));
+        wake();
+      },
+      { client },
+    );
     const next = (): Promise<void> => new Promise((resolve) => (wake = resolve));
     try {
       await next();

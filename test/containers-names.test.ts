@@ -61,7 +61,10 @@ test('names: PTR gives every name of the address, as Podman spells them, on the 
 });
 
 test('namespaces: a service container is in its podswarm.namespace (default without it); a plain client in none', () => {
-  const labelled = (name: string, v4: string, labels: Record<string, string>): ContainerInspect => ({ ...ctr(name, { front: { v4 } }), Config: { Labels: labels } });
+  const labelled = (name: string, v4: string, labels: Record<string, string>): ContainerInspect => ({
+    ...ctr(name, { front: { v4 } }),
+    Config: { Labels: labels },
+  });
   const i = buildIndex([
     labelled('api', '10.250.10.7', { 'podswarm.service': 'api', 'podswarm.namespace': 'shop' }),
     labelled('worker', '10.250.10.8', { 'podswarm.service': 'worker' }),
@@ -79,8 +82,15 @@ test('namespaces: a service container is in its podswarm.namespace (default with
 test('a compatible container list gives the whole index, for containers the events have not brought yet', () => {
   const found = indexOfList([
     {
-      Id: 'new', Names: ['/newbie'], Labels: { 'podswarm.namespace': 'shop' },
-      NetworkSettings: { Networks: { front: { IPAddress: '10.250.10.20', GlobalIPv6Address: '', Aliases: ['nb', 'abc'] }, back: { IPAddress: '10.250.11.20', GlobalIPv6Address: 'fd00::20' } } },
+      Id: 'new',
+      Names: ['/newbie'],
+      Labels: { 'podswarm.namespace': 'shop' },
+      NetworkSettings: {
+        Networks: {
+          front: { IPAddress: '10.250.10.20', GlobalIPv6Address: '', Aliases: ['nb', 'abc'] },
+          back: { IPAddress: '10.250.11.20', GlobalIPv6Address: 'fd00::20' },
+        },
+      },
     },
     { Id: 'hostnet', Names: ['/h'], Labels: null, NetworkSettings: { Networks: { host: { IPAddress: '', GlobalIPv6Address: '' } } } },
   ]);

@@ -93,7 +93,13 @@ describe('containers plugin, side by side with aardvark-dns', { timeout: 300_000
     await container('client-b', [NET_B]);
     await container('client-ab', [NET_A, NET_B]);
     await pinBridgeMacs(NS);
-    for (const [name, net] of [['web', NET_A], ['db', NET_B], ['app', NET_A], ['app', NET_B]] as const) ip[`${name}@${net}`] = await ipOn(name, net);
+    for (const [name, net] of [
+      ['web', NET_A],
+      ['db', NET_B],
+      ['app', NET_A],
+      ['app', NET_B],
+    ] as const)
+      ip[`${name}@${net}`] = await ipOn(name, net);
     server = await startServer({
       prefix: ['ip', 'netns', 'exec', NS],
       corefile: `.:53 {
@@ -169,9 +175,19 @@ describe('containers plugin, side by side with aardvark-dns', { timeout: 300_000
 
   test('busybox nslookup in a client container gets the same addresses from both servers', async () => {
     const lookup = async (server: string): Promise<string[]> => {
-      const out = await podman('exec', `${PREFIX}client-ab`, 'sh', '-c', `nslookup -type=a ${PREFIX}app ${server}; nslookup -type=a www ${server}; nslookup -type=a sql ${server}`);
+      const out = await podman(
+        'exec',
+        `${PREFIX}client-ab`,
+        'sh',
+        '-c',
+        `nslookup -type=a ${PREFIX}app ${server}; nslookup -type=a www ${server}; nslookup -type=a sql ${server}`,
+      );
       // The "Address:" lines after each "Name:", not the server's own.
-      return out.split('\n').filter((l) => /^Address: \d/.test(l)).map((l) => l.slice(9)).sort();
+      return out
+        .split('\n')
+        .filter((l) => /^Address: \d/.test(l))
+        .map((l) => l.slice(9))
+        .sort();
     };
     const ours = await lookup(NODE);
     assert.deepEqual(ours, await lookup(GW_A));
@@ -189,10 +205,20 @@ describe('containers plugin, side by side with aardvark-dns', { timeout: 300_000
 
   test('a removed container leaves the answers (both servers agree)', async () => {
     await container('gone', [NET_A], '--network-alias', 'gone-alias');
-    await eventually(() => ask('client-a', NODE, 'gone-alias'), (r) => r.status === 'NOERROR', 'the new container to be answered', 10_000);
+    await eventually(
+      () => ask('client-a', NODE, 'gone-alias'),
+      (r) => r.status === 'NOERROR',
+      'the new container to be answered',
+      10_000,
+    );
     await same('client-a', `${PREFIX}gone`);
     await podman('rm', '-f', '-t', '0', `${PREFIX}gone`);
-    await eventually(() => ask('client-a', NODE, `${PREFIX}gone`), (r) => r.status === 'NXDOMAIN', 'the removed container to leave', 10_000);
+    await eventually(
+      () => ask('client-a', NODE, `${PREFIX}gone`),
+      (r) => r.status === 'NXDOMAIN',
+      'the removed container to leave',
+      10_000,
+    );
     assert.equal((await same('client-a', 'gone-alias')).status, 'NXDOMAIN');
   });
 });

@@ -35,11 +35,14 @@ function shape(blocks: ServerBlock[]): { keys: string[]; directives: string[] }[
 }
 
 function fails(text: string, message: string, opts: ParseOptions = {}): void {
-  assert.throws(() => parse(text, opts), (err: unknown) => {
-    assert.ok(err instanceof CorefileError, `not a CorefileError: ${String(err)}`);
-    assert.equal(err.message, message);
-    return true;
-  });
+  assert.throws(
+    () => parse(text, opts),
+    (err: unknown) => {
+      assert.ok(err instanceof CorefileError, `not a CorefileError: ${String(err)}`);
+      assert.equal(err.message, message);
+      return true;
+    },
+  );
 }
 
 const tok = (text: string, line = 1): Token => ({ text, file: 'Corefile', line });
@@ -47,47 +50,62 @@ const tok = (text: string, line = 1): Token => ({ text, file: 'Corefile', line }
 describe('lexer', () => {
   test('splits on whitespace and records lines', () => {
     const tokens = lex('a\tb  c\n\n  d\n', 'F');
-    assert.deepEqual(tokens.map((t) => [t.text, t.line, t.lineStart]), [
-      ['a', 1, true],
-      ['b', 1, false],
-      ['c', 1, false],
-      ['d', 3, true],
-    ]);
+    assert.deepEqual(
+      tokens.map((t) => [t.text, t.line, t.lineStart]),
+      [
+        ['a', 1, true],
+        ['b', 1, false],
+        ['c', 1, false],
+        ['d', 3, true],
+      ],
+    );
     assert.equal(tokens[0]!.file, 'F');
   });
 
   test('quotes keep spaces; only \\" is an escape', () => {
     const tokens = lex('"a b" "say \\"hi\\"" "c:\\dir" "" x"y', 'F');
-    assert.deepEqual(tokens.map((t) => [t.text, t.quoted]), [
-      ['a b', true],
-      ['say "hi"', true],
-      ['c:\\dir', true],
-      ['', true],
-      ['x"y', false],
-    ]);
+    assert.deepEqual(
+      tokens.map((t) => [t.text, t.quoted]),
+      [
+        ['a b', true],
+        ['say "hi"', true],
+        ['c:\\dir', true],
+        ['', true],
+        ['x"y', false],
+      ],
+    );
   });
 
   test('a quoted token spanning lines keeps its start line; the next line counts on', () => {
     const tokens = lex('a "x\ny"\nb', 'F');
-    assert.deepEqual(tokens.map((t) => [t.text, t.line]), [
-      ['a', 1],
-      ['x\ny', 1],
-      ['b', 3],
-    ]);
+    assert.deepEqual(
+      tokens.map((t) => [t.text, t.line]),
+      [
+        ['a', 1],
+        ['x\ny', 1],
+        ['b', 3],
+      ],
+    );
   });
 
   test('# comments to end of line, even mid-word, but not inside quotes', () => {
     const tokens = lex('a # b c\nd#e f\n"g # h"', 'F');
-    assert.deepEqual(tokens.map((t) => t.text), ['a', 'd', 'g # h']);
+    assert.deepEqual(
+      tokens.map((t) => t.text),
+      ['a', 'd', 'g # h'],
+    );
   });
 
   test('\\r is ignored and a leading BOM dropped', () => {
     const tokens = lex('\ufeffa b\r\nc\r\n', 'F');
-    assert.deepEqual(tokens.map((t) => [t.text, t.line]), [
-      ['a', 1],
-      ['b', 1],
-      ['c', 2],
-    ]);
+    assert.deepEqual(
+      tokens.map((t) => [t.text, t.line]),
+      [
+        ['a', 1],
+        ['b', 1],
+        ['c', 2],
+      ],
+    );
   });
 });
 
@@ -108,13 +126,19 @@ describe('server blocks and directives', () => {
       { keys: ['example.org', 'org'], directives: ['whoami'] },
       { keys: ['cluster.local:1053'], directives: ['log'] },
     ]);
-    assert.deepEqual(blocks[0]!.keys.map((k) => k.zones), [['example.org.'], ['org.']]);
+    assert.deepEqual(
+      blocks[0]!.keys.map((k) => k.zones),
+      [['example.org.'], ['org.']],
+    );
   });
 
   test('a trailing comma carries keys onto the next line', () => {
     const blocks = parse('a.org,\nb.org, c.org,\n  d.org {\n whoami\n}\n');
     assert.deepEqual(shape(blocks)[0]!.keys, ['a.org', 'b.org', 'c.org', 'd.org']);
-    assert.deepEqual(blocks[0]!.keys.map((k) => k.token.line), [1, 2, 2, 3]);
+    assert.deepEqual(
+      blocks[0]!.keys.map((k) => k.token.line),
+      [1, 2, 2, 3],
+    );
     // Without a trailing comma the line ends the keys.
     assert.deepEqual(shape(parse('a.org b.org\nwhoami\n')), [{ keys: ['a.org', 'b.org'], directives: ['whoami'] }]);
   });
@@ -181,7 +205,10 @@ describe('environment substitution', () => {
 
   test('a value with spaces stays one token and is not expanded again', () => {
     const block = parse('. {\n hosts {$A}\n}\n', { env: { A: 'x y {$B}', B: 'no' } })[0]!;
-    assert.deepEqual(block.directives[0]!.args.map((a) => a.text), ['x y {$B}']);
+    assert.deepEqual(
+      block.directives[0]!.args.map((a) => a.text),
+      ['x y {$B}'],
+    );
   });
 
   test('defaults to process.env', () => {
@@ -198,9 +225,7 @@ describe('environment substitution', () => {
 describe('snippets', () => {
   test('stored, not served, and spliced where imported, even twice and nested', () => {
     const text = '(common) {\n log\n errors\n}\n(one) { whoami }\n. {\n import common\n import one\n import one\n forward . 1.1.1.1 {\n  import one\n }\n}\n';
-    assert.deepEqual(shape(parse(text)), [
-      { keys: ['.'], directives: ['log', 'errors', 'whoami', 'whoami', 'forward . 1.1.1.1 { whoami }'] },
-    ]);
+    assert.deepEqual(shape(parse(text)), [{ keys: ['.'], directives: ['log', 'errors', 'whoami', 'whoami', 'forward . 1.1.1.1 { whoami }'] }]);
   });
 
   test('spliced tokens keep the snippet lines; env is expanded at the import', () => {
@@ -304,20 +329,21 @@ describe('imports from files', () => {
     withDir((dir) => {
       write(join(dir, 'a.conf'), 'import b.conf\n');
       write(join(dir, 'b.conf'), 'import a.conf\n');
-      assert.throws(() => parseFile(join(dir, 'Corefile'), 'import a.conf\n'), (err: unknown) => {
-        assert.ok(err instanceof CorefileError);
-        assert.match(err.message, /\.conf:1: import: more than 10000 imports, probably an import cycle$/);
-        return true;
-      });
+      assert.throws(
+        () => parseFile(join(dir, 'Corefile'), 'import a.conf\n'),
+        (err: unknown) => {
+          assert.ok(err instanceof CorefileError);
+          assert.match(err.message, /\.conf:1: import: more than 10000 imports, probably an import cycle$/);
+          return true;
+        },
+      );
     });
   });
 
   test('snippets defined in an imported file are visible afterwards', () => {
     withDir((dir) => {
       write(join(dir, 'snippets.conf'), '(s) {\n whoami\n}\n');
-      assert.deepEqual(shape(parseFile(join(dir, 'Corefile'), 'import snippets.conf\n. {\n import s\n}\n')), [
-        { keys: ['.'], directives: ['whoami'] },
-      ]);
+      assert.deepEqual(shape(parseFile(join(dir, 'Corefile'), 'import snippets.conf\n. {\n import s\n}\n')), [{ keys: ['.'], directives: ['whoami'] }]);
     });
   });
 
@@ -394,7 +420,10 @@ describe('server keys', () => {
 
 describe('duplicate keys', () => {
   test('the same zone and port twice is an error, naming the first', () => {
-    fails('cluster.local:1053 {\n}\n\n\n\n\n\n\n\ncluster.local.:1053 {\n}\n', 'Corefile:10: zone cluster.local.:1053 is defined more than once (first at line 1)');
+    fails(
+      'cluster.local:1053 {\n}\n\n\n\n\n\n\n\ncluster.local.:1053 {\n}\n',
+      'Corefile:10: zone cluster.local.:1053 is defined more than once (first at line 1)',
+    );
     fails('a.org b.org A.ORG {\n}\n', 'Corefile:1: zone a.org.:53 is defined more than once (first at line 1)');
     fails('a.org {\n}\na.org:53 {\n}\n', 'Corefile:3: zone a.org.:53 is defined more than once (first at line 1)');
     fails('10.0.0.0/8 {\n}\n10.in-addr.arpa {\n}\n', 'Corefile:3: zone 10.in-addr.arpa.:53 is defined more than once (first at line 1)');

@@ -96,7 +96,14 @@ describe('podswarm-dns operator subcommands', () => {
     key = k.output.trim();
     upstream = await dnsmasq(UPSTREAM_PORT, ['outside.example,203.0.113.80']);
     for (const n of ['n1', 'n2'] as const) {
-      servers.set(n, await startServer({ corefile: corefile(n, key), files: { 'services.yaml': REGISTRY[n], token: `${TOKEN}\n`, wrong: 'not-the-token\n' }, args: ['-node', n] }));
+      servers.set(
+        n,
+        await startServer({
+          corefile: corefile(n, key),
+          files: { 'services.yaml': REGISTRY[n], token: `${TOKEN}\n`, wrong: 'not-the-token\n' },
+          args: ['-node', n],
+        }),
+      );
     }
   });
   after(async () => {
@@ -147,31 +154,50 @@ describe('podswarm-dns operator subcommands', () => {
     assert.equal(table.code, 0, table.output);
     const [header, ...rows] = table.output.trimEnd().split('\n');
     assert.match(header!, /^NAME\s+ADDRESS\s+STATE\s+SINCE\s+INCARNATION\s+PROTOCOL\s+DELEGATE\s+TAGS$/);
-    assert.match(rows[0]!, new RegExp(`^n2\\s+127\\.0\\.0\\.1:${ports('n2').gossip}\\s+alive\\s+\\S+Z\\s+\\d+\\s+\\d \\[1-5\\]\\s+\\d \\[\\d-\\d\\]\\s+role=podswarm-dns$`));
+    assert.match(
+      rows[0]!,
+      new RegExp(`^n2\\s+127\\.0\\.0\\.1:${ports('n2').gossip}\\s+alive\\s+\\S+Z\\s+\\d+\\s+\\d \\[1-5\\]\\s+\\d \\[\\d-\\d\\]\\s+role=podswarm-dns$`),
+    );
     assert.match(rows[1]!, /^n1\s+127\.0\.0\.1:\d+\s+alive\s/);
   });
 
   test('services and endpoints print what the API returns, gossiped endpoints with their source', async () => {
-    await eventually(() => api('n1', '/services'), (s) => s.length === 2, 'n1 has learnt shop/db from n2');
+    await eventually(
+      () => api('n1', '/services'),
+      (s) => s.length === 2,
+      'n1 has learnt shop/db from n2',
+    );
     assert.deepEqual(await ctlJson('services', '--api', apiUrl('n1')), await api('n1', '/services'));
     assert.deepEqual(await ctlJson('services', 'shop', '--api', apiUrl('n1')), await api('n1', '/services/shop'));
     const web = await ctl('services', '--api', apiUrl('n1'));
     assert.equal(web.code, 0, web.output);
-    assert.deepEqual(web.output.trimEnd().split('\n').map((l) => l.split(/\s+/)), [
-      ['NAMESPACE', 'NAME', 'PORTS', 'ENDPOINTS', 'HEALTHY'],
-      ['shop', 'db', 'pg:5432/tcp', '1', '1'],
-      ['shop', 'web', 'http:8080/tcp', '2', '1'],
-    ]);
+    assert.deepEqual(
+      web.output
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split(/\s+/)),
+      [
+        ['NAMESPACE', 'NAME', 'PORTS', 'ENDPOINTS', 'HEALTHY'],
+        ['shop', 'db', 'pg:5432/tcp', '1', '1'],
+        ['shop', 'web', 'http:8080/tcp', '2', '1'],
+      ],
+    );
 
     const eps = await ctlJson('endpoints', 'shop/web', '--api', apiUrl('n1'));
     assert.deepEqual(eps, await api('n1', '/services/shop/web/endpoints'));
     assert.deepEqual(await ctlJson('endpoints', 'shop/web', '--healthy', '--api', apiUrl('n1')), [eps[0]]);
     const local = await ctl('endpoints', 'shop/web', '--api', apiUrl('n1'));
-    assert.deepEqual(local.output.trimEnd().split('\n').map((l) => l.split(/\s+/)), [
-      ['NAME', 'ADDRESS', 'PORTS', 'HEALTH', 'NODE', 'SOURCE'],
-      ['web-0', '10.0.7.1', 'http:8080/tcp', 'healthy', 'n1', `file:${servers.get('n1')!.dir}/services.yaml`],
-      ['web-1', '10.0.7.2', 'http:8080/tcp', 'unhealthy', 'n1', `file:${servers.get('n1')!.dir}/services.yaml`],
-    ]);
+    assert.deepEqual(
+      local.output
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split(/\s+/)),
+      [
+        ['NAME', 'ADDRESS', 'PORTS', 'HEALTH', 'NODE', 'SOURCE'],
+        ['web-0', '10.0.7.1', 'http:8080/tcp', 'healthy', 'n1', `file:${servers.get('n1')!.dir}/services.yaml`],
+        ['web-1', '10.0.7.2', 'http:8080/tcp', 'unhealthy', 'n1', `file:${servers.get('n1')!.dir}/services.yaml`],
+      ],
+    );
     const remote = await ctl('endpoints', 'shop/db', '--api', apiUrl('n1'));
     assert.deepEqual(remote.output.trimEnd().split('\n')[1]!.split(/\s+/), ['db-0', '10.0.7.9', 'pg:5432/tcp', 'healthy', 'n2', 'gossip:n2']);
   });
@@ -196,26 +222,40 @@ describe('podswarm-dns operator subcommands', () => {
     assert.match(cluster.output, new RegExp(`NOERROR from 127\\.0\\.0\\.1:${ports('n1').dns} over udp \\(flags: qr aa rd[^)]*\\), answered by cluster\\n$`));
 
     const forwarded = await ctlJson('lookup', 'outside.example', 'A', ...dns);
-    assert.deepEqual(forwarded.answers.map((a: any) => a.data), ['203.0.113.80']);
+    assert.deepEqual(
+      forwarded.answers.map((a: any) => a.data),
+      ['203.0.113.80'],
+    );
     assert.equal(forwarded.rcode, 'NOERROR');
     assert.deepEqual(forwarded.answeredBy, { plugin: 'forward', counted: { forward: 1 } });
     const cached = await ctlJson('lookup', 'outside.example', ...dns);
     assert.deepEqual(cached.answeredBy, { plugin: 'cache', counted: { cache: 1 } });
-    assert.deepEqual(cached.answers.map((a: any) => a.data), ['203.0.113.80']);
+    assert.deepEqual(
+      cached.answers.map((a: any) => a.data),
+      ['203.0.113.80'],
+    );
 
     const gone = await ctl('lookup', 'nothing.shop.cluster.local', ...dns);
     assert.equal(gone.code, 3, gone.output);
     assert.match(gone.output, /^NXDOMAIN from .* answered by cluster\n$/);
     const noMetrics = await ctl('lookup', 'web.shop.cluster.local', '--dns', `127.0.0.1:${ports('n1').dns}`, '--metrics', `127.0.0.1:${UNUSED_PORT}`);
     assert.equal(noMetrics.code, 0, noMetrics.output);
-    assert.match(noMetrics.output, new RegExp(`answered by unknown: cannot read http://127\\.0\\.0\\.1:${UNUSED_PORT}/metrics \\(.*ECONNREFUSED.*\\): point --metrics at the node's prometheus address`));
+    assert.match(
+      noMetrics.output,
+      new RegExp(
+        `answered by unknown: cannot read http://127\\.0\\.0\\.1:${UNUSED_PORT}/metrics \\(.*ECONNREFUSED.*\\): point --metrics at the node's prometheus address`,
+      ),
+    );
   });
 
   test('register and deregister: the token is needed, checked and named in the error', async () => {
     const args = ['register', 'shop/web', 'ext-0', '10.0.7.50', '--port', 'http:9090', '--port', 'metrics:9100/tcp', '--api', apiUrl('n1')];
     const none = await ctl(...args);
     assert.equal(none.code, 4);
-    assert.match(none.output, new RegExp(`the API at http://127\\.0\\.0\\.1:${ports('n1').api} wants its token .*missing bearer token.*: pass --token-file FILE`));
+    assert.match(
+      none.output,
+      new RegExp(`the API at http://127\\.0\\.0\\.1:${ports('n1').api} wants its token .*missing bearer token.*: pass --token-file FILE`),
+    );
     const wrong = await ctl(...args, '--token-file', tokenFile('wrong'));
     assert.equal(wrong.code, 4);
     assert.match(wrong.output, /refused the token in \S+\/wrong \(invalid bearer token\)/);
@@ -229,7 +269,11 @@ describe('podswarm-dns operator subcommands', () => {
     const here = (await api('n1', '/services/shop/web/endpoints')).find((e: any) => e.name === 'ext-0');
     assert.deepEqual([here.address, here.source, here.nodeName], ['10.0.7.50', 'api', 'n1']);
     // Registered on n1, served by n2 too.
-    await eventually(() => api('n2', '/services/shop/web/endpoints'), (eps) => eps.some((e: any) => e.name === 'ext-0' && e.source === 'gossip:n1'), 'n2 learns ext-0');
+    await eventually(
+      () => api('n2', '/services/shop/web/endpoints'),
+      (eps) => eps.some((e: any) => e.name === 'ext-0' && e.source === 'gossip:n1'),
+      'n2 learns ext-0',
+    );
 
     const replaced = await ctlJson('register', 'shop/web', 'ext-0', '10.0.7.51', '--node', 'edge-1', '--api', apiUrl('n1'), '--token-file', tokenFile());
     assert.deepEqual([replaced.address, replaced.nodeName, replaced.source, replaced.port], ['10.0.7.51', 'edge-1', 'api', 8080]);
@@ -243,7 +287,11 @@ describe('podswarm-dns operator subcommands', () => {
     const again = await ctl('deregister', 'shop/web', 'ext-0', '--api', apiUrl('n1'), '--token-file', tokenFile());
     assert.equal(again.code, 3);
     assert.match(again.output, /endpoint 'ext-0' of service 'web' in namespace 'shop' not found/);
-    await eventually(() => api('n2', '/services/shop/web/endpoints'), (eps) => !eps.some((e: any) => e.name === 'ext-0'), 'n2 drops ext-0');
+    await eventually(
+      () => api('n2', '/services/shop/web/endpoints'),
+      (eps) => !eps.some((e: any) => e.name === 'ext-0'),
+      'n2 drops ext-0',
+    );
   });
 
   test('bad arguments: exit 2 with the usage line', async () => {

@@ -26,7 +26,10 @@ function states(sock: NotifySocket): string[] {
   return sock.messages.filter((m) => m !== 'BARRIER=1').map((m) => m.split('\n')[0]!);
 }
 
-for (const [workers, port] of [[1, PORT_1], [2, PORT_2]] as const) {
+for (const [workers, port] of [
+  [1, PORT_1],
+  [2, PORT_2],
+] as const) {
   describe(`sd_notify with -workers ${workers}`, () => {
     let sock: NotifySocket | undefined;
     let server: RunningServer | undefined;
@@ -47,7 +50,10 @@ for (const [workers, port] of [[1, PORT_1], [2, PORT_2]] as const) {
       assert.equal(await sock.next(/^READY=1$/), 'READY=1');
       const r = await dig(port, 'web.notify.cluster.local');
       assert.equal(r.status, 'NOERROR', r.raw);
-      assert.deepEqual(r.answer.map((a) => a.data), ['10.0.9.1']);
+      assert.deepEqual(
+        r.answer.map((a) => a.data),
+        ['10.0.9.1'],
+      );
       assert.deepEqual(states(sock), ['READY=1']);
     });
 
@@ -55,7 +61,10 @@ for (const [workers, port] of [[1, PORT_1], [2, PORT_2]] as const) {
       server!.proc.kill('SIGUSR1');
       await sock!.next(/^READY=1$/);
       assert.deepEqual(states(sock!), ['READY=1', 'RELOADING=1', 'READY=1']);
-      assert.match(sock!.messages.find((m) => m.startsWith('RELOADING=1'))!, /\nMONOTONIC_USEC=\d+$/);
+      assert.match(
+        sock!.messages.find((m) => m.startsWith('RELOADING=1'))!,
+        /\nMONOTONIC_USEC=\d+$/,
+      );
     });
 
     test('SIGTERM sends STOPPING=1 and the process exits cleanly', async () => {

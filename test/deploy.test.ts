@@ -97,8 +97,17 @@ describe('deploy/podswarm-dns.service', () => {
 
 /** The flags the Quadlet file's [Container] section maps to (deploy/README.md lists them for Podman 4.3). */
 const QUADLET_FLAGS = [
-  '--init', '--sdnotify=container', '--network', 'host',
-  '--cap-drop', 'all', '--cap-add', 'CAP_NET_BIND_SERVICE', '--security-opt', 'no-new-privileges', '--read-only',
+  '--init',
+  '--sdnotify=container',
+  '--network',
+  'host',
+  '--cap-drop',
+  'all',
+  '--cap-add',
+  'CAP_NET_BIND_SERVICE',
+  '--security-opt',
+  'no-new-privileges',
+  '--read-only',
 ];
 
 describe('the image under Podman, in a network namespace', () => {
@@ -123,7 +132,9 @@ describe('the image under Podman, in a network namespace', () => {
     for (const d of ['etc', 'containers.conf.d', 'podman']) mkdirSync(join(dir, d), { mode: 0o755 });
     // The drop-in exactly as `setup podman` writes it: `setup link` reads the addresses from it.
     writeFileSync(join(dir, 'containers.conf.d/50-podswarm-dns.conf'), renderOwned(renderDropin(dnsSettings([NODE_ADDRESS])), [], 'test'));
-    writeFileSync(join(dir, 'etc/Corefile'), `# A node Corefile: the node address, port 53.
+    writeFileSync(
+      join(dir, 'etc/Corefile'),
+      `# A node Corefile: the node address, port 53.
 cluster.local:53 {
     bind ${NODE_ADDRESS}
     ready 127.0.0.1:${READY_PORT}
@@ -136,8 +147,11 @@ cluster.local:53 {
     }
     srv
 }
-`);
-    writeFileSync(join(dir, 'etc/services.yaml'), `services:
+`,
+    );
+    writeFileSync(
+      join(dir, 'etc/services.yaml'),
+      `services:
   - name: web
     namespace: deploy
     ports:
@@ -145,7 +159,8 @@ cluster.local:53 {
     endpoints:
       - { name: web-0, address: 10.0.7.1 }
       - { name: web-1, address: 10.0.7.2 }
-`);
+`,
+    );
     writeFileSync(join(dir, 'resolv.conf'), 'nameserver 127.0.0.1\n');
     // Root's podman API as podman.socket serves it (root:root 0660), for the podman plugin.
     const sock = join(dir, 'podman/podman.sock');
@@ -173,21 +188,33 @@ cluster.local:53 {
     // The command as written; only the drop-in directory is this test's.
     const [cmd, ...args] = line.split(/\s+/).map((a) => a.replace(/^\/etc\/containers\/containers\.conf\.d:/, `${dir}/containers.conf.d:`));
     assert.equal(cmd, '/usr/bin/podman');
-    const first = await sh('nsenter', [`--net=/run/netns/${ns}`, cmd!, ...args]);
+    const first = await sh('nsenter', [`--net=/run/netns/${ns}`, cmd, ...args]);
     assert.match(first, new RegExp(`add ${NODE_ADDRESS.replaceAll('.', '\\.')}/32 on lo`));
-    const second = await sh('nsenter', [`--net=/run/netns/${ns}`, cmd!, ...args]);
+    const second = await sh('nsenter', [`--net=/run/netns/${ns}`, cmd, ...args]);
     assert.match(second, /nothing to change/);
     const lo = JSON.parse(await sh('ip', ['-n', ns, '-j', 'addr', 'show', 'dev', 'lo'])) as Array<{ addr_info: Array<{ local: string; label?: string }> }>;
-    assert.deepEqual(lo[0]!.addr_info.filter((a) => a.local === NODE_ADDRESS).map((a) => a.label), ['lo:podswarm']);
+    assert.deepEqual(
+      lo[0]!.addr_info.filter((a) => a.local === NODE_ADDRESS).map((a) => a.label),
+      ['lo:podswarm'],
+    );
   });
 
   test('READY=1 arrives once it serves cluster names on the node address, port 53', async () => {
     await podmanInNs(
       [
-        'run', '-d', '--name', name, ...QUADLET_FLAGS, '--dns', '127.0.0.1',
-        '-v', `${dir}/etc:/etc/podswarm-dns:ro`,
-        '-v', `${dir}/podman/podman.sock:/run/podman/podman.sock`,
-        '-v', `${dir}/resolv.conf:/etc/resolv.conf:ro`,
+        'run',
+        '-d',
+        '--name',
+        name,
+        ...QUADLET_FLAGS,
+        '--dns',
+        '127.0.0.1',
+        '-v',
+        `${dir}/etc:/etc/podswarm-dns:ro`,
+        '-v',
+        `${dir}/podman/podman.sock:/run/podman/podman.sock`,
+        '-v',
+        `${dir}/resolv.conf:/etc/resolv.conf:ro`,
         image,
       ],
       { ...process.env, NOTIFY_SOCKET: notify!.path },

@@ -91,9 +91,15 @@ describe('cluster: A/AAAA', () => {
 
   it('answers AAAA from IPv6 endpoints and A from IPv4 ones', async () => {
     const a = await dig(PORT, 'redis.cache.cluster.local', 'A');
-    assert.deepEqual(a.answer.map((x) => x.data), ['10.0.2.1']);
+    assert.deepEqual(
+      a.answer.map((x) => x.data),
+      ['10.0.2.1'],
+    );
     const aaaa = await kdig(PORT, 'redis.cache.cluster.local', 'AAAA');
-    assert.deepEqual(aaaa.answer.map((x) => [x.type, x.data]), [['AAAA', 'fd00:10::21']]);
+    assert.deepEqual(
+      aaaa.answer.map((x) => [x.type, x.data]),
+      [['AAAA', 'fd00:10::21']],
+    );
   });
 
   it('gives NODATA with the SOA for an existing name without that type', async () => {
@@ -106,7 +112,10 @@ describe('cluster: A/AAAA', () => {
       const r = await dig(PORT, name, type);
       assert.equal(r.status, 'NOERROR', `${name} ${type}`);
       assert.equal(r.answer.length, 0);
-      assert.deepEqual(r.authority.map((x) => [x.name, x.type]), [['cluster.local.', 'SOA']]);
+      assert.deepEqual(
+        r.authority.map((x) => [x.name, x.type]),
+        [['cluster.local.', 'SOA']],
+      );
       // RFC 2308: a cache keeps it for min(SOA TTL, MINIMUM), both the 5 s negative TTL.
       assert.equal(r.authority[0]!.ttl, 5);
       assert.match(r.authority[0]!.data, /^ns\.dns\.cluster\.local\. hostmaster\.cluster\.local\. \d+ 7200 1800 86400 5$/);
@@ -114,16 +123,28 @@ describe('cluster: A/AAAA', () => {
   });
 
   it('gives NXDOMAIN with the SOA for unknown services, namespaces and services with no healthy endpoint', async () => {
-    for (const name of ['nope.production.cluster.local', 'api.nope.cluster.local', 'nope.cluster.local', 'down.production.cluster.local', 'a.b.c.d.e.cluster.local']) {
+    for (const name of [
+      'nope.production.cluster.local',
+      'api.nope.cluster.local',
+      'nope.cluster.local',
+      'down.production.cluster.local',
+      'a.b.c.d.e.cluster.local',
+    ]) {
       const r = await dig(PORT, name, 'A');
       assert.equal(r.status, 'NXDOMAIN', name);
-      assert.deepEqual(r.authority.map((x) => [x.type, x.ttl]), [['SOA', 5]]);
+      assert.deepEqual(
+        r.authority.map((x) => [x.type, x.ttl]),
+        [['SOA', 5]],
+      );
       assert.match(r.authority[0]!.data, / 5$/, 'MINIMUM is the negative TTL');
     }
     // srv's negative answers too; positive answers keep 60 s.
     const srv = await dig(PORT, '_nope._tcp.api.production.cluster.local', 'SRV');
     assert.equal(srv.status, 'NXDOMAIN');
-    assert.deepEqual(srv.authority.map((x) => [x.type, x.ttl]), [['SOA', 5]]);
+    assert.deepEqual(
+      srv.authority.map((x) => [x.type, x.ttl]),
+      [['SOA', 5]],
+    );
     assert.deepEqual([...new Set((await dig(PORT, 'api.production.cluster.local', 'A')).answer.map((x) => x.ttl))], [60]);
   });
 
@@ -138,24 +159,42 @@ describe('cluster: A/AAAA', () => {
 
   it('answers per-endpoint names, by hostname and by dashed IP', async () => {
     const byName = await dig(PORT, 'api-1.api.production.svc.cluster.local', 'A');
-    assert.deepEqual(byName.answer.map((x) => x.data), ['10.0.3.2']);
+    assert.deepEqual(
+      byName.answer.map((x) => x.data),
+      ['10.0.3.2'],
+    );
     const dashed = await dig(PORT, 'fd00-10--21.redis.cache.cluster.local', 'AAAA');
-    assert.deepEqual(dashed.answer.map((x) => x.data), ['fd00:10::21']);
+    assert.deepEqual(
+      dashed.answer.map((x) => x.data),
+      ['fd00:10::21'],
+    );
     const unhealthy = await dig(PORT, 'api-2.api.production.cluster.local', 'A');
     assert.equal(unhealthy.status, 'NXDOMAIN');
   });
 
   it('serves SOA and NS at the apex', async () => {
     const soa = await dig(PORT, 'cluster.local', 'SOA');
-    assert.deepEqual(soa.answer.map((x) => [x.name, x.type, x.ttl]), [['cluster.local.', 'SOA', 60]]);
+    assert.deepEqual(
+      soa.answer.map((x) => [x.name, x.type, x.ttl]),
+      [['cluster.local.', 'SOA', 60]],
+    );
     assert.match(soa.answer[0]!.data, / 5$/, 'a cached SOA still gives negative answers 5 s');
     const ns = await dig(PORT, 'cluster.local', 'NS');
-    assert.deepEqual(ns.answer.map((x) => [x.type, x.data]), [['NS', 'ns.dns.cluster.local.']]);
-    assert.deepEqual(ns.additional.map((x) => [x.name, x.type, x.data]), [['ns.dns.cluster.local.', 'A', '127.0.0.1']]);
+    assert.deepEqual(
+      ns.answer.map((x) => [x.type, x.data]),
+      [['NS', 'ns.dns.cluster.local.']],
+    );
+    assert.deepEqual(
+      ns.additional.map((x) => [x.name, x.type, x.data]),
+      [['ns.dns.cluster.local.', 'A', '127.0.0.1']],
+    );
     // The NS target itself resolves (it has two labels, like a service name).
     const glue = await dig(PORT, 'ns.dns.cluster.local', 'A');
     assert.equal(glue.status, 'NOERROR');
-    assert.deepEqual(glue.answer.map((x) => [x.name, x.type, x.data]), [['ns.dns.cluster.local.', 'A', '127.0.0.1']]);
+    assert.deepEqual(
+      glue.answer.map((x) => [x.name, x.type, x.data]),
+      [['ns.dns.cluster.local.', 'A', '127.0.0.1']],
+    );
     const none = await dig(PORT, 'ns.dns.cluster.local', 'AAAA');
     assert.equal(none.status, 'NOERROR');
     assert.equal(none.answer.length, 0);
@@ -163,10 +202,16 @@ describe('cluster: A/AAAA', () => {
 
   it('answers PTR for endpoint addresses, v4 and v6', async () => {
     const v4 = await dig(PORT, '1.3.0.10.in-addr.arpa', 'PTR');
-    assert.deepEqual(v4.answer.map((x) => [x.name, x.type, x.data]), [['1.3.0.10.in-addr.arpa.', 'PTR', 'api-0.api.production.svc.cluster.local.']]);
+    assert.deepEqual(
+      v4.answer.map((x) => [x.name, x.type, x.data]),
+      [['1.3.0.10.in-addr.arpa.', 'PTR', 'api-0.api.production.svc.cluster.local.']],
+    );
     const v6nibbles = '1.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.0.d.f.ip6.arpa';
     const v6 = await dig(PORT, v6nibbles, 'PTR');
-    assert.deepEqual(v6.answer.map((x) => x.data), ['fd00-10--21.redis.cache.svc.cluster.local.']);
+    assert.deepEqual(
+      v6.answer.map((x) => x.data),
+      ['fd00-10--21.redis.cache.svc.cluster.local.'],
+    );
     const none = await dig(PORT, '1.99.0.10.in-addr.arpa', 'PTR');
     assert.equal(none.status, 'NXDOMAIN');
   });
@@ -215,7 +260,7 @@ describe('EDNS0, truncation and TCP', () => {
     assert.ok((m.answers?.length ?? 0) > 0 && (m.answers?.length ?? 0) < 100);
   });
 
-  it('caps UDP replies at the smaller of the client\'s EDNS size and our 1232, which OPT advertises', async () => {
+  it("caps UDP replies at the smaller of the client's EDNS size and our 1232, which OPT advertises", async () => {
     const small = decode((await udpExchange(PORT, query('big.load.cluster.local', 'A', { edns: 1232 })))!);
     assert.ok(small.flag_tc);
     const opt = small.additionals?.find((a) => a.type === 'OPT') as { udpPayloadSize?: number } | undefined;
@@ -245,7 +290,7 @@ describe('EDNS0, truncation and TCP', () => {
     const replies = (await tcpExchange(PORT, msgs)).map(decode);
     assert.deepEqual(sorted(replies.map((r) => String(r.id))), sorted(msgs.map((_, i) => String(1000 + i))));
     for (const r of replies) {
-      const asked = names[(r.id! - 1000) % names.length]!;
+      const asked = names[(r.id - 1000) % names.length]!;
       assert.equal(r.questions?.[0]?.name, asked);
       assert.equal(r.rcode, asked.startsWith('nope') ? 'NXDOMAIN' : 'NOERROR');
     }
@@ -272,7 +317,10 @@ describe('stuck TCP clients', () => {
       const udp = await dig(PORT, 'api.production.cluster.local');
       assert.equal(udp.answer.length, 2);
       const tcp = await dig(PORT, 'redis.cache.cluster.local', 'A', ['+tcp']);
-      assert.deepEqual(tcp.answer.map((a) => a.data), ['10.0.2.1']);
+      assert.deepEqual(
+        tcp.answer.map((a) => a.data),
+        ['10.0.2.1'],
+      );
     } finally {
       half.destroy();
       deaf.destroy();

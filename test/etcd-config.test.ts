@@ -36,7 +36,10 @@ const CASES: Array<[body: string, message: string]> = [
   ['etcd {\n  endpoint https://10.0.0.1:2379\n}', "Corefile:3: etcd: endpoint 'https://10.0.0.1:2379': TLS is not supported yet, use http://"],
   ['etcd {\n  path skydns\n}', "Corefile:3: etcd: path: 'skydns' is not a key path like /skydns (starts with /, no trailing /)"],
   ['etcd {\n  path /skydns/\n}', "Corefile:3: etcd: path: '/skydns/' is not a key path like /skydns (starts with /, no trailing /)"],
-  ['etcd {\n  services_path /skydns/svc\n}', 'Corefile:2: etcd: services_path /skydns/svc and path /skydns must not contain one another (each is watched as a tree of its own)'],
+  [
+    'etcd {\n  services_path /skydns/svc\n}',
+    'Corefile:2: etcd: services_path /skydns/svc and path /skydns must not contain one another (each is watched as a tree of its own)',
+  ],
   ['etcd {\n  lease_ttl 1s\n}', "Corefile:3: etcd: lease_ttl: expected whole seconds from 2s to 60m, got '1s'"],
   ['etcd {\n  lease_ttl 2500ms\n}', "Corefile:3: etcd: lease_ttl: expected whole seconds from 2s to 60m, got '2500ms'"],
   ['etcd {\n  lease_ttl soon\n}', "Corefile:3: etcd: lease_ttl: invalid duration 'soon' (expected e.g. 300ms, 5s, 1m30s, 2h)"],
@@ -61,7 +64,9 @@ describe('etcd: settings', () => {
   });
 
   it('takes every option', () => {
-    const s = settings('etcd Example.ORG. {\n  endpoint http://10.0.0.1:2379 http://[fd00::1]:2379\n  endpoint http://10.0.0.2:2379\n  path /dns\n  services_path /podswarm/defs\n  lease_ttl 1m\n  ttl 30\n  dial_timeout 2s\n}');
+    const s = settings(
+      'etcd Example.ORG. {\n  endpoint http://10.0.0.1:2379 http://[fd00::1]:2379\n  endpoint http://10.0.0.2:2379\n  path /dns\n  services_path /podswarm/defs\n  lease_ttl 1m\n  ttl 30\n  dial_timeout 2s\n}',
+    );
     assert.deepEqual(s, {
       endpoints: ['http://10.0.0.1:2379', 'http://[fd00::1]:2379', 'http://10.0.0.2:2379'],
       zone: 'example.org',

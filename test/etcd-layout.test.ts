@@ -36,7 +36,9 @@ describe('etcd layout', () => {
 
   it('deletes the key of an endpoint that is gone or unhealthy', () => {
     assert.deepEqual(localEntry(layout, 'n1', { key: change.key, value: null }), { key: '/skydns/local/cluster/shop/web/web-0-n1' });
-    assert.deepEqual(localEntry(layout, 'n1', { key: change.key, value: { kind: 'endpoint', endpoint: { ...endpoint, healthy: false } } }), { key: '/skydns/local/cluster/shop/web/web-0-n1' });
+    assert.deepEqual(localEntry(layout, 'n1', { key: change.key, value: { kind: 'endpoint', endpoint: { ...endpoint, healthy: false } } }), {
+      key: '/skydns/local/cluster/shop/web/web-0-n1',
+    });
   });
 
   it('writes a service definition outside the SkyDNS tree', () => {

@@ -48,13 +48,19 @@ describe('Corefile.example (npm start)', () => {
     const svc = await dig('postgres-service.default.svc.cluster.local');
     assert.equal(svc.answer.length, 3);
     const srvr = await dig('_grpc._tcp.api.production.cluster.local', 'SRV');
-    assert.deepEqual(srvr.answer.map((a) => a.data.split(' ').slice(0, 3).join(' ')), ['0 33 50051', '0 33 50051', '0 33 50051']);
+    assert.deepEqual(
+      srvr.answer.map((a) => a.data.split(' ').slice(0, 3).join(' ')),
+      ['0 33 50051', '0 33 50051', '0 33 50051'],
+    );
     assert.equal((await dig('api-service.default.cluster.local')).answer.length, 1, 'the unhealthy endpoint is left out');
   });
 
   it('forwards names outside the zone to the upstream given on the command line', async () => {
     const r = await dig('outside.test');
-    assert.deepEqual(r.answer.map((a) => a.data), ['10.77.0.1']);
+    assert.deepEqual(
+      r.answer.map((a) => a.data),
+      ['10.77.0.1'],
+    );
   });
 
   it('serves the discovery API, /health, /ready and /metrics', async () => {

@@ -21,7 +21,8 @@ import { createNetns, type Netns } from './helpers/netns-one.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 const addr = (s: string): Address => parseAddress(s)!;
-const STUB_ONLY = '# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n';
+const STUB_ONLY =
+  '# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n';
 
 describe('forward: systemd-resolved stub detection', () => {
   it('the stub is 127.0.0.53 or 127.0.0.54 on port 53, nothing else', () => {
@@ -36,7 +37,7 @@ describe('forward: systemd-resolved stub detection', () => {
     assert.equal(onlyResolvedStub([]), false);
   });
 
-  describe('reading resolved\'s upstreams file', () => {
+  describe("reading resolved's upstreams file", () => {
     const dir = mkdtempSync(join(tmpdir(), 'podswarm-resolved-'));
     const tok = parseCorefile('. {\n  forward . /etc/resolv.conf\n}\n', 'Corefile')[0]!.directives[0]!.args[1]!;
     const file = (name: string, text: string) => {
@@ -46,21 +47,33 @@ describe('forward: systemd-resolved stub detection', () => {
     };
 
     it('takes its nameservers, skipping lines that are not addresses and the stub itself', () => {
-      const p = file('ok.conf', '# This is /run/systemd/resolve/resolv.conf managed by man:systemd-resolved(8).\nnameserver 203.0.113.53\nnameserver not-an-ip\nnameserver 127.0.0.53\nnameserver 2001:db8::53\nsearch example.test\n');
-      assert.deepEqual(resolvedUpstreams(tok, p).map((a) => a.label), ['203.0.113.53:53', '[2001:db8::53]:53']);
+      const p = file(
+        'ok.conf',
+        '# This is /run/systemd/resolve/resolv.conf managed by man:systemd-resolved(8).\nnameserver 203.0.113.53\nnameserver not-an-ip\nnameserver 127.0.0.53\nnameserver 2001:db8::53\nsearch example.test\n',
+      );
+      assert.deepEqual(
+        resolvedUpstreams(tok, p).map((a) => a.label),
+        ['203.0.113.53:53', '[2001:db8::53]:53'],
+      );
     });
 
     const refused = (path: string, reason: RegExp) => {
-      assert.throws(() => resolvedUpstreams(tok, path), (e: unknown) => {
-        assert.ok(e instanceof CorefileError);
-        assert.equal(e.message.split(':').slice(0, 2).join(':'), 'Corefile:2');
-        assert.match(e.reason, reason);
-        return true;
-      });
+      assert.throws(
+        () => resolvedUpstreams(tok, path),
+        (e: unknown) => {
+          assert.ok(e instanceof CorefileError);
+          assert.equal(e.message.split(':').slice(0, 2).join(':'), 'Corefile:2');
+          assert.match(e.reason, reason);
+          return true;
+        },
+      );
     };
 
     it('refuses a missing file with FILE:LINE and the reason', () => {
-      refused(join(dir, 'absent.conf'), /^forward: \/etc\/resolv\.conf names only systemd-resolved's stub, so its upstreams are read from .*absent\.conf, which cannot be read \(ENOENT; is systemd-resolved running\?\) \(forward to the stub itself with 'forward \. 127\.0\.0\.53'\)$/);
+      refused(
+        join(dir, 'absent.conf'),
+        /^forward: \/etc\/resolv\.conf names only systemd-resolved's stub, so its upstreams are read from .*absent\.conf, which cannot be read \(ENOENT; is systemd-resolved running\?\) \(forward to the stub itself with 'forward \. 127\.0\.0\.53'\)$/,
+      );
     });
 
     it('refuses a file with no usable nameserver (resolved knows no upstream)', () => {
@@ -96,7 +109,8 @@ describe('forward: systemd-resolved host, end to end', () => {
   // /run/systemd/resolve/resolv.conf there. Private propagation keeps the
   // mount from reaching the host.
   const start = (resolved: string | undefined, ready?: RegExp) => {
-    const setup = 'mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p /run/systemd/resolve && { [ -z "$0" ] || cp "$0" /run/systemd/resolve/resolv.conf; } && exec "$@"';
+    const setup =
+      'mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p /run/systemd/resolve && { [ -z "$0" ] || cp "$0" /run/systemd/resolve/resolv.conf; } && exec "$@"';
     const dir = mkdtempSync(join(tmpdir(), 'podswarm-resolved-'));
     const fixture = resolved === undefined ? '' : join(dir, 'resolved.conf');
     if (resolved !== undefined) writeFileSync(fixture, resolved);
@@ -123,7 +137,10 @@ describe('forward: systemd-resolved host, end to end', () => {
     await dnsmasqIn(ns.name, '127.0.0.77', ['www.example.test,10.77.0.1', 'www.example.test,10.77.0.2']);
     await dnsmasqIn(ns.name, '127.0.0.78', ['www.example.test,10.78.0.1']);
     const srv = await start('# This is /run/systemd/resolve/resolv.conf managed by man:systemd-resolved(8).\nnameserver 127.0.0.77\nsearch .\n');
-    assert.match(srv.output(), /\[INFO\] plugin\/forward: \S+\/resolv\.conf names only systemd-resolved's stub: forwarding to its upstreams from \/run\/systemd\/resolve\/resolv\.conf \(127\.0\.0\.77:53\)/);
+    assert.match(
+      srv.output(),
+      /\[INFO\] plugin\/forward: \S+\/resolv\.conf names only systemd-resolved's stub: forwarding to its upstreams from \/run\/systemd\/resolve\/resolv\.conf \(127\.0\.0\.77:53\)/,
+    );
     assert.deepEqual(await answers('www.example.test'), [a('www.example.test.', '10.77.0.1'), a('www.example.test.', '10.77.0.2')]);
 
     // resolved switched upstream: the file changes, and a reload (SIGUSR1, as the reload plugin's) picks it up.
@@ -141,9 +158,21 @@ describe('forward: systemd-resolved host, end to end', () => {
     assert.match(srv.output(), reason);
   };
 
-  it('refuses to start when resolved\'s file is missing, with FILE:LINE and the reason', { timeout: 20_000 }, refusal(undefined,
-    /Corefile:3: forward: \S+\/resolv\.conf names only systemd-resolved's stub, so its upstreams are read from \/run\/systemd\/resolve\/resolv\.conf, which cannot be read \(ENOENT; is systemd-resolved running\?\)/));
+  it(
+    "refuses to start when resolved's file is missing, with FILE:LINE and the reason",
+    { timeout: 20_000 },
+    refusal(
+      undefined,
+      /Corefile:3: forward: \S+\/resolv\.conf names only systemd-resolved's stub, so its upstreams are read from \/run\/systemd\/resolve\/resolv\.conf, which cannot be read \(ENOENT; is systemd-resolved running\?\)/,
+    ),
+  );
 
-  it('refuses to start when resolved knows no upstream server', { timeout: 20_000 }, refusal('# No DNS servers known.\nsearch .\n',
-    /Corefile:3: forward: \S+\/resolv\.conf names only systemd-resolved's stub, so its upstreams are read from \/run\/systemd\/resolve\/resolv\.conf, which has no usable nameserver/));
+  it(
+    'refuses to start when resolved knows no upstream server',
+    { timeout: 20_000 },
+    refusal(
+      '# No DNS servers known.\nsearch .\n',
+      /Corefile:3: forward: \S+\/resolv\.conf names only systemd-resolved's stub, so its upstreams are read from \/run\/systemd\/resolve\/resolv\.conf, which has no usable nameserver/,
+    ),
+  );
 });

@@ -35,50 +35,51 @@ const ips = (r: ReturnType<typeof decode>) => r.answers.filter((a) => a.type ===
 const opts = (r: ReturnType<typeof decode>) => r.additionals.filter((a) => a.type === 'OPT');
 
 // In -workers processes too, where a UDP socket bound the shared way would come from the primary.
-for (const args of [[], ['-workers', '2']]) describe(`forward: source ports and IDs (RFC 5452) ${args.join(' ')}`, () => {
-  let up: BadUpstream;
-  let n: Node;
-  before(async () => {
-    up = await badUpstream();
-    n = await node(() => `  forward . 127.0.0.1:${up.port}`, args);
-  });
-  after(async () => {
-    await n?.srv.stop();
-    await up?.stop();
-  });
+for (const args of [[], ['-workers', '2']])
+  describe(`forward: source ports and IDs (RFC 5452) ${args.join(' ')}`, () => {
+    let up: BadUpstream;
+    let n: Node;
+    before(async () => {
+      up = await badUpstream();
+      n = await node(() => `  forward . 127.0.0.1:${up.port}`, args);
+    });
+    after(async () => {
+      await n?.srv.stop();
+      await up?.stop();
+    });
 
-  it('sends 1000 upstream queries from several hundred source ports, with IDs spread evenly', async () => {
-    const total = 1000;
-    const inFlight = 50;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < total) {
-        const i = next++;
-        const r = await udpExchange(n.port, query(`q${i}.ports.test`, 'A', { id: i }), 3000);
-        assert.ok(r, `query ${i} answered`);
-        assert.deepEqual(ips(decode(r)), [GOOD_ADDRESS]);
-      }
-    };
-    await Promise.all(Array.from({ length: inFlight }, worker));
-    const seen = up.seen.filter((s) => s.name.endsWith('.ports.test.') || s.name.endsWith('.ports.test'));
-    assert.equal(seen.length, total);
-    const ports = new Set(seen.map((s) => s.port));
-    assert.ok(ports.size >= 300, `${ports.size} distinct source ports for ${total} queries`);
-    const ids = seen.map((s) => s.id);
-    assert.ok(new Set(ids).size >= 980, `${new Set(ids).size} distinct IDs`);
-    // Eight equal ranges of the 16-bit space: 125 expected in each (sd ~10.5); ±50 is almost 5 sd.
-    const bins = Array.from({ length: 8 }, (_, b) => ids.filter((id) => id >> 13 === b).length);
-    for (const c of bins) assert.ok(c >= 75 && c <= 175, `ID ranges ${bins.join(' ')}`);
-  });
+    it('sends 1000 upstream queries from several hundred source ports, with IDs spread evenly', async () => {
+      const total = 1000;
+      const inFlight = 50;
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < total) {
+          const i = next++;
+          const r = await udpExchange(n.port, query(`q${i}.ports.test`, 'A', { id: i }), 3000);
+          assert.ok(r, `query ${i} answered`);
+          assert.deepEqual(ips(decode(r)), [GOOD_ADDRESS]);
+        }
+      };
+      await Promise.all(Array.from({ length: inFlight }, worker));
+      const seen = up.seen.filter((s) => s.name.endsWith('.ports.test.') || s.name.endsWith('.ports.test'));
+      assert.equal(seen.length, total);
+      const ports = new Set(seen.map((s) => s.port));
+      assert.ok(ports.size >= 300, `${ports.size} distinct source ports for ${total} queries`);
+      const ids = seen.map((s) => s.id);
+      assert.ok(new Set(ids).size >= 980, `${new Set(ids).size} distinct IDs`);
+      // Eight equal ranges of the 16-bit space: 125 expected in each (sd ~10.5); ±50 is almost 5 sd.
+      const bins = Array.from({ length: 8 }, (_, b) => ids.filter((id) => id >> 13 === b).length);
+      for (const c of bins) assert.ok(c >= 75 && c <= 175, `ID ranges ${bins.join(' ')}`);
+    });
 
-  it('closes its upstream sockets once they idle: no descriptor outlives its queries for long', async () => {
-    const sockets = async (): Promise<number> => {
-      const { stdout } = await promisify(execFile)('ss', ['-Hanu', `dport = :${up.port}`]);
-      return stdout.split('\n').filter((l) => l.trim() !== '').length;
-    };
-    await eventually(sockets, (n) => n === 0, `the server's UDP sockets to 127.0.0.1:${up.port} to close`, 10_000, 250);
+    it('closes its upstream sockets once they idle: no descriptor outlives its queries for long', async () => {
+      const sockets = async (): Promise<number> => {
+        const { stdout } = await promisify(execFile)('ss', ['-Hanu', `dport = :${up.port}`]);
+        return stdout.split('\n').filter((l) => l.trim() !== '').length;
+      };
+      await eventually(sockets, (n) => n === 0, `the server's UDP sockets to 127.0.0.1:${up.port} to close`, 10_000, 250);
+    });
   });
-});
 
 describe('forward: malformed upstream replies', () => {
   let up: BadUpstream;
@@ -111,12 +112,15 @@ describe('forward: malformed upstream replies', () => {
   }
 
   it('the same names over TCP: SERVFAIL too', async () => {
-    const replies = await tcpExchange(n.port, kinds.map((k, i) => query(`${k}.tcp.test`, 'A', { id: 500 + i })));
+    const replies = await tcpExchange(
+      n.port,
+      kinds.map((k, i) => query(`${k}.tcp.test`, 'A', { id: 500 + i })),
+    );
     for (const r of replies.map(decode)) assert.equal(r.rcode, 'SERVFAIL', `id ${r.id}`);
   });
 });
 
-describe('forward: the reply\'s OPT follows the client\'s query', () => {
+describe("forward: the reply's OPT follows the client's query", () => {
   let up: BadUpstream;
   let n: Node;
   before(async () => {
@@ -132,7 +136,7 @@ describe('forward: the reply\'s OPT follows the client\'s query', () => {
     for (const name of ['opt.udp.test', 'opt.udp.test']) {
       const r = decode((await udpExchange(n.port, query(name, 'A', { id: 5 })))!);
       assert.deepEqual(ips(r), [GOOD_ADDRESS]);
-      assert.deepEqual(opts(r), [], 'the upstream\'s OPT is not passed on');
+      assert.deepEqual(opts(r), [], "the upstream's OPT is not passed on");
     }
     assert.equal(up.count('opt.udp.test'), 1, 'the second was a cache hit');
     const [t] = await tcpExchange(n.port, [query('opt.tcp.test', 'A', { id: 6 })]);
@@ -170,15 +174,24 @@ describe('forward: SERVFAIL and REFUSED move on to the next upstream', () => {
   it('answers from the third upstream after a SERVFAIL and a REFUSED', async () => {
     const r = await dig(n.port, 'www.retry.test', 'A');
     assert.equal(r.status, 'NOERROR');
-    assert.deepEqual(r.answer.map((a) => a.data), [GOOD_ADDRESS]);
-    assert.deepEqual([failing, refusing, good].map((u) => u.count('www.retry.test')), [1, 1, 1]);
+    assert.deepEqual(
+      r.answer.map((a) => a.data),
+      [GOOD_ADDRESS],
+    );
+    assert.deepEqual(
+      [failing, refusing, good].map((u) => u.count('www.retry.test')),
+      [1, 1, 1],
+    );
   });
 
   it('passes the last refusal on when no upstream answers better', async () => {
     await good.stop();
     const r = await dig(n.port, 'down.retry.test', 'A');
     assert.equal(r.status, 'REFUSED');
-    assert.deepEqual([failing, refusing].map((u) => u.count('down.retry.test')), [1, 1]);
+    assert.deepEqual(
+      [failing, refusing].map((u) => u.count('down.retry.test')),
+      [1, 1],
+    );
   });
 });
 
@@ -204,7 +217,10 @@ describe('RA: one rule, set where the server block forwards', () => {
       await dig(n.port, 'www.ra.test', 'A'),
       await dig(n.port, 'www.ra.test', 'A', ['-c', 'CH']),
     ];
-    assert.deepEqual(cases.map((r) => r.status), ['NOERROR', 'NXDOMAIN', 'NOERROR', 'REFUSED']);
+    assert.deepEqual(
+      cases.map((r) => r.status),
+      ['NOERROR', 'NXDOMAIN', 'NOERROR', 'REFUSED'],
+    );
     for (const r of cases) assert.ok(r.flags.includes('ra'), `${r.status}: ${r.flags.join(' ')}`);
   });
 
@@ -215,7 +231,10 @@ describe('RA: one rule, set where the server block forwards', () => {
       await dig(auth, 'auth.local', 'A', ['-c', 'CH']),
       await dig(auth, 'elsewhere.test', 'A'),
     ];
-    assert.deepEqual(cases.map((r) => r.status), ['NOERROR', 'NXDOMAIN', 'REFUSED', 'REFUSED']);
+    assert.deepEqual(
+      cases.map((r) => r.status),
+      ['NOERROR', 'NXDOMAIN', 'REFUSED', 'REFUSED'],
+    );
     for (const r of cases) assert.ok(!r.flags.includes('ra'), `${r.status}: ${r.flags.join(' ')}`);
   });
 
@@ -227,7 +246,7 @@ describe('RA: one rule, set where the server block forwards', () => {
   });
 });
 
-describe('cache: the TTL bounds of forwarded answers are the Corefile\'s', () => {
+describe("cache: the TTL bounds of forwarded answers are the Corefile's", () => {
   let up: BadUpstream;
   let dflt: Node;
   let tuned: Node;
@@ -254,4 +273,3 @@ describe('cache: the TTL bounds of forwarded answers are the Corefile\'s', () =>
     assert.equal(await ttl(tuned, 'ttl0.b.test'), 30);
   });
 });
-

@@ -70,7 +70,7 @@ async function scripted(port: number, script: Script, tcp = true) {
     stop: async () => {
       udp.close();
       if (server) {
-        await new Promise((r) => server!.close(r));
+        await new Promise((r) => server.close(r));
       }
     },
   };
@@ -86,8 +86,12 @@ function u16(n: number): Buffer {
 function answer(q: packet.Packet, ips: string[], extra: Partial<packet.Packet> = {}): Buffer {
   const qn = q.questions![0]!;
   return packet.encode({
-    type: 'response', id: q.id, flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE, questions: q.questions,
-    answers: ips.map((data) => ({ type: 'A' as const, name: qn.name, ttl: 60, class: 'IN' as const, data })), ...extra,
+    type: 'response',
+    id: q.id,
+    flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE,
+    questions: q.questions,
+    answers: ips.map((data) => ({ type: 'A' as const, name: qn.name, ttl: 60, class: 'IN' as const, data })),
+    ...extra,
   });
 }
 
@@ -151,12 +155,18 @@ describe('forward: configuration', () => {
   });
 
   it('reads nameserver lines from a resolv.conf-style file', () => {
-    assert.deepEqual(resolvConfNameservers('# c\nsearch x.test\nnameserver 10.0.0.1\n  nameserver ::1 # v6\noptions ndots:5\n;nameserver 9.9.9.9\n'), ['10.0.0.1', '::1']);
+    assert.deepEqual(resolvConfNameservers('# c\nsearch x.test\nnameserver 10.0.0.1\n  nameserver ::1 # v6\noptions ndots:5\n;nameserver 9.9.9.9\n'), [
+      '10.0.0.1',
+      '::1',
+    ]);
     const dir = mkdtempSync(join(tmpdir(), 'fwd-'));
     const file = join(dir, 'resolv.conf');
     writeFileSync(file, 'nameserver 127.0.0.63\nnameserver 127.0.0.64\n');
     const cfg = parseForward(directive(`forward . ${file} 127.0.0.1:5300`));
-    assert.deepEqual(cfg.to.map((a) => a.label), ['127.0.0.63:53', '127.0.0.64:53', '127.0.0.1:5300']);
+    assert.deepEqual(
+      cfg.to.map((a) => a.label),
+      ['127.0.0.63:53', '127.0.0.64:53', '127.0.0.1:5300'],
+    );
     writeFileSync(file, '# empty\n');
     assert.throws(() => parseForward(directive(`forward . ${file}`)), /^CorefileError: Corefile:2: forward: no nameserver lines in /);
   });
@@ -166,7 +176,8 @@ describe('forward: configuration', () => {
     assert.deepEqual(d.forward, { from: ['example.org.'], except: [], forceTcp: false, preferUdp: false, maxConcurrent: 0, readTimeoutMs: 2000 });
     assert.deepEqual(d.upstream, { expireMs: 10000, forceTcp: false, maxFails: 2, health: { intervalMs: 500, recursion: true, domain: '.' } });
     assert.equal(d.policy, 'random');
-    const c = parseForward(directive(`forward 10.0.0.0/8 127.0.0.1 {
+    const c = parseForward(
+      directive(`forward 10.0.0.0/8 127.0.0.1 {
   except a.10.in-addr.arpa B.example.
   force_tcp
   expire 30s
@@ -175,16 +186,30 @@ describe('forward: configuration', () => {
   policy sequential
   max_concurrent 100
   read_timeout 300ms
-}`));
-    assert.deepEqual(c.forward, { from: ['10.in-addr.arpa.'], except: ['a.10.in-addr.arpa.', 'b.example.'], forceTcp: true, preferUdp: false, maxConcurrent: 100, readTimeoutMs: 300 });
+}`),
+    );
+    assert.deepEqual(c.forward, {
+      from: ['10.in-addr.arpa.'],
+      except: ['a.10.in-addr.arpa.', 'b.example.'],
+      forceTcp: true,
+      preferUdp: false,
+      maxConcurrent: 100,
+      readTimeoutMs: 300,
+    });
     assert.deepEqual(c.upstream, { expireMs: 30000, forceTcp: true, maxFails: 0, health: { intervalMs: 2000, recursion: false, domain: 'example.org.' } });
     assert.equal(c.policy, 'sequential');
   });
 
   it('lets --upstream-dns / UPSTREAM_DNS replace the TO list of `forward .` only', () => {
     const over = ['127.0.0.9:5300', '[::1]:5301'];
-    assert.deepEqual(parseForward(directive('forward . 10.9.9.9'), over).to.map((a) => a.label), ['127.0.0.9:5300', '[::1]:5301']);
-    assert.deepEqual(parseForward(directive('forward corp.example 10.9.9.9'), over).to.map((a) => a.label), ['10.9.9.9:53']);
+    assert.deepEqual(
+      parseForward(directive('forward . 10.9.9.9'), over).to.map((a) => a.label),
+      ['127.0.0.9:5300', '[::1]:5301'],
+    );
+    assert.deepEqual(
+      parseForward(directive('forward corp.example 10.9.9.9'), over).to.map((a) => a.label),
+      ['10.9.9.9:53'],
+    );
   });
 
   it('reports setup errors with FILE:LINE', () => {
@@ -203,7 +228,10 @@ describe('forward: configuration', () => {
       ['forward . 127.0.0.1 {\n  force_tcp yes\n}', /^Corefile:4: forward: force_tcp: expected no arguments, got 1$/],
     ];
     for (const [text, re] of cases) {
-      const app = new App({ corefile: 'Corefile', quiet: true, nodeName: 't' }, createLogger({ json: false, out: new Writable({ write: (_c, _e, cb) => cb() }) }));
+      const app = new App(
+        { corefile: 'Corefile', quiet: true, nodeName: 't' },
+        createLogger({ json: false, out: new Writable({ write: (_c, _e, cb) => cb() }) }),
+      );
       assert.throws(
         () => buildConfig(parseCorefile(`# test\n.:18299 {\n${text}\n}\n`, 'Corefile'), app, NO_LIFECYCLE),
         (e: unknown) => e instanceof CorefileError && re.test(e.message),
@@ -224,10 +252,20 @@ describe('forward: against real upstreams', () => {
       assert.equal(r.id, 31337);
       assert.equal(rcode(r), 'NOERROR');
       assert.deepEqual(r.questions, [{ name: 'FoO.TeSt', type: 'A', class: 'IN' }]);
-      assert.equal(wire.subarray(12, 12 + 10).toString('latin1').slice(1, 4), 'FoO');
+      assert.equal(
+        wire
+          .subarray(12, 12 + 10)
+          .toString('latin1')
+          .slice(1, 4),
+        'FoO',
+      );
       assert.deepEqual(ips(r), ['10.0.0.5']);
       assert.equal(r.answers![0]!.name.toLowerCase(), 'foo.test');
-      assert.equal(r.additionals?.some((a) => a.type === 'OPT'), false, 'no OPT for a client without EDNS');
+      assert.equal(
+        r.additionals?.some((a) => a.type === 'OPT'),
+        false,
+        'no OPT for a client without EDNS',
+      );
 
       const e = await f.a('foo.test', { id: 7, edns: 4096 });
       assert.deepEqual(ips(e), ['10.0.0.5']);
@@ -262,7 +300,9 @@ describe('forward: against real upstreams', () => {
     const f = await forwarder(`forward . 127.0.0.1:${port}`);
     try {
       const wire = packet.encode({
-        type: 'query', id: 4242, flags: packet.RECURSION_DESIRED | packet.CHECKING_DISABLED,
+        type: 'query',
+        id: 4242,
+        flags: packet.RECURSION_DESIRED | packet.CHECKING_DISABLED,
         questions: [{ name: 'X.Example', type: 'A', class: 'IN' }],
         additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 4096, flags: packet.DNSSEC_OK } as packet.Answer],
       });
@@ -304,7 +344,10 @@ describe('forward: against real upstreams', () => {
   it('answers SERVFAIL when an upstream reply too big for the client cannot be parsed for truncation', async () => {
     const port = await freePort();
     const up = await scripted(port, (q) => {
-      const r = answer(q, Array.from({ length: 40 }, (_, i) => `10.4.0.${i + 1}`));
+      const r = answer(
+        q,
+        Array.from({ length: 40 }, (_, i) => `10.4.0.${i + 1}`),
+      );
       r.writeUInt16BE(41, 6); // claims a record it does not carry
       return [r];
     });
@@ -514,9 +557,7 @@ describe('forward: against real upstreams', () => {
     const [portOne, portTwo] = await freePorts(2);
     const one = await scripted(portOne, (q) => [answer(q, ['10.5.0.1'])]);
     const two = await scripted(portTwo, (q) => [answer(q, ['10.5.0.2'])]);
-    const f = await forwarder(
-      `forward corp.test 127.0.0.1:${portOne} {\n  except skip.corp.test\n}\nforward . 127.0.0.1:${portTwo} {\n  except local.test\n}`,
-    );
+    const f = await forwarder(`forward corp.test 127.0.0.1:${portOne} {\n  except skip.corp.test\n}\nforward . 127.0.0.1:${portTwo} {\n  except local.test\n}`);
     const g = await forwarder(`forward . 127.0.0.1:${portTwo}\nforward corp.test 127.0.0.1:${portOne}`);
     try {
       assert.deepEqual(ips(await f.a('a.corp.test')), ['10.5.0.1']);
@@ -548,7 +589,6 @@ describe('forward: against real upstreams', () => {
   });
 });
 
-
 describe('forward: end to end through the CLI', () => {
   it('forwards with dig, and --upstream-dns beats UPSTREAM_DNS beats the Corefile', async () => {
     const [corefilePort, envPort, cliPort, port] = await freePorts(4);
@@ -567,10 +607,16 @@ describe('forward: end to end through the CLI', () => {
         try {
           const r = await dig(port, 'FOO.test', 'A', ['+rec']);
           assert.equal(r.status, 'NOERROR', r.raw);
-          assert.deepEqual(r.answer.map((a) => a.data), [want]);
+          assert.deepEqual(
+            r.answer.map((a) => a.data),
+            [want],
+          );
           assert.match(r.raw, /;FOO\.test\.\s+IN\s+A/, 'question case echoed');
           const tcp = await dig(port, 'foo.test', 'A', ['+tcp']);
-          assert.deepEqual(tcp.answer.map((a) => a.data), [want]);
+          assert.deepEqual(
+            tcp.answer.map((a) => a.data),
+            [want],
+          );
         } finally {
           await s.stop();
         }

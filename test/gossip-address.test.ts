@@ -58,7 +58,15 @@ describe('node addresses on the wire (memberlist net.IP)', () => {
     const ind = { ...ping, target: LOOPBACK6, port: 17702, nack: true };
     assert.deepEqual(decodeIndirectPing(encodeIndirectPing(ind).subarray(1)), ind);
 
-    const state = (name: string, addr: Buffer): PushNodeState => ({ name, addr, port: 7946, meta: null, incarnation: 1, state: 0, vsn: Buffer.from([1, 5, 2, 0, 0, 0]) });
+    const state = (name: string, addr: Buffer): PushNodeState => ({
+      name,
+      addr,
+      port: 7946,
+      meta: null,
+      incarnation: 1,
+      state: 0,
+      vsn: Buffer.from([1, 5, 2, 0, 0, 0]),
+    });
     const nodes = [state('v4', Buffer.from([127, 0, 0, 1])), state('v6', LOOPBACK6), state('mapped', MAPPED4)];
     const pp = decodePushPull(encodePushPull(true, nodes, null).subarray(1));
     assert.deepEqual(pp.nodes, nodes);
@@ -149,6 +157,9 @@ describe('gossip Corefile addresses', () => {
     refused('advertise [fe80::1%eth0]:17709', /^Corefile:3: gossip: advertise: .*zone indexes are not supported$/);
     refused('join [::1]:17709 [::1', /^Corefile:3: gossip: join: '\[::1': missing '\]'$/);
     refused('bind localhost:17709', /^Corefile:3: gossip: bind: 'localhost:17709': 'localhost' is not an IP address/);
-    refused('bind 127.0.0.1:17709\n    advertise [::1]:17709', /^Corefile:4: gossip: advertise: '\[::1\]:17709': it is an IPv6 address and this node gossips on IPv4 \(127\.0\.0\.1\)$/);
+    refused(
+      'bind 127.0.0.1:17709\n    advertise [::1]:17709',
+      /^Corefile:4: gossip: advertise: '\[::1\]:17709': it is an IPv6 address and this node gossips on IPv4 \(127\.0\.0\.1\)$/,
+    );
   });
 });

@@ -29,7 +29,13 @@ before(async () => {
     seeds: (i) => (i === 1 ? [] : [1]),
   });
   for (const i of NODES) await lab.start(i, { anchor: `203.0.113.${i}` });
-  for (const i of NODES) await eventually(() => endpoints(i), (n) => n === NODES.length, `n${i} has every anchor`, 30_000);
+  for (const i of NODES)
+    await eventually(
+      () => endpoints(i),
+      (n) => n === NODES.length,
+      `n${i} has every anchor`,
+      30_000,
+    );
 });
 
 after(async () => {
@@ -51,7 +57,9 @@ function burst(count: number, shift = 0): Record<string, string> {
 
 /** Runs `step` while every node is probed over DNS from its own namespace; what each prober saw. */
 async function probed(step: () => Promise<void>): Promise<Map<number, ProbeResult>> {
-  const probers = NODES.map((i) => startProber({ name: 'anchor.default.cluster.local', port: DNS_PORT, hz: 50, targets: [lab.addr(i)], prefix: ['ip', 'netns', 'exec', lab.lab.ns(i)] }));
+  const probers = NODES.map((i) =>
+    startProber({ name: 'anchor.default.cluster.local', port: DNS_PORT, hz: 50, targets: [lab.addr(i)], prefix: ['ip', 'netns', 'exec', lab.lab.ns(i)] }),
+  );
   let results: ProbeResult[];
   try {
     await Promise.all(probers.map((p) => p.ready));
@@ -73,7 +81,14 @@ describe('a burst of 1,000 registrations on one node of five', () => {
   it('reaches every node while every node keeps answering DNS', async () => {
     const results = await probed(async () => {
       lab.register(1, burst(BURST));
-      for (const i of NODES) await eventually(() => endpoints(i), (n) => n === BURST + NODES.length, `n${i} has the burst`, 60_000, 50);
+      for (const i of NODES)
+        await eventually(
+          () => endpoints(i),
+          (n) => n === BURST + NODES.length,
+          `n${i} has the burst`,
+          60_000,
+          50,
+        );
     });
     assertAnswered(results, 'the burst');
     assert.deepEqual(await lab.answers(4, 'b999'), ['10.99.3.231']);
@@ -82,9 +97,23 @@ describe('a burst of 1,000 registrations on one node of five', () => {
   it('changes all 1,000 at once, and withdraws them, everywhere', async () => {
     const results = await probed(async () => {
       lab.register(1, burst(BURST, 1));
-      for (const i of NODES) await eventually(() => lab.answers(i, 'b999'), (a) => a.join() === '10.99.3.232', `n${i} has the changed b999`, 60_000, 50);
+      for (const i of NODES)
+        await eventually(
+          () => lab.answers(i, 'b999'),
+          (a) => a.join() === '10.99.3.232',
+          `n${i} has the changed b999`,
+          60_000,
+          50,
+        );
       lab.register(1, burst(0));
-      for (const i of NODES) await eventually(() => endpoints(i), (n) => n === NODES.length, `n${i} dropped the burst`, 60_000, 50);
+      for (const i of NODES)
+        await eventually(
+          () => endpoints(i),
+          (n) => n === NODES.length,
+          `n${i} dropped the burst`,
+          60_000,
+          50,
+        );
     });
     assertAnswered(results, 'the change and the withdrawal');
     assert.deepEqual(await lab.answers(5, 'b0'), []);

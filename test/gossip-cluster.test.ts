@@ -66,8 +66,16 @@ describe('a cluster of three podswarm-dns processes', () => {
     await nodes.waitAnswers(3, 'svc1', [], 'n3 cut off');
     await nodes.waitAnswers(1, 'svc3', [], 'n3 cut off');
     // long enough that both sides forget each other (gossip_to_the_dead): only reconnects can heal it
-    await eventually(() => members(3), (m) => m.alive === 1 && m.dead === 0, 'n3 alone, the others forgotten');
-    await eventually(() => members(1), (m) => m.alive === 2 && m.dead === 0, 'n1 has forgotten n3');
+    await eventually(
+      () => members(3),
+      (m) => m.alive === 1 && m.dead === 0,
+      'n3 alone, the others forgotten',
+    );
+    await eventually(
+      () => members(1),
+      (m) => m.alive === 2 && m.dead === 0,
+      'n1 has forgotten n3',
+    );
     // both sides keep registering while apart
     nodes.register(1, 'during1', '203.0.113.111');
     nodes.register(3, 'during3', '203.0.113.113');

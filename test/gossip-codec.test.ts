@@ -50,8 +50,7 @@ interface Capture {
   udp: { from: string; to: string; hex: string }[];
   tcp: { from: string; to: string; hex: string }[];
 }
-const load = (name: string): Capture =>
-  JSON.parse(readFileSync(new URL(`./fixtures/memberlist/${name}.json`, import.meta.url), 'utf8')) as Capture;
+const load = (name: string): Capture => JSON.parse(readFileSync(new URL(`./fixtures/memberlist/${name}.json`, import.meta.url), 'utf8')) as Capture;
 const plain = load('serf-plain');
 const encrypted = load('serf-encrypted');
 const hex = (h: string): Buffer => Buffer.from(h, 'hex');
@@ -99,26 +98,56 @@ describe('msgpack in go-msgpack style', () => {
       f(w);
       return w.bytes().toString('hex');
     };
-    assert.equal(enc((w) => w.uint(127)), '7f');
-    assert.equal(enc((w) => w.uint(200)), 'ccc8');
-    assert.equal(enc((w) => w.uint(17901)), 'cd45ed');
-    assert.equal(enc((w) => w.uint(70000)), 'ce00011170');
-    assert.equal(enc((w) => w.uint(2n ** 40n)), 'cf0000010000000000');
-    assert.equal(enc((w) => w.int(5)), '05');
+    assert.equal(
+      enc((w) => w.uint(127)),
+      '7f',
+    );
+    assert.equal(
+      enc((w) => w.uint(200)),
+      'ccc8',
+    );
+    assert.equal(
+      enc((w) => w.uint(17901)),
+      'cd45ed',
+    );
+    assert.equal(
+      enc((w) => w.uint(70000)),
+      'ce00011170',
+    );
+    assert.equal(
+      enc((w) => w.uint(2n ** 40n)),
+      'cf0000010000000000',
+    );
+    assert.equal(
+      enc((w) => w.int(5)),
+      '05',
+    );
     // go-msgpack 0.5.5 (the serf here): non-negative ints use unsigned formats
-    assert.equal(enc((w) => w.int(690)), 'cd02b2');
+    assert.equal(
+      enc((w) => w.int(690)),
+      'cd02b2',
+    );
     // go-msgpack v2: signed formats above 127
-    assert.equal(enc((w) => w.int(200, true)), 'd100c8');
-    assert.equal(enc((w) => w.int(70000, true)), 'd200011170');
-    assert.equal(enc((w) => w.int(-1)), 'ff');
-    assert.equal(enc((w) => w.int(-200)), 'd1ff38');
+    assert.equal(
+      enc((w) => w.int(200, true)),
+      'd100c8',
+    );
+    assert.equal(
+      enc((w) => w.int(70000, true)),
+      'd200011170',
+    );
+    assert.equal(
+      enc((w) => w.int(-1)),
+      'ff',
+    );
+    assert.equal(
+      enc((w) => w.int(-200)),
+      'd1ff38',
+    );
   });
 
   it('sorts struct keys by name and drops omitempty zero fields', () => {
-    const b = encodeStruct(
-      { SeqNo: { kind: 'uint', value: 1 }, Node: { kind: 'str', value: 'a' }, SourcePort: { kind: 'uint', value: 0 } },
-      ['SourcePort'],
-    );
+    const b = encodeStruct({ SeqNo: { kind: 'uint', value: 1 }, Node: { kind: 'str', value: 'a' }, SourcePort: { kind: 'uint', value: 0 } }, ['SourcePort']);
     assert.equal(b.toString('hex'), '82a44e6f6465a161a55365714e6f01');
   });
 
@@ -336,7 +365,10 @@ describe('LZW, CRC and label', () => {
     assert.deepEqual(pkt, Buffer.from([244, 4, 0x70, 0x72, 0x6f, 0x64, 1, 2]));
     assert.deepEqual(removeLabelHeader(pkt), { label: 'prod', rest: Buffer.from([1, 2]) });
     const sec = { ...encSec, label: 'prod' };
-    const enc = addLabelHeader(encodePacket(encodePing({ seqNo: 1, node: 'x', sourceAddr: null, sourcePort: 0, sourceNode: '' }), { ...sec, compress: false, crc: true }), 'prod');
+    const enc = addLabelHeader(
+      encodePacket(encodePing({ seqNo: 1, node: 'x', sourceAddr: null, sourcePort: 0, sourceNode: '' }), { ...sec, compress: false, crc: true }),
+      'prod',
+    );
     assert.equal(flattenMessage(decodePacket(enc, sec), assert.fail)[0]!.type, MessageType.ping);
     assert.throws(() => decodePacket(enc, { ...sec, label: 'dev' }), /unacceptable label/);
     assert.throws(() => decodePacket(enc.subarray(6), sec), /unacceptable label/);

@@ -61,7 +61,15 @@ async function digLoop(statuses: string[], more: () => boolean): Promise<void> {
 function forgedPushPull(): Buffer {
   const nodes: PushNodeState[] = [];
   for (let i = 0; i < NODES; i++) {
-    nodes.push({ name: `forged-${i}`, addr: Buffer.from([203, 0, 113, i % 250]), port: 7946, meta: null, incarnation: 1, state: NodeStateType.dead, vsn: Buffer.from([1, 5, 2, 2, 5, 4]) });
+    nodes.push({
+      name: `forged-${i}`,
+      addr: Buffer.from([203, 0, 113, i % 250]),
+      port: 7946,
+      meta: null,
+      incarnation: 1,
+      state: NodeStateType.dead,
+      vsn: Buffer.from([1, 5, 2, 2, 5, 4]),
+    });
   }
   return encodePushPull(false, nodes, Buffer.alloc(USER_STATE, 0x20));
 }
@@ -148,7 +156,11 @@ describe('peer text in log lines', () => {
 
   const sendUdp = (buf: Buffer): Promise<void> => sendDatagram(HOST, GOSSIP, buf);
 
-  const forgedLine = (): boolean => server.output().split('\n').some((l) => l.startsWith(FORGED) || l.startsWith('[INFO] plugin/gossip: member evil'));
+  const forgedLine = (): boolean =>
+    server
+      .output()
+      .split('\n')
+      .some((l) => l.startsWith(FORGED) || l.startsWith('[INFO] plugin/gossip: member evil'));
 
   it('logs a packet label with a newline escaped, as Go %q', async () => {
     await sendUdp(Buffer.concat([labelHeader(`x\n${FORGED}`), encodePing({ seqNo: 1, node: 'target', sourceAddr: null, sourcePort: 0, sourceNode: '' })]));

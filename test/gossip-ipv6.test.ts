@@ -110,7 +110,13 @@ describe('podswarm-dns nodes gossiping on ::1', () => {
 
   async function waitAnswer(n: Node, name: string, address: string | null, why: string, type = recordType(address ?? '')): Promise<void> {
     const want = address === null ? [] : [address];
-    await eventually(() => answers(n, name, type), (a) => JSON.stringify(a) === JSON.stringify(want), `${n.name}: ${name} → ${JSON.stringify(want)} (${why})`, 30_000, 200);
+    await eventually(
+      () => answers(n, name, type),
+      (a) => JSON.stringify(a) === JSON.stringify(want),
+      `${n.name}: ${name} → ${JSON.stringify(want)} (${why})`,
+      30_000,
+      200,
+    );
   }
 
   async function converged(why: string): Promise<void> {
@@ -198,7 +204,16 @@ describe('an indirect probe between IPv6 nodes', () => {
       for (const w of waiting) w();
     });
     const ask = (seqNo: number, node: string, port: number): Promise<number> => {
-      const req = encodeIndirectPing({ seqNo, node, target: ipToWire('::1'), port, nack: true, sourceAddr: ipToWire('::1'), sourcePort: askerPort, sourceNode: 'asker' });
+      const req = encodeIndirectPing({
+        seqNo,
+        node,
+        target: ipToWire('::1'),
+        port,
+        nack: true,
+        sourceAddr: ipToWire('::1'),
+        sourcePort: askerPort,
+        sourceNode: 'asker',
+      });
       asker.send(req, relayPort, '::1');
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no reply to indirect ping ${seqNo}`)), 5000);
@@ -227,13 +242,22 @@ describe('a node bound to IPv4 and a peer on IPv6 only', () => {
     const ours: Node = { name: 'psdns4', dnsPort, services: { web: '203.0.113.7' } };
     const server = await startNode(ours, '127.0.0.1', `bind 127.0.0.1:${oursPort}\n        join [::1]:${serfPort}`);
     await server.waitFor(
-      new RegExp(`\\[WARNING\\] plugin/gossip: join failed, retrying in 1s: failed to join \\[::1\\]:${serfPort}: cannot reach \\[::1\\]:${serfPort}: it is an IPv6 address and this node gossips on IPv4 \\(127\\.0\\.0\\.1\\)`),
+      new RegExp(
+        `\\[WARNING\\] plugin/gossip: join failed, retrying in 1s: failed to join \\[::1\\]:${serfPort}: cannot reach \\[::1\\]:${serfPort}: it is an IPv6 address and this node gossips on IPv4 \\(127\\.0\\.0\\.1\\)`,
+      ),
     );
     // serf's join reaches our TCP listener (Go does not bind outgoing TCP); we learn of a member we cannot reach
     await run('serf', ['join', `-rpc-addr=${serf.rpc}`, `127.0.0.1:${oursPort}`]);
-    await server.waitFor(new RegExp(`\\[WARNING\\] plugin/gossip: memberlist: serf6m at \\[::1\\]:${serfPort} is out of reach: it is an IPv6 address and this node gossips on IPv4 \\(127\\.0\\.0\\.1\\); this node does not probe or gossip to it`));
+    await server.waitFor(
+      new RegExp(
+        `\\[WARNING\\] plugin/gossip: memberlist: serf6m at \\[::1\\]:${serfPort} is out of reach: it is an IPv6 address and this node gossips on IPv4 \\(127\\.0\\.0\\.1\\); this node does not probe or gossip to it`,
+      ),
+    );
     assert.equal(server.proc.exitCode, null);
-    assert.deepEqual((await dig(ours.dnsPort, 'web.default.cluster.local')).answer.map((r) => r.data), ['203.0.113.7']);
+    assert.deepEqual(
+      (await dig(ours.dnsPort, 'web.default.cluster.local')).answer.map((r) => r.data),
+      ['203.0.113.7'],
+    );
     assert.equal((await serfMembers(serf)).get('psdns4')?.addr, `127.0.0.1:${oursPort}`);
   });
 });
@@ -254,9 +278,17 @@ describe('a dual-stack node bound to [::]', () => {
     await startNode(four, '127.0.0.1', 'bind 127.0.0.1:17753\n        join 127.0.0.1:17752', prefix);
     await four.server!.waitFor(/plugin\/gossip: joined the cluster/);
     const answers = async (n: Node, name: string): Promise<string[]> =>
-      parseDig(await lab!.exec(1, 'dig', ['@127.0.0.1', '-p', String(n.dnsPort), `${name}.default.cluster.local`, 'A', '+norec', '+time=1', '+tries=1'])).answer.map((r) => r.data);
+      parseDig(
+        await lab!.exec(1, 'dig', ['@127.0.0.1', '-p', String(n.dnsPort), `${name}.default.cluster.local`, 'A', '+norec', '+time=1', '+tries=1']),
+      ).answer.map((r) => r.data);
     const waitAnswer = (n: Node, name: string, address: string): Promise<string[]> =>
-      eventually(() => answers(n, name), (a) => a.join() === address, `${n.name}: ${name} → ${address}`, 30_000, 200);
+      eventually(
+        () => answers(n, name),
+        (a) => a.join() === address,
+        `${n.name}: ${name} → ${address}`,
+        30_000,
+        200,
+      );
     await waitAnswer(dual, 'fromfour', '203.0.113.61');
     await waitAnswer(four, 'fromdual', '203.0.113.60');
     // no periodic push/pull: this one reaches `four` only by UDP from the dual-stack socket

@@ -27,8 +27,20 @@ describe('gossip labels', () => {
     const a = await node('a', portA, 'prod');
     const b = await node('b', portB, 'prod');
     assert.equal(await b.join([`127.0.0.1:${portA}`]), 1);
-    assert.deepEqual(b.liveMembers().map((m) => m.name).sort(), ['a', 'b']);
-    assert.deepEqual(a.liveMembers().map((m) => m.name).sort(), ['a', 'b']);
+    assert.deepEqual(
+      b
+        .liveMembers()
+        .map((m) => m.name)
+        .sort(),
+      ['a', 'b'],
+    );
+    assert.deepEqual(
+      a
+        .liveMembers()
+        .map((m) => m.name)
+        .sort(),
+      ['a', 'b'],
+    );
   });
 
   it('refuses a node with another label or none, and says why in the refusing node log', async () => {
@@ -40,7 +52,13 @@ describe('gossip labels', () => {
     await assert.rejects(dev.join([`127.0.0.1:${portA}`]), refused);
     const plain = await node('plain', portPlain, '');
     await assert.rejects(plain.join([`127.0.0.1:${portA}`]), refused);
-    assert.deepEqual(a.liveMembers().map((m) => m.name), ['a']);
-    assert.ok(logs.some((l) => /label/.test(l)), logs.join('\n'));
+    assert.deepEqual(
+      a.liveMembers().map((m) => m.name),
+      ['a'],
+    );
+    assert.ok(
+      logs.some((l) => /label/.test(l)),
+      logs.join('\n'),
+    );
   });
 });

@@ -88,7 +88,10 @@ describe('registry replication over gossip', () => {
     // a crashes: its endpoints leave b's answers as soon as it is declared dead
     await a.ml.shutdown();
     await until(b.reg, () => addrs(b.reg).join() === '10.0.0.3', 'dead owner removed', 10000);
-    assert.deepEqual(b.reg.sourceIds().filter((s) => sourceKind(s) === 'gossip'), []);
+    assert.deepEqual(
+      b.reg.sourceIds().filter((s) => sourceKind(s) === 'gossip'),
+      [],
+    );
 
     // a comes back under the same name with its registry: entries return
     const a2 = node('ra', '127.0.0.2', portA);

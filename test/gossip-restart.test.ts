@@ -36,7 +36,13 @@ after(async () => {
 
 /** Node `i` answers `name` with exactly `want`. */
 async function waitAnswers(i: number, name: string, want: string[], why: string): Promise<void> {
-  await eventually(() => lab.answers(i, name), (a) => JSON.stringify(a) === JSON.stringify(want), `n${i}: ${name} → ${JSON.stringify(want)} (${why})`, 30_000, 100);
+  await eventually(
+    () => lab.answers(i, name),
+    (a) => JSON.stringify(a) === JSON.stringify(want),
+    `n${i}: ${name} → ${JSON.stringify(want)} (${why})`,
+    30_000,
+    100,
+  );
 }
 
 interface Tally {
@@ -88,7 +94,11 @@ describe('restarting podswarm-dns nodes', () => {
     let restarting = 0;
     // A node just back is still restarting until it first answers (its first replies may be slow, not wrong).
     const settling = new Set<number>();
-    const load = clients(() => all, (i) => i === restarting, settling);
+    const load = clients(
+      () => all,
+      (i) => i === restarting,
+      settling,
+    );
     const times: number[] = [];
     for (const i of NODES) {
       restarting = i;
@@ -109,7 +119,11 @@ describe('restarting podswarm-dns nodes', () => {
   it('drops what a node stopped registering while it restarted, and nothing else', async () => {
     lab.register(1, { ...own(1), gone: '203.0.113.100' });
     for (const i of NODES) await waitAnswers(i, 'gone', ['203.0.113.100'], 'registered on n1');
-    const load = clients(() => ({ svc1: '203.0.113.1' }), (i) => i === 1, new Set());
+    const load = clients(
+      () => ({ svc1: '203.0.113.1' }),
+      (i) => i === 1,
+      new Set(),
+    );
     await lab.stop(1, 'SIGTERM');
     await lab.start(1, own(1));
     const t0 = Date.now();

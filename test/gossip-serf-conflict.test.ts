@@ -30,10 +30,22 @@ after(() => cluster?.stop());
 describe("serf's name conflict query", () => {
   it('is answered by podswarm-dns nodes with their view of the member: the serf agent keeps its name, 3 of 3 votes', async () => {
     const s1 = cluster.agents[0]!;
-    const impostor = encodeAlive({ incarnation: 1, node: 's1', addr: Buffer.from([127, 0, 30, 99]), port: GOSSIP, meta: encodeTags({}), vsn: Buffer.from([1, 5, 2, 2, 5, 4]) });
+    const impostor = encodeAlive({
+      incarnation: 1,
+      node: 's1',
+      addr: Buffer.from([127, 0, 30, 99]),
+      port: GOSSIP,
+      meta: encodeTags({}),
+      vsn: Buffer.from([1, 5, 2, 2, 5, 4]),
+    });
     await sendDatagram(ip(1), GOSSIP, impostor);
     const verdict = /serf: (?:majority|minority) in name conflict resolution \[\d+ \/ \d+\]/;
-    await eventually(async () => s1.log(), (log) => verdict.test(log), 's1 to resolve the conflict', 15_000);
+    await eventually(
+      async () => s1.log(),
+      (log) => verdict.test(log),
+      's1 to resolve the conflict',
+      15_000,
+    );
     assert.equal(verdict.exec(s1.log())![0], 'serf: majority in name conflict resolution [3 / 3]', s1.log());
     // and it is still a member everywhere
     for (const a of cluster.agents) await waitSerf(a, (m) => m.get('s1')?.status === 'alive', 's1 alive');

@@ -34,7 +34,12 @@ let cluster: SerfCluster;
 /** `[8][3][messageUserEvent]`, as a serf agent sends it (CC false: serf agents coalesce events that allow it). */
 function userEvent(ltime: number, name: string, payload: Buffer): Buffer {
   const w = new MsgWriter();
-  w.struct({ LTime: { kind: 'uint', value: ltime }, Name: { kind: 'str', value: name }, Payload: { kind: 'bytes', value: payload }, CC: { kind: 'bool', value: false } });
+  w.struct({
+    LTime: { kind: 'uint', value: ltime },
+    Name: { kind: 'str', value: name },
+    Payload: { kind: 'bytes', value: payload },
+    CC: { kind: 'bool', value: false },
+  });
   return Buffer.concat([Buffer.from([MessageType.user, SerfMessageType.userEvent]), w.bytes()]);
 }
 
@@ -43,11 +48,20 @@ const sendTo = (n: number, datagram: Buffer): Promise<void> => sendDatagram(ip(n
 
 /** How many times agent `a` handed the user event `name` to its handlers. */
 function received(a: Agent, name: string): number {
-  return a.log().split('\n').filter((l) => l.endsWith(`agent: Received event: user-event: ${name}`)).length;
+  return a
+    .log()
+    .split('\n')
+    .filter((l) => l.endsWith(`agent: Received event: user-event: ${name}`)).length;
 }
 
 async function onEveryAgentOnce(name: string): Promise<void> {
-  for (const a of cluster.agents) await eventually(async () => received(a, name), (n) => n > 0, `${a.rpc} to receive ${name}`, 20_000);
+  for (const a of cluster.agents)
+    await eventually(
+      async () => received(a, name),
+      (n) => n > 0,
+      `${a.rpc} to receive ${name}`,
+      20_000,
+    );
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   for (const a of cluster.agents) assert.equal(received(a, name), 1, `${a.rpc} received ${name} once`);
 }
@@ -76,7 +90,12 @@ describe('serf user events through podswarm-dns nodes', () => {
     await run('serf', ['join', '-replay', `-rpc-addr=${replaying.rpc}`, `${ip(12)}:${GOSSIP}`]);
     await run('serf', ['join', `-rpc-addr=${ignoring.rpc}`, `${ip(12)}:${GOSSIP}`]);
     // the join's push/pull with p2 is done when `serf join` returns
-    await eventually(async () => received(replaying, 'only-p1'), (n) => n > 0, 's3 to replay only-p1', 2000);
+    await eventually(
+      async () => received(replaying, 'only-p1'),
+      (n) => n > 0,
+      's3 to replay only-p1',
+      2000,
+    );
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     assert.equal(received(replaying, 'only-p1'), 1);
     assert.equal(received(ignoring, 'only-p1'), 0);
@@ -103,6 +122,14 @@ describe('serf user events through podswarm-dns nodes', () => {
 
 describe('serf agents after all of the above', () => {
   it('logged no WARN or ERR from gossip', () => {
-    for (const a of cluster.agents) assert.deepEqual(a.log().split('\n').filter((l) => /\[(WARN|ERR)\] (serf|memberlist):/.test(l)), [], a.rpc);
+    for (const a of cluster.agents)
+      assert.deepEqual(
+        a
+          .log()
+          .split('\n')
+          .filter((l) => /\[(WARN|ERR)\] (serf|memberlist):/.test(l)),
+        [],
+        a.rpc,
+      );
   });
 });

@@ -119,7 +119,11 @@ describe('serf keys in a cluster with podswarm-dns nodes', () => {
     for (const s of ours) assert.deepEqual(fileKeys(s), [K2]);
     // a registry change still reaches the other podswarm-dns node, encrypted with K2 only
     writeFileSync(join(ours[0]!.dir, 'services.yaml'), registry({ web11: '203.0.113.11', fresh: '203.0.113.99' }));
-    await eventually(() => answers(12, 'fresh'), (a) => a.includes('203.0.113.99'), 'fresh on p12 after the rotation');
+    await eventually(
+      () => answers(12, 'fresh'),
+      (a) => a.includes('203.0.113.99'),
+      'fresh on p12 after the rotation',
+    );
     assert.doesNotMatch(ours.map((s) => s.output()).join('\n'), /no installed keys could decrypt/);
   });
 
@@ -146,7 +150,13 @@ describe('keyring_file in the Corefile', () => {
 
   it('is refused with FILE:LINE when missing, malformed or beside encrypt', async () => {
     assert.match(await refused('keyring_file none.json'), /Corefile:4: gossip: keyring_file: \S+none\.json: ENOENT/);
-    assert.match(await refused('keyring_file k.json', { 'k.json': '["c2hvcnQ="]' }), /Corefile:4: gossip: keyring_file: \S+k\.json: a key must be base64 of 16, 24 or 32 bytes/);
-    assert.match(await refused(`encrypt ${K1}\n    keyring_file k.json`, { 'k.json': JSON.stringify([K1]) }), /Corefile:5: gossip: keyring_file: not with encrypt/);
+    assert.match(
+      await refused('keyring_file k.json', { 'k.json': '["c2hvcnQ="]' }),
+      /Corefile:4: gossip: keyring_file: \S+k\.json: a key must be base64 of 16, 24 or 32 bytes/,
+    );
+    assert.match(
+      await refused(`encrypt ${K1}\n    keyring_file k.json`, { 'k.json': JSON.stringify([K1]) }),
+      /Corefile:5: gossip: keyring_file: not with encrypt/,
+    );
   });
 });

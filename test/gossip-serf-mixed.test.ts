@@ -66,11 +66,33 @@ describe('serf intents through podswarm-dns nodes', () => {
       await run('serf', ['leave', `-rpc-addr=${leaver.rpc}`]);
       await stopSerf(leaver, 'SIGTERM');
       await onEveryAgent(name, 'left').catch((err: Error) => {
-        const lines = agents.map((a) => `${a.rpc}:\n${a.log().split('\n').filter((l) => l.includes(name)).join('\n')}`);
+        const lines = agents.map(
+          (a) =>
+            `${a.rpc}:\n${a
+              .log()
+              .split('\n')
+              .filter((l) => l.includes(name))
+              .join('\n')}`,
+        );
         throw new Error(`${err.message}\n${lines.join('\n')}`);
       });
       const failedFirst = eventsFor(name).filter((e) => e.endsWith('EventMemberFailed'));
-      if (failedFirst.length > 0) console.log(`# trial ${k}: ${failedFirst.join(', ')}, then left`, process.env.SERF_LOG_LEVEL ? agents.map((a) => `${a.rpc}:\n${a.log().split('\n').filter((l) => l.includes(name)).join('\n')}`).join('\n') : '');
+      if (failedFirst.length > 0)
+        console.log(
+          `# trial ${k}: ${failedFirst.join(', ')}, then left`,
+          process.env.SERF_LOG_LEVEL
+            ? agents
+                .map(
+                  (a) =>
+                    `${a.rpc}:\n${a
+                      .log()
+                      .split('\n')
+                      .filter((l) => l.includes(name))
+                      .join('\n')}`,
+                )
+                .join('\n')
+            : '',
+        );
     }
   });
 
@@ -81,7 +103,11 @@ describe('serf intents through podswarm-dns nodes', () => {
       await onEveryAgent(name, 'alive');
       assert.equal(await leaver.stop('SIGTERM'), 0);
       await onEveryAgent(name, 'left');
-      assert.deepEqual(eventsFor(name).filter((e) => !e.endsWith('EventMemberJoin')), agents.map((a) => `${a.rpc} EventMemberLeave`), `trial ${k}`);
+      assert.deepEqual(
+        eventsFor(name).filter((e) => !e.endsWith('EventMemberJoin')),
+        agents.map((a) => `${a.rpc} EventMemberLeave`),
+        `trial ${k}`,
+      );
     }
   });
 
@@ -89,7 +115,10 @@ describe('serf intents through podswarm-dns nodes', () => {
     await run('serf', ['force-leave', `-rpc-addr=${agents[0]!.rpc}`, 'p2']);
     await onEveryAgent('p2', 'alive');
     // it stays a member: no leave or failure was ever reported for it
-    assert.deepEqual(eventsFor('p2').filter((e) => !e.endsWith('EventMemberJoin')), []);
+    assert.deepEqual(
+      eventsFor('p2').filter((e) => !e.endsWith('EventMemberJoin')),
+      [],
+    );
     for (const a of agents) assert.equal((await serfMembers(a)).get('p2')?.status, 'alive');
   });
 });
@@ -114,6 +143,14 @@ describe('serf queries through podswarm-dns nodes', () => {
 describe('serf agents after all of the above', () => {
   it('logged no WARN or ERR from gossip', () => {
     // agent.ipc may log a CLI client that hung up (serf query's timeout): not gossip
-    for (const a of agents) assert.deepEqual(a.log().split('\n').filter((l) => /\[(WARN|ERR)\] (serf|memberlist):/.test(l)), [], a.rpc);
+    for (const a of agents)
+      assert.deepEqual(
+        a
+          .log()
+          .split('\n')
+          .filter((l) => /\[(WARN|ERR)\] (serf|memberlist):/.test(l)),
+        [],
+        a.rpc,
+      );
   });
 });

@@ -67,7 +67,11 @@ describe('podswarm-dns process with a serf agent', () => {
     const m = await waitSerf(serf, (m) => m.get('psdns')?.status === 'alive', 'psdns alive');
     assert.equal(m.get('psdns')!.addr, OURS);
     assert.deepEqual(m.get('psdns')!.tags, { role: 'podswarm-dns', zone: 'lab' });
-    await eventually(() => members('alive'), (n) => n === 2, 'two alive members in our metric');
+    await eventually(
+      () => members('alive'),
+      (n) => n === 2,
+      'two alive members in our metric',
+    );
     await ours.stop('SIGKILL');
     await waitSerf(serf, (m) => m.get('psdns')?.status === 'failed', 'psdns failed');
   });
@@ -108,7 +112,11 @@ describe('podswarm-dns process with a serf agent', () => {
     await waitSerf(serf, (m) => m.get('psdns')?.status === 'alive', 'psdns alive');
     await stopSerf(serf, 'SIGKILL');
     await ours.waitFor(/memberlist: marking serf3 as failed/);
-    await eventually(() => members('dead'), (n) => n === 1, 'one dead member in our metric');
+    await eventually(
+      () => members('dead'),
+      (n) => n === 1,
+      'one dead member in our metric',
+    );
   });
 
   it('joins an encrypted cluster with the same key', async () => {
@@ -124,7 +132,11 @@ describe('podswarm-dns process with a serf agent', () => {
     const serf = await startSerf('serf5', SERF, SERF_RPC, [`-encrypt=${randomBytes(32).toString('base64')}`]);
     const ours = await startOurs(`encrypt ${randomBytes(32).toString('base64')}`);
     // one WARNING line per attempt, with the reason
-    await ours.waitFor(new RegExp(`\\[WARNING\\] plugin/gossip: join failed, retrying in 1s: failed to join 127\\.0\\.0\\.1:${SERF_PORT}: .*no installed keys could decrypt the message`));
+    await ours.waitFor(
+      new RegExp(
+        `\\[WARNING\\] plugin/gossip: join failed, retrying in 1s: failed to join 127\\.0\\.0\\.1:${SERF_PORT}: .*no installed keys could decrypt the message`,
+      ),
+    );
     await ours.waitFor(/\[WARNING\] plugin\/gossip: join failed, retrying in 2s/);
     // and serf's own join towards us fails the same way
     await assert.rejects(promisify(execFile)('serf', ['join', `-rpc-addr=${serf.rpc}`, OURS]));
@@ -148,7 +160,10 @@ describe('gossip Corefile errors', () => {
     assert.match(await refused('tags role=web'), /Corefile:4: gossip: tags: 'role' is reserved/);
     assert.match(await refused('encrypt c2hvcnQ='), /Corefile:4: gossip: encrypt: a key must be base64 of 16, 24 or 32 bytes/);
     assert.match(await refused('profile fast'), /Corefile:4: gossip: profile: expected lan, wan or local, got 'fast'/);
-    assert.match(await refused('bind localhost:7946'), /Corefile:4: gossip: bind: 'localhost:7946': 'localhost' is not an IP address \(expected IPV4\[:PORT\], \[IPV6\]\[:PORT\] or IPV6\)/);
+    assert.match(
+      await refused('bind localhost:7946'),
+      /Corefile:4: gossip: bind: 'localhost:7946': 'localhost' is not an IP address \(expected IPV4\[:PORT\], \[IPV6\]\[:PORT\] or IPV6\)/,
+    );
     assert.match(await refused('bind [::1:7946'), /Corefile:4: gossip: bind: '\[::1:7946': missing '\]'/);
     assert.match(await refused('join [::1]:7946 [::1]x'), /Corefile:4: gossip: join: '\[::1\]x': expected ':PORT' after '\]', got 'x'/);
     assert.match(await refused('advertise 2001:db8:::1'), /Corefile:4: gossip: advertise: '2001:db8:::1': '2001:db8:::1' is not an IPv6 address/);

@@ -26,7 +26,15 @@ before(async () => {
     gossipPort: GOSSIP_PORT,
     metricsPort: 19413,
     // memberlist's own push/pull once a minute: it carries no registry state, and must not be what delivers it
-    gossip: () => ['profile local', 'probe_interval 200ms', 'probe_timeout 100ms', 'suspicion_mult 3', 'gossip_interval 50ms', 'push_pull_interval 60s', 'reconnect_interval 500ms'],
+    gossip: () => [
+      'profile local',
+      'probe_interval 200ms',
+      'probe_timeout 100ms',
+      'suspicion_mult 3',
+      'gossip_interval 50ms',
+      'push_pull_interval 60s',
+      'reconnect_interval 500ms',
+    ],
     seeds: () => [...SERF],
   });
   for (const i of SERF) {
@@ -45,7 +53,13 @@ after(async () => {
 /** Every podswarm-dns node answers `name` with `want` (empty: NXDOMAIN or no records). */
 async function everywhere(name: string, want: string[], why: string, nodes: readonly number[] = OURS): Promise<void> {
   for (const i of nodes) {
-    await eventually(() => lab.answers(i, name), (a) => JSON.stringify(a) === JSON.stringify(want), `n${i}: ${name} → ${JSON.stringify(want)} (${why})`, 10_000, 50);
+    await eventually(
+      () => lab.answers(i, name),
+      (a) => JSON.stringify(a) === JSON.stringify(want),
+      `n${i}: ${name} → ${JSON.stringify(want)} (${why})`,
+      10_000,
+      50,
+    );
   }
 }
 
@@ -77,7 +91,10 @@ describe('replication among podswarm-dns nodes seeded by serf agents', () => {
 
   it('logs nothing on the serf agents about podswarm-dns traffic', () => {
     for (const a of agents) {
-      const warnings = a.log().split('\n').filter((l) => /\[(WARN|ERR)\]/.test(l));
+      const warnings = a
+        .log()
+        .split('\n')
+        .filter((l) => /\[(WARN|ERR)\]/.test(l));
       assert.deepEqual(warnings, [], `serf log:\n${a.log()}`);
     }
   });

@@ -158,7 +158,10 @@ describe('gossip interop with serf agents', () => {
     await waitSerf(serf, (m) => m.get('ts7')?.status === 'alive', 'ts7 alive (encrypted)');
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(ml.members().find((n) => n.name === 'serf7')!.status, 'alive');
-    assert.deepEqual(lines.filter((l) => l.startsWith('[ERR]')), []);
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith('[ERR]')),
+      [],
+    );
     await ml.leave(3000);
     await ml.shutdown();
     await waitSerf(serf, (m) => m.get('ts7')?.status === 'left', 'ts7 left (encrypted)');
@@ -172,10 +175,16 @@ describe('gossip interop with serf agents', () => {
     await ml.start();
     await assert.rejects(ml.join([`127.0.0.1:${serf8Port}`]), /no installed keys could decrypt the message/);
     // at DEBUG: the caller reports the attempt (plugins/gossip logs one WARNING per attempt)
-    assert.ok(lines.some((l) => l.startsWith('[DEBUG]') && new RegExp(`failed to join 127\\.0\\.0\\.1:${serf8Port}`).test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.startsWith('[DEBUG]') && new RegExp(`failed to join 127\\.0\\.0\\.1:${serf8Port}`).test(l)),
+      lines.join('\n'),
+    );
     // and serf's join towards us fails as well
     await assert.rejects(run('serf', ['join', `-rpc-addr=${serf.rpc}`, `127.0.0.2:${ts8Port}`]));
-    assert.ok(lines.some((l) => /no installed keys could decrypt/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /no installed keys could decrypt/.test(l)),
+      lines.join('\n'),
+    );
     assert.equal((await serfMembers(serf)).has('ts8'), false);
     assert.deepEqual(
       ml.members().map((n) => n.name),
@@ -200,7 +209,9 @@ describe('two of our nodes with a serf agent', () => {
     let heard: (msg: string) => void = () => {};
     const got = new Promise<string>((resolve) => (heard = resolve));
     const a = fastNode('tsa', '127.0.0.2', tsaPort, { delegate: { localState: () => Buffer.from('state-of-a') } });
-    const b = fastNode('tsb', '127.0.0.3', tsbPort, { delegate: { mergeRemoteState: (s) => void merged.push(s.toString()), onUserMessage: (m) => heard(m.toString()) } });
+    const b = fastNode('tsb', '127.0.0.3', tsbPort, {
+      delegate: { mergeRemoteState: (s) => void merged.push(s.toString()), onUserMessage: (m) => heard(m.toString()) },
+    });
     await a.start();
     await b.start();
     await a.join([`127.0.0.1:${serf10Port}`]);

@@ -117,28 +117,47 @@ describe('serf compatibility', () => {
 
   it("answers a name conflict query with serf's Member, or nil for a node it does not know", () => {
     assert.equal(encodeConflictResponse(null).toString('hex'), '06c0');
-    const resp = encodeConflictResponse({ name: 'sb', addr: Buffer.from([127, 0, 0, 2]), port: 7946, tags: { role: 'web' }, status: SerfMemberStatus.alive, vsn: [1, 5, 2, 2, 5, 4] });
+    const resp = encodeConflictResponse({
+      name: 'sb',
+      addr: Buffer.from([127, 0, 0, 2]),
+      port: 7946,
+      tags: { role: 'web' },
+      status: SerfMemberStatus.alive,
+      vsn: [1, 5, 2, 2, 5, 4],
+    });
     assert.equal(resp[0], 6);
     // maps decode with a null prototype
     const m = decode(resp.subarray(1)) as Record<string, object>;
-    assert.deepEqual({ ...m, Tags: { ...m['Tags'] } }, {
-      Addr: Buffer.from([127, 0, 0, 2]),
-      DelegateCur: 4,
-      DelegateMax: 5,
-      DelegateMin: 2,
-      Name: Buffer.from('sb'),
-      Port: 7946,
-      ProtocolCur: 2,
-      ProtocolMax: 5,
-      ProtocolMin: 1,
-      Status: 1,
-      Tags: { role: Buffer.from('web') },
-    });
+    assert.deepEqual(
+      { ...m, Tags: { ...m['Tags'] } },
+      {
+        Addr: Buffer.from([127, 0, 0, 2]),
+        DelegateCur: 4,
+        DelegateMax: 5,
+        DelegateMin: 2,
+        Name: Buffer.from('sb'),
+        Port: 7946,
+        ProtocolCur: 2,
+        ProtocolMax: 5,
+        ProtocolMin: 1,
+        Status: 1,
+        Tags: { role: Buffer.from('web') },
+      },
+    );
   });
 
   it("gives a member serf's status from memberlist's state and the member's last intent", () => {
     const intents = new SerfIntents();
-    const member = (name: string, state: NodeStateType) => ({ name, addr: Buffer.from([127, 0, 0, 1]), port: 1, meta: null, state, incarnation: 1, stateChange: 0, vsn: [1, 5, 2, 2, 5, 4] as [number, number, number, number, number, number] });
+    const member = (name: string, state: NodeStateType) => ({
+      name,
+      addr: Buffer.from([127, 0, 0, 1]),
+      port: 1,
+      meta: null,
+      state,
+      incarnation: 1,
+      stateChange: 0,
+      vsn: [1, 5, 2, 2, 5, 4] as [number, number, number, number, number, number],
+    });
     intents.record('a', 1, 1);
     intents.record('b', 0, 2);
     assert.equal(intents.status(member('a', NodeStateType.suspect)), SerfMemberStatus.alive);
@@ -195,7 +214,10 @@ describe('serf user events (serf.go handleUserEvent)', () => {
     assert.deepEqual(back.events, log.buffer());
     // slot 3 as go-msgpack writes it: {Events: [{Name, Payload}, ...], LTime}
     const slot = new MsgWriter();
-    slot.struct({ LTime: { kind: 'uint', value: 3 }, Events: { kind: 'raw', value: Buffer.from('9282a44e616d65a161a75061796c6f6164a17082a44e616d65a162a75061796c6f6164c0', 'hex') } });
+    slot.struct({
+      LTime: { kind: 'uint', value: 3 },
+      Events: { kind: 'raw', value: Buffer.from('9282a44e616d65a161a75061796c6f6164a17082a44e616d65a162a75061796c6f6164c0', 'hex') },
+    });
     assert.ok(encodeSerfPushPull(pp).includes(slot.bytes()));
   });
 
@@ -218,11 +240,21 @@ describe('serf user events (serf.go handleUserEvent)', () => {
       w.struct(fields);
       return Buffer.concat([Buffer.from([3]), w.bytes()]);
     };
-    assert.deepEqual(decodeUserEvent(msg({ LTime: { kind: 'uint', value: 9 }, Name: { kind: 'str', value: 'n' }, Payload: { kind: 'bytes', value: null }, CC: { kind: 'bool', value: false } })), {
-      ltime: 9,
-      name: Buffer.from('n'),
-      payload: null,
-    });
+    assert.deepEqual(
+      decodeUserEvent(
+        msg({
+          LTime: { kind: 'uint', value: 9 },
+          Name: { kind: 'str', value: 'n' },
+          Payload: { kind: 'bytes', value: null },
+          CC: { kind: 'bool', value: false },
+        }),
+      ),
+      {
+        ltime: 9,
+        name: Buffer.from('n'),
+        payload: null,
+      },
+    );
     assert.throws(() => decodeUserEvent(msg({ LTime: { kind: 'uint', value: 2n ** 64n - 1n }, Name: { kind: 'str', value: 'n' } })), /LTime is out of range/);
     assert.throws(() => decodeUserEvent(msg({ LTime: { kind: 'uint', value: 1 }, CC: { kind: 'str', value: 'yes' } })), /CC is not a bool/);
     assert.throws(() => decodeUserEvent(msg({ LTime: { kind: 'int', value: -1 } })), /LTime is not an unsigned integer/);

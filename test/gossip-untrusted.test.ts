@@ -68,7 +68,12 @@ const FIRST = {
 };
 const FIRST_REASONS = { port: 2, address: 1, version: 1, size: 1, name: 1, owner: 1 };
 /** User message, later: good entries still get through. */
-const SECOND = { forger: { ...entry('good2', endpoint('good2', '203.0.113.52')), ...entry('zeroport', endpoint('zeroport', '203.0.113.66', [{ name: 'http', port: 0, protocol: 'tcp' }])) } };
+const SECOND = {
+  forger: {
+    ...entry('good2', endpoint('good2', '203.0.113.52')),
+    ...entry('zeroport', endpoint('zeroport', '203.0.113.66', [{ name: 'http', port: 0, protocol: 'tcp' }])),
+  },
+};
 const THIRD = { forger: entry('good3', endpoint('good3', '203.0.113.53')) };
 const GOOD = { good1: '203.0.113.51', good2: '203.0.113.52', good3: '203.0.113.53' };
 const BAD = ['noports', 'badaddr', 'bighport', 'future', 'huge', 'ctrl', 'zeroport'];
@@ -80,7 +85,9 @@ class Forger {
 
   constructor(seedKey: string | undefined) {
     const args = [`${lab.addr(FORGER)}:${GOSSIP_PORT}`, `${lab.addr(1)}:${GOSSIP_PORT}`, ...(seedKey ? [seedKey] : [])];
-    this.proc = spawn('ip', ['netns', 'exec', lab.lab.ns(FORGER), process.execPath, '--import', 'tsx', FORGER_SCRIPT, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc = spawn('ip', ['netns', 'exec', lab.lab.ns(FORGER), process.execPath, '--import', 'tsx', FORGER_SCRIPT, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const onData = (d: Buffer): void => {
       this.out += d.toString();
       for (const w of this.waiters) w();
@@ -90,7 +97,12 @@ class Forger {
   }
 
   waitFor(line: string): Promise<void> {
-    return settleWhen(this.waiters, () => (this.out.includes(`${line}\n`) ? { value: undefined } : this.out.includes('error ') ? { error: new Error(this.out) } : undefined), 20_000, () => `forger: no '${line}'; output:\n${this.out}`);
+    return settleWhen(
+      this.waiters,
+      () => (this.out.includes(`${line}\n`) ? { value: undefined } : this.out.includes('error ') ? { error: new Error(this.out) } : undefined),
+      20_000,
+      () => `forger: no '${line}'; output:\n${this.out}`,
+    );
   }
 
   async send(cmd: string, arg: string): Promise<void> {
@@ -126,7 +138,11 @@ for (const encrypted of [false, true]) {
       key = encrypted ? KEY : undefined;
       await lab.start(1, { svc1: '203.0.113.1' });
       await lab.start(2, {});
-      await eventually(() => lab.answers(2, 'svc1'), (a) => a.join() === '203.0.113.1', 'n2 joined n1');
+      await eventually(
+        () => lab.answers(2, 'svc1'),
+        (a) => a.join() === '203.0.113.1',
+        'n2 joined n1',
+      );
 
       forger = new Forger(key);
       await forger.waitFor('ready');
@@ -137,12 +153,21 @@ for (const encrypted of [false, true]) {
 
       for (const i of [1, 2]) {
         for (const [name, address] of Object.entries(GOOD)) {
-          await eventually(() => lab.answers(i, name), (a) => a.join() === address, `n${i} serves ${name}`, 15_000);
+          await eventually(
+            () => lab.answers(i, name),
+            (a) => a.join() === address,
+            `n${i} serves ${name}`,
+            15_000,
+          );
         }
         for (const name of BAD) assert.equal((await lab.query(i, name)).status, 'NXDOMAIN', `n${i} must not serve ${name}`);
       }
       assert.deepEqual(await rejected(1), { ...FIRST_REASONS, port: FIRST_REASONS.port + 1, oversized: 1 });
-      const logged = lab.servers.get(1)!.output().split('\n').filter((l) => l.includes(`invalid replicated`) && l.includes(`from ${lab.addr(FORGER)}:`));
+      const logged = lab.servers
+        .get(1)!
+        .output()
+        .split('\n')
+        .filter((l) => l.includes(`invalid replicated`) && l.includes(`from ${lab.addr(FORGER)}:`));
       assert.equal(logged.length, 1, `one line for the forger, got:\n${logged.join('\n')}`);
       // node 2 heard of the forger's entries only through node 1: had a bad one been passed on, it would have refused it
       assert.deepEqual(await rejected(2), {});

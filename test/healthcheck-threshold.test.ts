@@ -40,7 +40,9 @@ before(async () => {
     }
 }
 `,
-    files: { 'services.yaml': `services:\n  - name: web\n    ports: [{ name: http, port: ${PORT} }]\n    health_check: { tcp: http }\n    endpoints: [{ name: web-0, address: 127.0.0.1 }]\n` },
+    files: {
+      'services.yaml': `services:\n  - name: web\n    ports: [{ name: http, port: ${PORT} }]\n    health_check: { tcp: http }\n    endpoints: [{ name: web-0, address: 127.0.0.1 }]\n`,
+    },
   });
 });
 

@@ -36,7 +36,10 @@ describe('health verdict timing', () => {
       for (let closedAt = 20_000; closedAt < 30_000; closedAt += 250) {
         const { at, why } = runUntilUnhealthy(SEED, closedAt, earlyMs, 3);
         const after = at - closedAt;
-        assert.ok(after >= SEED.thresholdMs - SEED.intervalMs && after <= SEED.thresholdMs + SEED.intervalMs, `early ${earlyMs}ms, closed at ${closedAt}: unhealthy ${after}ms after`);
+        assert.ok(
+          after >= SEED.thresholdMs - SEED.intervalMs && after <= SEED.thresholdMs + SEED.intervalMs,
+          `early ${earlyMs}ms, closed at ${closedAt}: unhealthy ${after}ms after`,
+        );
         assert.match(why, /^failing for 30s: connect ECONNREFUSED$/, `early ${earlyMs}ms, closed at ${closedAt}`);
       }
     }

@@ -81,7 +81,12 @@ async function bothAnswer(name: string, want: string[]): Promise<void> {
     [N1_DNS, 'n1'],
     [N2_DNS, 'n2'],
   ] as const) {
-    await eventually(() => addresses(port, name), (a) => JSON.stringify(a) === JSON.stringify(want), `${name} → ${JSON.stringify(want)} on ${node}`, 20_000);
+    await eventually(
+      () => addresses(port, name),
+      (a) => JSON.stringify(a) === JSON.stringify(want),
+      `${name} → ${JSON.stringify(want)} on ${node}`,
+      20_000,
+    );
   }
 }
 
@@ -119,7 +124,11 @@ describe('health checks', () => {
     await bothAnswer('web.default.cluster.local', ['127.0.0.1']);
     await close(tcp);
     await bothAnswer('web.default.cluster.local', []);
-    await n1.waitFor(new RegExp(`\\[INFO\\] registry: endpoint web-0\\.web\\.default 127\\.0\\.0\\.1 \\(node n1, source file:\\S+\\) is unhealthy: failing for [\\d.]+s: connect 127\\.0\\.0\\.1:${TCP_PORT}: .*ECONNREFUSED`));
+    await n1.waitFor(
+      new RegExp(
+        `\\[INFO\\] registry: endpoint web-0\\.web\\.default 127\\.0\\.0\\.1 \\(node n1, source file:\\S+\\) is unhealthy: failing for [\\d.]+s: connect 127\\.0\\.0\\.1:${TCP_PORT}: .*ECONNREFUSED`,
+      ),
+    );
     await listenTcp();
     await bothAnswer('web.default.cluster.local', ['127.0.0.1']);
     await n1.waitFor(/registry: endpoint web-0\.web\.default 127\.0\.0\.1 \(node n1, source file:\S+\) is healthy: check passed/);
@@ -147,7 +156,10 @@ describe('health checks', () => {
 });
 
 describe('health check declarations', () => {
-  async function refused(yaml: string, corefileText = 'cluster.local:17878 {\n  bind 127.0.0.1\n  cluster cluster.local {\n    registry services.yaml\n  }\n}\n'): Promise<string> {
+  async function refused(
+    yaml: string,
+    corefileText = 'cluster.local:17878 {\n  bind 127.0.0.1\n  cluster cluster.local {\n    registry services.yaml\n  }\n}\n',
+  ): Promise<string> {
     const dir = mkdtempSync(join(tmpdir(), 'podswarm-test-'));
     writeFileSync(join(dir, 'services.yaml'), yaml);
     writeFileSync(join(dir, 'Corefile'), corefileText);
@@ -157,7 +169,9 @@ describe('health check declarations', () => {
   }
 
   it('refuses a check naming a port the endpoint does not have', async () => {
-    const out = await refused('services:\n  - name: a\n    ports: [{ name: http, port: 80 }]\n    health_check: { tcp: grpc }\n    endpoints: [{ address: 203.0.113.1 }]\n');
+    const out = await refused(
+      'services:\n  - name: a\n    ports: [{ name: http, port: 80 }]\n    health_check: { tcp: grpc }\n    endpoints: [{ address: 203.0.113.1 }]\n',
+    );
     assert.match(out, /services\[0\]\.health_check\.tcp: no tcp port named "grpc"/);
   });
 
@@ -200,7 +214,10 @@ describe('health check declarations', () => {
     try {
       await server.waitFor(/endpoint waits\.ready\.default 127\.0\.0\.1 .* registered, unhealthy/);
       const r = await dig(port, 'ready.default.cluster.local', 'A');
-      assert.deepEqual(r.answer.map((x) => x.data), ['127.0.0.2']);
+      assert.deepEqual(
+        r.answer.map((x) => x.data),
+        ['127.0.0.2'],
+      );
       assert.equal((await dig(port, 'waits.ready.default.cluster.local', 'A')).status, 'NXDOMAIN');
     } finally {
       await server.stop();

@@ -67,18 +67,39 @@ describe('hosts: end to end', () => {
 
   it('answers A and AAAA from the file and the inline lines, authoritatively, with the ttl', async () => {
     const a = await dig(PORT, 'web.example.org');
-    assert.deepEqual(a.answer.map((r) => [r.name, r.ttl, r.type, r.data]), [['web.example.org.', 60, 'A', '10.0.0.1']]);
+    assert.deepEqual(
+      a.answer.map((r) => [r.name, r.ttl, r.type, r.data]),
+      [['web.example.org.', 60, 'A', '10.0.0.1']],
+    );
     assert.ok(a.flags.includes('aa'));
-    assert.deepEqual((await dig(PORT, 'web.example.org', 'AAAA')).answer.map((r) => r.data), ['fd00::1']);
-    assert.deepEqual((await dig(PORT, 'inline.example.org')).answer.map((r) => r.data), ['10.9.9.9']);
-    assert.deepEqual((await dig(PORT, 'x.wild.example.org')).answer.map((r) => r.data), ['10.0.0.5']);
+    assert.deepEqual(
+      (await dig(PORT, 'web.example.org', 'AAAA')).answer.map((r) => r.data),
+      ['fd00::1'],
+    );
+    assert.deepEqual(
+      (await dig(PORT, 'inline.example.org')).answer.map((r) => r.data),
+      ['10.9.9.9'],
+    );
+    assert.deepEqual(
+      (await dig(PORT, 'x.wild.example.org')).answer.map((r) => r.data),
+      ['10.0.0.5'],
+    );
   });
 
   it('answers PTR for v4 and v6 addresses', async () => {
-    assert.deepEqual((await dig(PORT, '1.0.0.10.in-addr.arpa', 'PTR')).answer.map((r) => r.data), ['web.example.org.']);
-    assert.deepEqual((await dig(PORT, '9.9.9.10.in-addr.arpa', 'PTR')).answer.map((r) => r.data), ['inline.example.org.']);
+    assert.deepEqual(
+      (await dig(PORT, '1.0.0.10.in-addr.arpa', 'PTR')).answer.map((r) => r.data),
+      ['web.example.org.'],
+    );
+    assert.deepEqual(
+      (await dig(PORT, '9.9.9.10.in-addr.arpa', 'PTR')).answer.map((r) => r.data),
+      ['inline.example.org.'],
+    );
     const ptr6 = await dig(PORT, `1.${'0.'.repeat(29)}d.f.ip6.arpa`, 'PTR');
-    assert.deepEqual(ptr6.answer.map((r) => r.data), ['web.example.org.']);
+    assert.deepEqual(
+      ptr6.answer.map((r) => r.data),
+      ['web.example.org.'],
+    );
   });
 
   it('gives NODATA for another type of a known name, SERVFAIL for an unknown one', async () => {
@@ -99,9 +120,19 @@ describe('hosts: end to end', () => {
   it('reloads the file when it changes', async () => {
     writeFileSync(join(srv.dir, 'hosts'), '10.0.0.2 web.example.org\n10.0.0.3 new.example.org\n');
     await srv.waitFor(/reloaded \S+hosts: \d+ entries/);
-    assert.deepEqual((await dig(PORT, 'web.example.org')).answer.map((r) => r.data), ['10.0.0.2']);
-    assert.deepEqual((await dig(PORT, 'new.example.org')).answer.map((r) => r.data), ['10.0.0.3']);
+    assert.deepEqual(
+      (await dig(PORT, 'web.example.org')).answer.map((r) => r.data),
+      ['10.0.0.2'],
+    );
+    assert.deepEqual(
+      (await dig(PORT, 'new.example.org')).answer.map((r) => r.data),
+      ['10.0.0.3'],
+    );
     assert.deepEqual((await dig(PORT, 'web.example.org', 'AAAA')).answer, []);
-    assert.deepEqual((await dig(PORT, 'inline.example.org')).answer.map((r) => r.data), ['10.9.9.9'], 'inline entries stay');
+    assert.deepEqual(
+      (await dig(PORT, 'inline.example.org')).answer.map((r) => r.data),
+      ['10.9.9.9'],
+      'inline entries stay',
+    );
   });
 });

@@ -9,7 +9,8 @@ import { App } from '../src/app.js';
 import { KeptAcrossReload, KeptForLife } from '../src/chain/kept-across-reload.js';
 import { createLogger } from '../src/log.js';
 
-const newApp = () => new App({ corefile: 'Corefile', quiet: true, nodeName: 't' }, createLogger({ json: false, out: new Writable({ write: (_c, _e, cb) => cb() }) }));
+const newApp = () =>
+  new App({ corefile: 'Corefile', quiet: true, nodeName: 't' }, createLogger({ json: false, out: new Writable({ write: (_c, _e, cb) => cb() }) }));
 
 /** A helper that records what it disposed and replaced. */
 function recording() {
@@ -84,8 +85,14 @@ describe('KeptForLife', () => {
     const kept = new KeptForLife<object>();
     const app = newApp();
     const a = kept.get(app, 'x', () => ({}));
-    assert.equal(kept.get(app, 'x', () => ({})), a);
-    assert.notEqual(kept.get(newApp(), 'x', () => ({})), a);
+    assert.equal(
+      kept.get(app, 'x', () => ({})),
+      a,
+    );
+    assert.notEqual(
+      kept.get(newApp(), 'x', () => ({})),
+      a,
+    );
     assert.equal(kept.current(app, 'y'), undefined);
   });
 });

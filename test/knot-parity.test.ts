@@ -24,15 +24,37 @@ interface Service {
 }
 
 const SERVICES: Service[] = [
-  { name: 'web', ns: 'default', port: { name: 'http', number: 80 }, endpoints: [{ name: 'e0', address: '10.10.0.5' }, { name: 'e1', address: '10.10.0.6' }] },
-  { name: 'db', ns: 'data', port: { name: 'pg', number: 5432 }, endpoints: [{ name: 'd0', address: '10.20.1.1' }, { name: 'd1', address: 'fd00:20::1' }] },
+  {
+    name: 'web',
+    ns: 'default',
+    port: { name: 'http', number: 80 },
+    endpoints: [
+      { name: 'e0', address: '10.10.0.5' },
+      { name: 'e1', address: '10.10.0.6' },
+    ],
+  },
+  {
+    name: 'db',
+    ns: 'data',
+    port: { name: 'pg', number: 5432 },
+    endpoints: [
+      { name: 'd0', address: '10.20.1.1' },
+      { name: 'd1', address: 'fd00:20::1' },
+    ],
+  },
 ];
 const SOA = 'ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 86400 5';
 
 function registryYaml(): string {
   const lines = ['node: parity', 'services:'];
   for (const s of SERVICES) {
-    lines.push(`  - name: ${s.name}`, `    namespace: ${s.ns}`, '    ports:', `      - { name: ${s.port.name}, port: ${s.port.number}, protocol: tcp }`, '    endpoints:');
+    lines.push(
+      `  - name: ${s.name}`,
+      `    namespace: ${s.ns}`,
+      '    ports:',
+      `      - { name: ${s.port.name}, port: ${s.port.number}, protocol: tcp }`,
+      '    endpoints:',
+    );
     for (const e of s.endpoints) lines.push(`      - { name: ${e.name}, address: "${e.address}" }`);
   }
   return lines.join('\n') + '\n';
@@ -124,7 +146,13 @@ describe('knot parity: empty non-terminals are NODATA, not NXDOMAIN', () => {
 });
 
 describe('knot parity: names that do not exist stay NXDOMAIN', () => {
-  for (const [name, type] of [['_udp.web.default.cluster.local', 'A'], ['nope.default.cluster.local', 'A'], ['9.0.10.10.in-addr.arpa', 'PTR'], ['1.10.10.in-addr.arpa', 'PTR'], ['1.2.0.0.0.0.d.f.ip6.arpa', 'PTR']] as const) {
+  for (const [name, type] of [
+    ['_udp.web.default.cluster.local', 'A'],
+    ['nope.default.cluster.local', 'A'],
+    ['9.0.10.10.in-addr.arpa', 'PTR'],
+    ['1.10.10.in-addr.arpa', 'PTR'],
+    ['1.2.0.0.0.0.d.f.ip6.arpa', 'PTR'],
+  ] as const) {
     it(`${name} ${type}`, async () => {
       const r = await both(name, type);
       assert.equal(r.knot.status, 'NXDOMAIN');
@@ -156,12 +184,18 @@ describe('knot parity: zone apexes', () => {
     const r = await dig(port, 'svc.cluster.local', 'SOA');
     assert.equal(r.status, 'NOERROR');
     assert.deepEqual(r.answer, []);
-    assert.deepEqual(r.authority.map((a) => a.name), ['cluster.local.']);
+    assert.deepEqual(
+      r.authority.map((a) => a.name),
+      ['cluster.local.'],
+    );
   });
 
   it('in-addr.arpa answers its own SOA, named under the cluster zone', async () => {
     const r = await dig(port, 'in-addr.arpa', 'SOA');
-    assert.deepEqual(r.answer.map((a) => [a.name, a.type]), [['in-addr.arpa.', 'SOA']]);
+    assert.deepEqual(
+      r.answer.map((a) => [a.name, a.type]),
+      [['in-addr.arpa.', 'SOA']],
+    );
     assert.match(r.answer[0]!.data, /^ns\.dns\.cluster\.local\. hostmaster\.cluster\.local\. \d+ 7200 1800 86400 5$/);
   });
 });
@@ -184,7 +218,16 @@ describe('knot parity: the records as knot has them', () => {
 });
 
 describe('ANY returns records (RFC 8482), never an empty NOERROR', () => {
-  const cases = ['web.default.cluster.local', 'db.data.cluster.local', 'e0.web.default.svc.cluster.local', '_http._tcp.web.default.cluster.local', '5.0.10.10.in-addr.arpa', 'cluster.local', 'in-addr.arpa', 'ns.dns.cluster.local'];
+  const cases = [
+    'web.default.cluster.local',
+    'db.data.cluster.local',
+    'e0.web.default.svc.cluster.local',
+    '_http._tcp.web.default.cluster.local',
+    '5.0.10.10.in-addr.arpa',
+    'cluster.local',
+    'in-addr.arpa',
+    'ns.dns.cluster.local',
+  ];
   for (const name of cases) {
     it(name, async () => {
       const r = { ours: await dig(port, name, 'ANY'), knot: await dig(knot.port, name, 'ANY') };
@@ -212,7 +255,12 @@ describe('knot parity: opcodes we do not implement', () => {
     h.writeUInt16BE(withQuestion ? 1 : 0, 4);
     return Buffer.concat([h, q]);
   };
-  for (const [opcode, withQuestion] of [[2, false], [2, true], [15, false], [15, true]] as const) {
+  for (const [opcode, withQuestion] of [
+    [2, false],
+    [2, true],
+    [15, false],
+    [15, true],
+  ] as const) {
     it(`opcode ${opcode} ${withQuestion ? 'with' : 'without'} a question: NOTIMP, no RA`, async () => {
       const a = (await udpExchange(port, message(opcode, withQuestion)))!;
       const b = (await udpExchange(knot.port, message(opcode, withQuestion)))!;

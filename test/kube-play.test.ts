@@ -115,7 +115,9 @@ describe('podman kube play on two nodes: Services and pods to A, SRV and per-pod
       mkdirSync(join(n.dir, 'kube'), { recursive: true });
       await podman(n, 'load', '-i', image);
       await podman(n, 'network', 'create', '--disable-dns', '--subnet', `10.250.${186 + n.i}.0/24`, NET);
-      n.service = spawn('nsenter', [`--net=/run/netns/${lab.ns(n.i)}`, 'podman', ...storage(n), 'system', 'service', '--time', '0', `unix://${n.socket}`], { stdio: 'ignore' });
+      n.service = spawn('nsenter', [`--net=/run/netns/${lab.ns(n.i)}`, 'podman', ...storage(n), 'system', 'service', '--time', '0', `unix://${n.socket}`], {
+        stdio: 'ignore',
+      });
       await eventually(async () => existsSync(n.socket), Boolean, `node ${n.i}'s podman socket`, 20_000);
       writeFileSync(n.yaml, YAML[n.i]!);
       const join_ = n.i === 2 ? `join ${lab.addr(1)}:7946` : '';
@@ -159,31 +161,55 @@ describe('podman kube play on two nodes: Services and pods to A, SRV and per-pod
     for (const n of nodes) await podman(n, 'kube', 'play', '--network', NET, n.yaml);
     ip[1] = await podman(nodes[0]!, 'inspect', '--format', `{{(index .NetworkSettings.Networks "${NET}").IPAddress}}`, 'i18web-pod-0-httpd');
     ip[2] = await podman(nodes[1]!, 'inspect', '--format', `{{(index .NetworkSettings.Networks "${NET}").IPAddress}}`, 'i18webb-httpd');
-    const both = sorted([ip[1]!, ip[2]!]);
+    const both = sorted([ip[1], ip[2]]);
     for (const n of nodes) {
-      const a = await eventually(() => digOn(n, 'web.shop.svc.cluster.local', 'A'), (r) => r.answer.length === 2, `node ${n.i}: both pods`);
-      assert.deepEqual(a.answer.map((r) => r.data), n.i === 1 ? [ip[1], ip[2]] : [ip[2], ip[1]], `node ${n.i}: A, this node's pod first`);
+      const a = await eventually(
+        () => digOn(n, 'web.shop.svc.cluster.local', 'A'),
+        (r) => r.answer.length === 2,
+        `node ${n.i}: both pods`,
+      );
+      assert.deepEqual(
+        a.answer.map((r) => r.data),
+        n.i === 1 ? [ip[1], ip[2]] : [ip[2], ip[1]],
+        `node ${n.i}: A, this node's pod first`,
+      );
       assert.deepEqual(sorted((await digOn(n, 'web.shop.cluster.local', 'A')).answer.map((r) => r.data)), both, `node ${n.i}: short form`);
       const srv = await digOn(n, '_http._tcp.web.shop.svc.cluster.local', 'SRV');
       // same_node first: this node's pod gets priority 0, the other node's 1.
       const own = n.i === 1 ? 'i18web-pod-0' : 'webb';
       const theirs = n.i === 1 ? 'webb' : 'i18web-pod-0';
-      assert.deepEqual(srv.answer.map((r) => r.data), [
-        `0 50 8080 ${own}.web.shop.svc.cluster.local.`,
-        `1 50 8080 ${theirs}.web.shop.svc.cluster.local.`,
-      ], `node ${n.i}: SRV with the named targetPort's container port, this node's pod first`);
+      assert.deepEqual(
+        srv.answer.map((r) => r.data),
+        [`0 50 8080 ${own}.web.shop.svc.cluster.local.`, `1 50 8080 ${theirs}.web.shop.svc.cluster.local.`],
+        `node ${n.i}: SRV with the named targetPort's container port, this node's pod first`,
+      );
       const udp = await digOn(n, '_metrics._udp.web.shop.svc.cluster.local', 'SRV');
       assert.deepEqual(sorted(udp.answer.map((r) => r.data.split(' ')[2]!)), ['9100', '9100'], `node ${n.i}: a numeric port defaults to port`);
-      assert.deepEqual((await digOn(n, 'i18web-pod-0.web.shop.svc.cluster.local', 'A')).answer.map((r) => r.data), [ip[1]], `node ${n.i}: the Deployment's pod by name`);
-      assert.deepEqual((await digOn(n, 'webb.web.shop.svc.cluster.local', 'A')).answer.map((r) => r.data), [ip[2]], `node ${n.i}: spec.hostname names the pod`);
+      assert.deepEqual(
+        (await digOn(n, 'i18web-pod-0.web.shop.svc.cluster.local', 'A')).answer.map((r) => r.data),
+        [ip[1]],
+        `node ${n.i}: the Deployment's pod by name`,
+      );
+      assert.deepEqual(
+        (await digOn(n, 'webb.web.shop.svc.cluster.local', 'A')).answer.map((r) => r.data),
+        [ip[2]],
+        `node ${n.i}: spec.hostname names the pod`,
+      );
     }
   });
 
   test('podman kube down removes the pod from both nodes', async () => {
     await podman(nodes[1]!, 'kube', 'down', nodes[1]!.yaml);
     for (const n of nodes) {
-      const a = await eventually(() => digOn(n, 'web.shop.svc.cluster.local', 'A'), (r) => r.answer.length === 1, `node ${n.i}: node 2's pod gone`);
-      assert.deepEqual(a.answer.map((r) => r.data), [ip[1]]);
+      const a = await eventually(
+        () => digOn(n, 'web.shop.svc.cluster.local', 'A'),
+        (r) => r.answer.length === 1,
+        `node ${n.i}: node 2's pod gone`,
+      );
+      assert.deepEqual(
+        a.answer.map((r) => r.data),
+        [ip[1]],
+      );
       assert.equal((await digOn(n, 'webb.web.shop.svc.cluster.local', 'A')).status, 'NXDOMAIN', `node ${n.i}: per-pod name gone`);
     }
   });
@@ -192,7 +218,9 @@ describe('podman kube play on two nodes: Services and pods to A, SRV and per-pod
     const n = nodes[0]!;
     const file = join(n.dir, 'kube', 'slow.yaml');
     // kube play turns the livenessProbe into a Podman HEALTHCHECK, `starting` until it first runs.
-    writeFileSync(file, `apiVersion: v1
+    writeFileSync(
+      file,
+      `apiVersion: v1
 kind: Pod
 metadata: { name: i18slow, labels: { app: slow } }
 spec:
@@ -214,18 +242,33 @@ apiVersion: v1
 kind: Service
 metadata: { name: slowpub, namespace: shop }
 spec: { clusterIP: None, selector: { app: slow }, publishNotReadyAddresses: true }
-`);
+`,
+    );
     await podman(n, 'kube', 'play', '--network', NET, file);
     const addr = await podman(n, 'inspect', '--format', `{{(index .NetworkSettings.Networks "${NET}").IPAddress}}`, 'i18slow-c');
     for (const m of nodes) {
-      const pub = await eventually(() => digOn(m, 'slowpub.shop.svc.cluster.local', 'A'), (r) => r.answer.length === 1, `node ${m.i}: the not-ready pod published`);
-      assert.deepEqual(pub.answer.map((r) => r.data), [addr]);
+      const pub = await eventually(
+        () => digOn(m, 'slowpub.shop.svc.cluster.local', 'A'),
+        (r) => r.answer.length === 1,
+        `node ${m.i}: the not-ready pod published`,
+      );
+      assert.deepEqual(
+        pub.answer.map((r) => r.data),
+        [addr],
+      );
       assert.equal((await digOn(m, 'slow.shop.svc.cluster.local', 'A')).status, 'NXDOMAIN', `node ${m.i}: not ready, not served`);
     }
     await podman(n, 'healthcheck', 'run', 'i18slow-c');
     for (const m of nodes) {
-      const ready = await eventually(() => digOn(m, 'slow.shop.svc.cluster.local', 'A'), (r) => r.answer.length === 1, `node ${m.i}: the pod ready`);
-      assert.deepEqual(ready.answer.map((r) => r.data), [addr]);
+      const ready = await eventually(
+        () => digOn(m, 'slow.shop.svc.cluster.local', 'A'),
+        (r) => r.answer.length === 1,
+        `node ${m.i}: the pod ready`,
+      );
+      assert.deepEqual(
+        ready.answer.map((r) => r.data),
+        [addr],
+      );
     }
     await podman(n, 'kube', 'down', file);
     rmSync(file);
@@ -233,8 +276,18 @@ spec: { clusterIP: None, selector: { app: slow }, publishNotReadyAddresses: true
 
   test('an edited file is re-read: a Service added to the YAML is answered', async () => {
     const n = nodes[0]!;
-    writeFileSync(n.yaml, `${YAML[1]}---\napiVersion: v1\nkind: Service\nmetadata: { name: ext, namespace: shop }\nspec: { type: ExternalName, externalName: db.example.org }\n`);
-    const r = await eventually(() => digOn(n, 'ext.shop.svc.cluster.local', 'CNAME'), (x) => x.answer.length === 1, 'the new ExternalName service');
-    assert.deepEqual(r.answer.map((x) => [x.type, x.data]), [['CNAME', 'db.example.org.']]);
+    writeFileSync(
+      n.yaml,
+      `${YAML[1]}---\napiVersion: v1\nkind: Service\nmetadata: { name: ext, namespace: shop }\nspec: { type: ExternalName, externalName: db.example.org }\n`,
+    );
+    const r = await eventually(
+      () => digOn(n, 'ext.shop.svc.cluster.local', 'CNAME'),
+      (x) => x.answer.length === 1,
+      'the new ExternalName service',
+    );
+    assert.deepEqual(
+      r.answer.map((x) => [x.type, x.data]),
+      [['CNAME', 'db.example.org.']],
+    );
   });
 });

@@ -40,7 +40,10 @@ describe('loadbalance: wire order', () => {
     for (let i = 0; i < 60; i++) {
       const out = answers(shuffleAnswers(msg));
       assert.equal(out[0], 'CNAME web.example.org');
-      assert.deepEqual(out.slice(1).sort(), ADDRS.map((ip) => `A ${ip}`));
+      assert.deepEqual(
+        out.slice(1).sort(),
+        ADDRS.map((ip) => `A ${ip}`),
+      );
       orders.add(out.join());
     }
     assert.ok(orders.size > 1, 'the order never changed');
@@ -58,7 +61,10 @@ describe('loadbalance: wire order', () => {
       const out = shuffleAnswers(msg);
       assert.equal(dnsPacket.decode(out).id, 7);
       const got = answers(out);
-      assert.deepEqual([...got].sort(), ADDRS.map((ip) => `A ${ip}`));
+      assert.deepEqual(
+        [...got].sort(),
+        ADDRS.map((ip) => `A ${ip}`),
+      );
       firsts.add(got[0]!);
     }
     assert.equal(firsts.size, ADDRS.length);
@@ -70,8 +76,29 @@ describe('loadbalance: wire order', () => {
     const owner = [0xc0, 12];
     const rr = (type: number, rdata: number[], name = owner) => [...name, 0, type, 0, 1, 0, 0, 0, 30, 0, rdata.length, ...rdata];
     const msg = Buffer.from([
-      0, 7, 0x81, 0x80, 0, 1, 0, 3, 0, 0, 0, 1,
-      3, ...Buffer.from('web'), 7, ...Buffer.from('example'), 3, ...Buffer.from('org'), 0, 0, 1, 0, 1,
+      0,
+      7,
+      0x81,
+      0x80,
+      0,
+      1,
+      0,
+      3,
+      0,
+      0,
+      0,
+      1,
+      3,
+      ...Buffer.from('web'),
+      7,
+      ...Buffer.from('example'),
+      3,
+      ...Buffer.from('org'),
+      0,
+      0,
+      1,
+      0,
+      1,
       ...rr(Type.A, [10, 0, 0, 1]),
       ...rr(Type.AAAA, [0xfd, 0, ...new Array<number>(13).fill(0), 1]),
       ...rr(Type.A, [10, 0, 0, 2]),
@@ -83,7 +110,7 @@ describe('loadbalance: wire order', () => {
       const p = dnsPacket.decode(shuffleAnswers(msg));
       assert.equal(p.additionals?.[0]?.name, 'web.example.org');
       assert.deepEqual((p.answers ?? []).map((r) => `${r.type} ${'data' in r ? String(r.data) : ''}`).sort(), ['A 10.0.0.1', 'A 10.0.0.2', 'AAAA fd00::1']);
-      firsts.add(`${p.answers![0]!.type} ${'data' in p.answers![0]! ? String(p.answers![0]!.data) : ''}`);
+      firsts.add(`${p.answers![0]!.type} ${'data' in p.answers![0]! ? String(p.answers![0].data) : ''}`);
     }
     assert.ok(firsts.size > 1, 'the order never changed');
   });

@@ -7,7 +7,6 @@ import { dig } from './helpers/dig.js';
 import { freePort } from './helpers/ports.js';
 import { startServer } from './helpers/server.js';
 
-
 const corefile = (port: number, log: string) => `.:${port} {\n  bind 127.0.0.1\n  ${log}\n  cluster cluster.local\n}\n`;
 
 describe('log: end to end', () => {
@@ -19,7 +18,12 @@ describe('log: end to end', () => {
       assert.equal(nx.status, 'NXDOMAIN');
       const id = /id: (\d+)/.exec(nx.raw)![1];
       const line = await s.waitFor(/\[INFO\] 127\.0\.0\.1:\d+ - \d+ "A IN nope\.svc\.cluster\.local\. .*\n/);
-      assert.match(line, new RegExp(`^\\[INFO\\] 127\\.0\\.0\\.1:\\d+ - ${id} "A IN nope\\.svc\\.cluster\\.local\\. udp \\d+ false 1232" NXDOMAIN qr,aa \\d+ \\d+(\\.\\d+)?s\\n$`));
+      assert.match(
+        line,
+        new RegExp(
+          `^\\[INFO\\] 127\\.0\\.0\\.1:\\d+ - ${id} "A IN nope\\.svc\\.cluster\\.local\\. udp \\d+ false 1232" NXDOMAIN qr,aa \\d+ \\d+(\\.\\d+)?s\\n$`,
+        ),
+      );
 
       const sf = await dig(port, 'example.org', 'A', ['+tcp']);
       assert.equal(sf.status, 'SERVFAIL');
@@ -31,7 +35,11 @@ describe('log: end to end', () => {
 
   it('writes JSON lines with -log.json and honours NAMES and class', async () => {
     const port = await freePort();
-    const s = await startServer({ corefile: corefile(port, 'log example.org {\n    class error\n  }'), args: ['-log.json'], ready: /"msg":"podswarm-dns-\d|podswarm-dns-\d/ });
+    const s = await startServer({
+      corefile: corefile(port, 'log example.org {\n    class error\n  }'),
+      args: ['-log.json'],
+      ready: /"msg":"podswarm-dns-\d|podswarm-dns-\d/,
+    });
     try {
       assert.equal((await dig(port, 'nope.svc.cluster.local', 'A')).status, 'NXDOMAIN');
       assert.equal((await dig(port, 'www.example.org', 'A')).status, 'SERVFAIL');

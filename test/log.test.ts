@@ -23,7 +23,21 @@ function query(name: string, type: dnsPacket.RecordType, opts: { id?: number; ed
     id: opts.id ?? 29008,
     flags: dnsPacket.RECURSION_DESIRED,
     questions: [{ type, name, class: 'IN' }],
-    additionals: opts.edns === false ? [] : [{ type: 'OPT', name: '.', udpPayloadSize: 4096, extendedRcode: 0, ednsVersion: 0, flags: opts.do ? dnsPacket.DNSSEC_OK : 0, flag_do: opts.do ?? false, options: [] }],
+    additionals:
+      opts.edns === false
+        ? []
+        : [
+            {
+              type: 'OPT',
+              name: '.',
+              udpPayloadSize: 4096,
+              extendedRcode: 0,
+              ednsVersion: 0,
+              flags: opts.do ? dnsPacket.DNSSEC_OK : 0,
+              flag_do: opts.do ?? false,
+              options: [],
+            },
+          ],
   });
   const req = parseRequest(wire, opts.peer ?? V4);
   assert.ok(req);
@@ -150,13 +164,22 @@ describe('log: format', () => {
   it('expands {common} and {combined}, and takes the last argument with a brace as the format', () => {
     const [block] = parseCorefile('. {\n log example.org. Example.NET "{name} {combined}"\n log {common}\n}', 'Corefile');
     const [first, second] = block!.directives.map(parseDirective);
-    assert.deepEqual(first!.map((r) => r.scope), ['example.org.', 'example.net.']);
+    assert.deepEqual(
+      first!.map((r) => r.scope),
+      ['example.org.', 'example.net.'],
+    );
     const req = query('example.org', 'A', { edns: false });
     const msg = new MessageBuilder(req, Rcode.NOERROR).finish();
     const line = render(first![0]!.format, { req, name: req.qname, msg, start: 0n, end: 0n });
     assert.match(line, /^example\.org\. 127\.0\.0\.1:50759 - 29008 "A IN example\.org\. udp 29 false 512" NOERROR qr,rd,ra 29 0s "0"$/);
-    assert.deepEqual(second!.map((r) => r.scope), ['.']);
-    assert.equal(render(second![0]!.format, { req, name: req.qname, msg, start: 0n, end: 0n }), render(compileFormat(COMMON_FORMAT), { req, name: req.qname, msg, start: 0n, end: 0n }));
+    assert.deepEqual(
+      second!.map((r) => r.scope),
+      ['.'],
+    );
+    assert.equal(
+      render(second![0]!.format, { req, name: req.qname, msg, start: 0n, end: 0n }),
+      render(compileFormat(COMMON_FORMAT), { req, name: req.qname, msg, start: 0n, end: 0n }),
+    );
   });
 });
 

@@ -13,7 +13,8 @@ import { freePort, freePorts } from './helpers/ports.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 const PEER: Peer = { proto: 'udp', remoteAddress: '127.0.0.1', remotePort: 40000, localAddress: '127.0.0.1', localPort: 1053 };
-const LOOP = /Loop \(127\.0\.0\.1:\d+ -> 127\.0\.0\.1:(\d+)\) detected for zone "\.", see https:\/\/coredns\.io\/plugins\/loop#troubleshooting\. Query: "HINFO \d+\.\d+\."/;
+const LOOP =
+  /Loop \(127\.0\.0\.1:\d+ -> 127\.0\.0\.1:(\d+)\) detected for zone "\.", see https:\/\/coredns\.io\/plugins\/loop#troubleshooting\. Query: "HINFO \d+\.\d+\."/;
 
 describe('loop: probe counting', () => {
   const hinfo = (name: string) => parseRequest(dnsPacket.encode({ type: 'query', id: 1, questions: [{ type: 'HINFO', name }] }), PEER)!;
@@ -30,15 +31,15 @@ describe('loop: probe counting', () => {
     const fatal: string[] = [];
     const h = new LoopHandler(state, (m) => fatal.push(m), next);
     const w = { write: () => {}, written: false };
-    h.serveDNS(hinfo('1.2.'), w);
-    h.serveDNS(hinfo('other.'), w);
-    h.serveDNS(hinfo('1.2.'), w);
+    void h.serveDNS(hinfo('1.2.'), w);
+    void h.serveDNS(hinfo('other.'), w);
+    void h.serveDNS(hinfo('1.2.'), w);
     assert.deepEqual(fatal, []);
-    h.serveDNS(hinfo('1.2.'), w);
+    void h.serveDNS(hinfo('1.2.'), w);
     assert.equal(fatal.length, 1);
     assert.match(fatal[0]!, /^Loop \(127\.0\.0\.1:40000 -> :1053\) detected for zone "\."/);
     state.off = true;
-    h.serveDNS(hinfo('1.2.'), w);
+    void h.serveDNS(hinfo('1.2.'), w);
     assert.equal(fatal.length, 1);
   });
 });

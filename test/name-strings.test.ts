@@ -16,7 +16,10 @@ describe('name strings', () => {
   it('reads a name back as its own bytes, repeated and after a different name with the same hash', () => {
     // Same length, same hash: only the byte compare tells them apart.
     const [a, b] = ['alpha.test.', 'bravo.test.'];
-    assert.deepEqual([a, b, a, a, b].map((n) => nameString(bytes(n), n.length, 42)), [a, b, a, a, b]);
+    assert.deepEqual(
+      [a, b, a, a, b].map((n) => nameString(bytes(n), n.length, 42)),
+      [a, b, a, a, b],
+    );
   });
 
   it('reads only the first n bytes', () => {
@@ -26,7 +29,8 @@ describe('name strings', () => {
   });
 
   it('stays right past its bound, for names read from the wire with case and escapes', () => {
-    const wire = (labels: string[]): Buffer => Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')])), Buffer.from([0])]);
+    const wire = (labels: string[]): Buffer =>
+      Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')])), Buffer.from([0])]);
     for (let i = 0; i < 20_000; i++) assert.equal(readName(wire([`n${i}`, 'Test']), 0).name, `n${i}.test.`);
     assert.equal(readName(wire(['A.b', 'C\\d', '\u00ff']), 0).name, 'a\\.b.c\\\\d.\\255.');
     assert.equal(readName(wire(['MiXeD', 'Case']), 0, false).name, 'MiXeD.Case.');

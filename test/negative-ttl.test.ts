@@ -48,13 +48,19 @@ describe('negative TTL', () => {
   it('negative_ttl sets the SOA TTL and MINIMUM of NXDOMAIN and NODATA; positive answers keep 60 s', async () => {
     const nx = await dig(PORT, 'api.shop.cluster.local', 'A');
     assert.equal(nx.status, 'NXDOMAIN');
-    assert.deepEqual(nx.authority.map((r) => [r.type, r.ttl]), [['SOA', 2]]);
+    assert.deepEqual(
+      nx.authority.map((r) => [r.type, r.ttl]),
+      [['SOA', 2]],
+    );
     assert.match(nx.authority[0]!.data, / 2$/);
     const nodata = await dig(PORT, 'web.shop.cluster.local', 'AAAA');
     assert.deepEqual([nodata.status, nodata.authority.map((r) => r.ttl)], ['NOERROR', [2]]);
     const srv = await dig(PORT, '_http._tcp.web.shop.cluster.local', 'SRV');
     assert.deepEqual([srv.status, srv.authority.map((r) => r.ttl)], ['NXDOMAIN', [2]]);
-    assert.deepEqual((await dig(PORT, 'web.shop.cluster.local', 'A')).answer.map((r) => [r.data, r.ttl]), [['10.0.40.1', 60]]);
+    assert.deepEqual(
+      (await dig(PORT, 'web.shop.cluster.local', 'A')).answer.map((r) => [r.data, r.ttl]),
+      [['10.0.40.1', 60]],
+    );
   });
 
   it('a cache in front of the node shows a service registered after a failed lookup', async () => {
@@ -63,7 +69,16 @@ describe('negative TTL', () => {
     assert.ok(first.authority[0]!.ttl <= 2, `the cache keeps the NXDOMAIN at most 2 s (SOA TTL ${first.authority[0]!.ttl})`);
     writeFileSync(join(server.dir, 'services.yaml'), registry(['web', 'api']));
     // With the positive TTL (60 s) as the negative one, the cache would hide api for a minute.
-    const found = await eventually(() => dig(CACHE_PORT, 'api.shop.cluster.local', 'A'), (r) => r.status === 'NOERROR', 'the cache to ask again', 15_000, 200);
-    assert.deepEqual(found.answer.map((r) => r.data), ['10.0.40.2']);
+    const found = await eventually(
+      () => dig(CACHE_PORT, 'api.shop.cluster.local', 'A'),
+      (r) => r.status === 'NOERROR',
+      'the cache to ask again',
+      15_000,
+      200,
+    );
+    assert.deepEqual(
+      found.answer.map((r) => r.data),
+      ['10.0.40.2'],
+    );
   });
 });

@@ -31,7 +31,10 @@ after(async () => {
 
 /** The lines of `s`'s output that match `re`. */
 function lines(s: RunningServer, re: RegExp): string[] {
-  return s.output().split('\n').filter((l) => re.test(l));
+  return s
+    .output()
+    .split('\n')
+    .filter((l) => re.test(l));
 }
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -89,7 +92,10 @@ describe('one node: endpoint lines, startup and shutdown', () => {
   });
 
   it('says where it listens at INFO, even with -quiet (which drops only the banner)', () => {
-    assert.match(s.output(), new RegExp(`^\\[INFO\\] podswarm-dns-\\d+\\.\\d+\\.\\d+\\S* listening on dns://127\\.0\\.0\\.1:${DNS} \\(udp (?:batch|dgram), tcp\\)$`, 'm'));
+    assert.match(
+      s.output(),
+      new RegExp(`^\\[INFO\\] podswarm-dns-\\d+\\.\\d+\\.\\d+\\S* listening on dns://127\\.0\\.0\\.1:${DNS} \\(udp (?:batch|dgram), tcp\\)$`, 'm'),
+    );
     assert.doesNotMatch(s.output(), /^dns:\/\//m, 'the -quiet banner');
   });
 
@@ -115,7 +121,12 @@ describe('one node: endpoint lines, startup and shutdown', () => {
     await close(port!);
     port = undefined;
     const subject = esc('[INFO] registry: endpoint c0.checked.default 127.0.0.1 (node n1, source file:');
-    await s.waitFor(new RegExp(`^${subject}\\S+services\\.yaml\\) is unhealthy: failing for [\\d.]+s: connect 127\\.0\\.0\\.1:${CHECKED}: connect ECONNREFUSED 127\\.0\\.0\\.1:${CHECKED}$`, 'm'));
+    await s.waitFor(
+      new RegExp(
+        `^${subject}\\S+services\\.yaml\\) is unhealthy: failing for [\\d.]+s: connect 127\\.0\\.0\\.1:${CHECKED}: connect ECONNREFUSED 127\\.0\\.0\\.1:${CHECKED}$`,
+        'm',
+      ),
+    );
     port = await listen(CHECKED);
     await s.waitFor(new RegExp(`^${subject}\\S+services\\.yaml\\) is healthy: check passed$`, 'm'));
     // one line per change, though the checker runs every 100ms
@@ -170,8 +181,14 @@ describe('-log.level and join retries', () => {
 
   it('-log.level debug reaches -workers processes, which parse the same flags', async () => {
     const port = await freePort();
-    const s = await start({ corefile: `cluster.local:${port} {\n    bind 127.0.0.1\n    cluster cluster.local\n}\n`, args: ['-workers', '2', '-log.level', 'debug'] });
-    assert.match(s.output(), new RegExp(`^\\[INFO\\] podswarm-dns-\\S+ listening on dns://127\\.0\\.0\\.1:${port} \\(udp (?:batch|dgram), tcp; 2 worker processes\\)$`, 'm'));
+    const s = await start({
+      corefile: `cluster.local:${port} {\n    bind 127.0.0.1\n    cluster cluster.local\n}\n`,
+      args: ['-workers', '2', '-log.level', 'debug'],
+    });
+    assert.match(
+      s.output(),
+      new RegExp(`^\\[INFO\\] podswarm-dns-\\S+ listening on dns://127\\.0\\.0\\.1:${port} \\(udp (?:batch|dgram), tcp; 2 worker processes\\)$`, 'm'),
+    );
     // each worker writes its own line; the primary's banner does not wait for them to reach the pipe
     await s.waitFor(new RegExp(`(?:^\\[DEBUG\\] worker \\d+ listening on dns://127\\.0\\.0\\.1:${port} \\(udp (?:batch|dgram), tcp\\)\\n[^]*){2}`, 'm'));
     assert.equal(lines(s, /^\[DEBUG\] worker \d+ listening on /).length, 2, s.output());
@@ -190,7 +207,10 @@ describe('-upstream-dns takes IP addresses, as forward does', () => {
   it('refuses a host name, saying that names are not resolved', async () => {
     const r = await runCli(['-upstream-dns', '1.1.1.1,dns.google:53', '-conf', '/nonexistent']);
     assert.equal(r.code, 2);
-    assert.match(r.output, /-upstream-dns: 'dns\.google:53': not an IP address \(upstreams are IP\[:PORT\] or \[IPv6\]:PORT, as forward's TO; host names are not resolved\)/);
+    assert.match(
+      r.output,
+      /-upstream-dns: 'dns\.google:53': not an IP address \(upstreams are IP\[:PORT\] or \[IPv6\]:PORT, as forward's TO; host names are not resolved\)/,
+    );
   });
 
   it('says IP in the usage', async () => {
@@ -199,7 +219,10 @@ describe('-upstream-dns takes IP addresses, as forward does', () => {
   });
 
   it('accepts dns:// as forward does', async () => {
-    const s = await start({ corefile: `.:${await freePort()} {\n    bind 127.0.0.1\n    forward . 127.0.0.1:9\n}\n`, args: ['-upstream-dns', 'dns://127.0.0.1:53,dns://[::1]'] });
+    const s = await start({
+      corefile: `.:${await freePort()} {\n    bind 127.0.0.1\n    forward . 127.0.0.1:9\n}\n`,
+      args: ['-upstream-dns', 'dns://127.0.0.1:53,dns://[::1]'],
+    });
     await stop(s);
   });
 });

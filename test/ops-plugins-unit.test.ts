@@ -111,7 +111,10 @@ describe('errors consolidation', () => {
 describe('ready', () => {
   it('until-ready latches a plugin once ready; continuously asks every time', () => {
     let ok = true;
-    const reporters = new Map([['forward', () => ok], ['cluster', () => false]]);
+    const reporters = new Map([
+      ['forward', () => ok],
+      ['cluster', () => false],
+    ]);
     const latched = new Readiness(reporters, false);
     const live = new Readiness(reporters, true);
     assert.deepEqual(latched.notReady(), ['cluster']);
@@ -135,7 +138,10 @@ describe('prometheus series', () => {
     for (const v of [0.05, 0.1, 0.5, 3]) hs.observe(v);
     const text = await r.metrics();
     assert.match(text, /# TYPE t_total counter\nt_total\{a="x",b="y"\} 2/);
-    assert.match(text, /t_seconds_bucket\{a="x",le="0.1"\} 2\nt_seconds_bucket\{a="x",le="1"\} 3\nt_seconds_bucket\{a="x",le="\+Inf"\} 4\nt_seconds_sum\{a="x"\} 3.65\nt_seconds_count\{a="x"\} 4/);
+    assert.match(
+      text,
+      /t_seconds_bucket\{a="x",le="0.1"\} 2\nt_seconds_bucket\{a="x",le="1"\} 3\nt_seconds_bucket\{a="x",le="\+Inf"\} 4\nt_seconds_sum\{a="x"\} 3.65\nt_seconds_count\{a="x"\} 4/,
+    );
     r.resetMetrics();
     s.inc();
     assert.match(await r.metrics(), /t_total\{a="x",b="y"\} 1\n/);
@@ -175,7 +181,10 @@ describe('shared HTTP listeners', () => {
     await assert.rejects(get('/ready'));
     // Bound again on demand; a port in use is an error that keeps nothing registered.
     const again = await servePath(app, addr, '/x', (_q, res) => res.end('x'));
-    await assert.rejects(servePath(other, addr, '/y', () => {}), new RegExp(`listen on 127\\.0\\.0\\.1:${addr.port}: .*EADDRINUSE`));
+    await assert.rejects(
+      servePath(other, addr, '/y', () => {}),
+      new RegExp(`listen on 127\\.0\\.0\\.1:${addr.port}: .*EADDRINUSE`),
+    );
     await again();
   });
 });

@@ -101,13 +101,27 @@ describe('the npm package', () => {
     assert.match(out, /build-if-stale: a clean build was asked for/, 'prepack builds from an empty dist/');
     assert.equal(out.match(/running tsc/g)?.length, 1, `prepare, which npm pack also runs, finds that build current:\n${out}`);
     tarball = join(tmp, `podswarm-dns-${VERSION}.tgz`);
-    const listed = (await capture('tar', ['-tzf', tarball], tmp)).trim().split('\n').map((p) => p.replace(/^package\//, ''));
+    const listed = (await capture('tar', ['-tzf', tarball], tmp))
+      .trim()
+      .split('\n')
+      .map((p) => p.replace(/^package\//, ''));
     const has = new Set(listed);
     for (const f of [
-      'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'Corefile.example', 'examples/services.yaml',
-      'dist/src/cli.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/plugins/cluster/setup.js',
-      'dist/examples/service-client.js', 'examples/service-client.ts', 'deploy/podswarm-dns.service',
-    ]) assert.ok(has.has(f), `${f} is in the package`);
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'CHANGELOG.md',
+      'Corefile.example',
+      'examples/services.yaml',
+      'dist/src/cli.js',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/plugins/cluster/setup.js',
+      'dist/examples/service-client.js',
+      'examples/service-client.ts',
+      'deploy/podswarm-dns.service',
+    ])
+      assert.ok(has.has(f), `${f} is in the package`);
     for (const p of readdirSync(join(clone, 'plugins'))) {
       if (existsSync(join(clone, 'plugins', p, 'README.md'))) assert.ok(has.has(`plugins/${p}/README.md`), `plugins/${p}/README.md is in the package`);
     }
@@ -161,7 +175,11 @@ describe('the npm package', () => {
     const cwd = join(tmp, 'elsewhere');
     mkdirSync(cwd);
     // `ip netns exec` execs the command: the child is the server itself.
-    server = spawn('ip', [...inNs, join(prefix, 'bin/podswarm-dns'), '-dns.port', String(DNS_PORT), '-upstream-dns', '127.0.0.1:53'], { cwd, env: plainEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn('ip', [...inNs, join(prefix, 'bin/podswarm-dns'), '-dns.port', String(DNS_PORT), '-upstream-dns', '127.0.0.1:53'], {
+      cwd,
+      env: plainEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     let banner = false;
@@ -183,7 +201,10 @@ describe('the npm package', () => {
       assert.equal(a.type, 'A');
       assert.equal(a.ttl, 60);
     }
-    assert.deepEqual((await dig('outside.test')).answer.map((a) => a.data), ['10.77.0.1']);
+    assert.deepEqual(
+      (await dig('outside.test')).answer.map((a) => a.data),
+      ['10.77.0.1'],
+    );
 
     const examples = join(installed, 'dist/examples');
     const client = await capture('ip', [...inNs, process.execPath, join(examples, 'service-client.js')], cwd);

@@ -42,7 +42,10 @@ interface Ports {
 }
 
 function corefile(p: Ports): string {
-  const gossip = p.gossip === undefined ? '' : `gossip {
+  const gossip =
+    p.gossip === undefined
+      ? ''
+      : `gossip {
     bind 127.0.0.1:${p.gossip}
     join 127.0.0.1:${p.join}
     ${fastGossip('    ')}
@@ -102,7 +105,10 @@ async function burst(node: ApiNode, keys: KeyState[], round: number, killAfter: 
       st.pending = target;
       let status: number;
       try {
-        status = target === null ? await deregister(node, 'burst', 'web', `k${k}`) : await register(node, 'burst', 'web', `k${k}`, { address: target, ports: [{ name: 'http', port: 80 }] });
+        status =
+          target === null
+            ? await deregister(node, 'burst', 'web', `k${k}`)
+            : await register(node, 'burst', 'web', `k${k}`, { address: target, ports: [{ name: 'http', port: 80 }] });
       } catch {
         return; // killed: this change may or may not have been made
       }
@@ -166,7 +172,10 @@ describe('persisted registrations', () => {
   test('a corrupt or truncated state file is kept aside, logged with the reason, and the node starts without it', async () => {
     const [dns, api] = await freePorts(2);
     const p: Ports = { dns, api };
-    const good = JSON.stringify({ format: 1, endpoints: [{ namespace: 'shop', service: 'db', name: 'db-0', nodeName: 'pc', address: '10.0.8.1', ports: [], healthy: true, updatedAt: 1 }] });
+    const good = JSON.stringify({
+      format: 1,
+      endpoints: [{ namespace: 'shop', service: 'db', name: 'db-0', nodeName: 'pc', address: '10.0.8.1', ports: [], healthy: true, updatedAt: 1 }],
+    });
     const cases: Array<[string, string, RegExp]> = [
       ['truncated', good.slice(0, good.length / 2), /not JSON \(truncated\?\)/],
       ['invalid', good.replace('10.0.8.1', '10.0.8'), /endpoints\[0\]\.address: not an IP address/],
@@ -210,8 +219,11 @@ describe('persisted registrations', () => {
     const ro = join(dir, 'ro');
     const script = 'mkdir -p "$0" && mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"';
     const r = await new Promise<{ code: number | null; output: string }>((resolve) =>
-      execFile('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, ro, process.execPath, CLI, '-conf', conf, '-state', ro], { env: { ...process.env, UPSTREAM_DNS: '' } }, (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, output: stdout + stderr }),
+      execFile(
+        'unshare',
+        ['--mount', '--propagation', 'private', 'sh', '-c', script, ro, process.execPath, CLI, '-conf', conf, '-state', ro],
+        { env: { ...process.env, UPSTREAM_DNS: '' } },
+        (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, output: stdout + stderr }),
       ),
     );
     assert.equal(r.code, 1, r.output);

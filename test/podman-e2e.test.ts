@@ -54,9 +54,27 @@ function ipOf(name: string): Promise<string> {
 
 function serviceContainer(name: string): Promise<string> {
   return podman(
-    'run', '-d', '--name', PREFIX + name, '--network', NET, '--dns', GATEWAY,
-    '--label', 'podswarm.service=web', '--label', 'podswarm.namespace=e2e', '--label', 'podswarm.ports=http:8080/tcp',
-    IMAGE, 'httpd', '-f', '-p', '8080', '-h', '/etc',
+    'run',
+    '-d',
+    '--name',
+    PREFIX + name,
+    '--network',
+    NET,
+    '--dns',
+    GATEWAY,
+    '--label',
+    'podswarm.service=web',
+    '--label',
+    'podswarm.namespace=e2e',
+    '--label',
+    'podswarm.ports=http:8080/tcp',
+    IMAGE,
+    'httpd',
+    '-f',
+    '-p',
+    '8080',
+    '-h',
+    '/etc',
   );
 }
 
@@ -101,13 +119,12 @@ async function podmanService(): Promise<ChildProcess> {
 function spawnChecked(cmd: string, args: string[]): ChildProcess {
   const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
-  p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
   p.once('exit', (code) => {
     if (code !== null && code !== 0) process.stderr.write(`${cmd} exited ${code}: ${err}\n`);
   });
   return p;
 }
-
 
 describe('podman end to end', { timeout: 300_000 }, () => {
   let service: ChildProcess | undefined;
@@ -127,8 +144,14 @@ describe('podman end to end', { timeout: 300_000 }, () => {
     // The bridge (and its gateway address, where we listen) exists only while a container runs.
     await podman('run', '-d', '--name', PREFIX + 'anchor', '--network', NET, '--dns', GATEWAY, IMAGE, 'sleep', '3600');
     upstream = spawnChecked('dnsmasq', [
-      '--keep-in-foreground', `--port=${UPSTREAM_PORT}`, '--listen-address=127.0.0.1', '--bind-interfaces',
-      '--no-resolv', '--no-hosts', `--host-record=${OUTSIDE},${OUTSIDE_ADDR}`, '--pid-file=',
+      '--keep-in-foreground',
+      `--port=${UPSTREAM_PORT}`,
+      '--listen-address=127.0.0.1',
+      '--bind-interfaces',
+      '--no-resolv',
+      '--no-hosts',
+      `--host-record=${OUTSIDE},${OUTSIDE_ADDR}`,
+      '--pid-file=',
     ]);
     server = await startServer({
       corefile: `.:53 {
@@ -212,9 +235,24 @@ describe('podman end to end', { timeout: 300_000 }, () => {
   test('a container whose port stops listening turns unhealthy after the threshold, leaves the answers, and comes back', async () => {
     // httpd without -f goes to the background, so the container keeps running when it is killed.
     await podman(
-      'run', '-d', '--name', PREFIX + 'flaky', '--network', NET, '--dns', GATEWAY,
-      '--label', 'podswarm.service=flaky', '--label', 'podswarm.namespace=e2e', '--label', 'podswarm.ports=http:8080/tcp',
-      IMAGE, 'sh', '-c', 'httpd -p 8080 -h /etc; exec sleep 3600',
+      'run',
+      '-d',
+      '--name',
+      PREFIX + 'flaky',
+      '--network',
+      NET,
+      '--dns',
+      GATEWAY,
+      '--label',
+      'podswarm.service=flaky',
+      '--label',
+      'podswarm.namespace=e2e',
+      '--label',
+      'podswarm.ports=http:8080/tcp',
+      IMAGE,
+      'sh',
+      '-c',
+      'httpd -p 8080 -h /etc; exec sleep 3600',
     );
     const ip = await ipOf(PREFIX + 'flaky');
     const lookup = (): Promise<string> => client('nslookup -type=a flaky.e2e.cluster.local || true');
@@ -227,7 +265,10 @@ describe('podman end to end', { timeout: 300_000 }, () => {
     const gone = await lookup();
     assert.doesNotMatch(gone, new RegExp(`Address: ${ip.replaceAll('.', '\\.')}\\b`), gone);
     const api = (await (await fetch(flakyApi)).json()) as Array<{ healthy: boolean }>;
-    assert.deepEqual(api.map((e) => e.healthy), [false]);
+    assert.deepEqual(
+      api.map((e) => e.healthy),
+      [false],
+    );
 
     await podman('exec', PREFIX + 'flaky', 'httpd', '-p', '8080', '-h', '/etc');
     await server!.waitFor(new RegExp(`registry: endpoint ${PREFIX}flaky\\.flaky\\.e2e \\S+ \\([^)]+\\) is healthy`), 15_000);

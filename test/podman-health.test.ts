@@ -62,13 +62,21 @@ async function api(node: 1 | 2, service: string): Promise<ApiEndpoint[]> {
 }
 
 async function answers(server: string, name: string, type = 'A'): Promise<string[]> {
-  return (await lab.ns.dig(server, name, type)).answer.filter((r) => r.type === type).map((r) => r.data).sort();
+  return (await lab.ns.dig(server, name, type)).answer
+    .filter((r) => r.type === type)
+    .map((r) => r.data)
+    .sort();
 }
 
 /** Until `name` answers `want` (A records) on both nodes. */
 async function bothAnswer(name: string, want: string[]): Promise<void> {
   for (const server of [DNS1, DNS2]) {
-    await eventually(() => answers(server, name), (a) => JSON.stringify(a) === JSON.stringify(want), `${name} → ${JSON.stringify(want)} on ${server}`, 10_000);
+    await eventually(
+      () => answers(server, name),
+      (a) => JSON.stringify(a) === JSON.stringify(want),
+      `${name} → ${JSON.stringify(want)} on ${server}`,
+      10_000,
+    );
   }
 }
 
@@ -86,14 +94,17 @@ before(async () => {
     await startServer({
       prefix: ['ip', 'netns', 'exec', NS],
       args: ['-node', 'n1'],
-      corefile: corefile(1, `podman {
+      corefile: corefile(
+        1,
+        `podman {
         socket ${lab.socket}
     }
     healthcheck {
         interval 300ms
         threshold 1s
         timeout 300ms
-    }`),
+    }`,
+      ),
     }),
   );
   nodes.push(await startServer({ prefix: ['ip', 'netns', 'exec', NS], args: ['-node', 'n2'], corefile: corefile(2, '') }));
@@ -109,10 +120,27 @@ describe('a Podman HEALTHCHECK', { timeout: 120_000 }, () => {
   test('is served only while libpod says healthy, on both nodes; repeated results change nothing', async () => {
     const n1 = nodes[0]!;
     await lab.podman(
-      'run', '-d', '--name', `${PREFIX}hc`, '--network', NET, '--dns', DNS1,
-      '--label', 'podswarm.service=hc', '--label', 'podswarm.namespace=h2', '--label', 'podswarm.ports=http:8080/tcp',
-      '--health-cmd', 'test -e /tmp/ok', '--health-retries', '1',
-      IMAGE, 'sleep', '3600',
+      'run',
+      '-d',
+      '--name',
+      `${PREFIX}hc`,
+      '--network',
+      NET,
+      '--dns',
+      DNS1,
+      '--label',
+      'podswarm.service=hc',
+      '--label',
+      'podswarm.namespace=h2',
+      '--label',
+      'podswarm.ports=http:8080/tcp',
+      '--health-cmd',
+      'test -e /tmp/ok',
+      '--health-retries',
+      '1',
+      IMAGE,
+      'sleep',
+      '3600',
     );
     const ip = await lab.ipOn(`${PREFIX}hc`, NET);
     const subject = `registry: endpoint psw-h2-hc\\.hc\\.h2 ${escape(ip)} \\(node n1, source podman:\\S+\\)`;
@@ -126,7 +154,10 @@ describe('a Podman HEALTHCHECK', { timeout: 120_000 }, () => {
     await healthcheckRun('hc');
     await n1.waitFor(new RegExp(`${subject} is healthy: podman healthcheck: healthy`));
     await bothAnswer('hc.h2.cluster.local', [ip]);
-    assert.deepEqual((await lab.ns.dig(DNS2, '_http._tcp.hc.h2.cluster.local', 'SRV')).answer.map((r) => r.type), ['SRV']);
+    assert.deepEqual(
+      (await lab.ns.dig(DNS2, '_http._tcp.hc.h2.cluster.local', 'SRV')).answer.map((r) => r.type),
+      ['SRV'],
+    );
     // Each run sends health_status again; only a change reaches the registry.
     await healthcheckRun('hc');
     await healthcheckRun('hc');
@@ -135,7 +166,10 @@ describe('a Podman HEALTHCHECK', { timeout: 120_000 }, () => {
     await healthcheckRun('hc');
     await n1.waitFor(new RegExp(`${subject} is unhealthy: podman healthcheck: unhealthy`));
     await bothAnswer('hc.h2.cluster.local', []);
-    assert.deepEqual((await api(2, 'hc')).map((e) => [e.healthy, e.health]), [[false, { source: 'podman-healthcheck', podman: 'unhealthy' }]]);
+    assert.deepEqual(
+      (await api(2, 'hc')).map((e) => [e.healthy, e.health]),
+      [[false, { source: 'podman-healthcheck', podman: 'unhealthy' }]],
+    );
     // The events are handled in order, so the two repeats were seen before the unhealthy one.
     assert.equal(n1.output().match(new RegExp(`${subject} is healthy`, 'g'))?.length, 1, n1.output());
 
@@ -150,13 +184,33 @@ describe('a podswarm check', { timeout: 120_000 }, () => {
     const n1 = nodes[0]!;
     // Listens only once the test says so (the file), so the first checks fail.
     await lab.podman(
-      'run', '-d', '--name', `${PREFIX}ready`, '--network', NET, '--dns', DNS1,
-      '--label', 'podswarm.service=ready', '--label', 'podswarm.namespace=h2', '--label', 'podswarm.ports=http:8080/tcp',
-      IMAGE, 'sh', '-c', 'until [ -e /tmp/go ]; do sleep 0.1; done; exec httpd -f -p 8080 -h /etc',
+      'run',
+      '-d',
+      '--name',
+      `${PREFIX}ready`,
+      '--network',
+      NET,
+      '--dns',
+      DNS1,
+      '--label',
+      'podswarm.service=ready',
+      '--label',
+      'podswarm.namespace=h2',
+      '--label',
+      'podswarm.ports=http:8080/tcp',
+      IMAGE,
+      'sh',
+      '-c',
+      'until [ -e /tmp/go ]; do sleep 0.1; done; exec httpd -f -p 8080 -h /etc',
     );
     const ip = await lab.ipOn(`${PREFIX}ready`, NET);
     await n1.waitFor(new RegExp(`registry: endpoint psw-h2-ready\\.ready\\.h2 ${escape(ip)} \\(node n1, source podman:\\S+\\) registered, unhealthy`));
-    const failing = await eventually(() => api(1, 'ready'), (l) => l[0]?.health.lastCheck?.ok === false, 'a failed first check', 10_000);
+    const failing = await eventually(
+      () => api(1, 'ready'),
+      (l) => l[0]?.health.lastCheck?.ok === false,
+      'a failed first check',
+      10_000,
+    );
     assert.equal(failing[0]!.healthy, false);
     assert.equal(failing[0]!.health.source, 'podswarm-check');
     assert.match(failing[0]!.health.lastCheck!.error!, /ECONNREFUSED/);
@@ -173,10 +227,25 @@ describe('a podswarm check', { timeout: 120_000 }, () => {
   test('podswarm.health.initially=healthy serves it before the first check, until the threshold of failures', async () => {
     const n1 = nodes[0]!;
     await lab.podman(
-      'run', '-d', '--name', `${PREFIX}eager`, '--network', NET, '--dns', DNS1,
-      '--label', 'podswarm.service=eager', '--label', 'podswarm.namespace=h2', '--label', 'podswarm.ports=http:8080/tcp',
-      '--label', 'podswarm.health.initially=healthy',
-      IMAGE, 'sleep', '3600',
+      'run',
+      '-d',
+      '--name',
+      `${PREFIX}eager`,
+      '--network',
+      NET,
+      '--dns',
+      DNS1,
+      '--label',
+      'podswarm.service=eager',
+      '--label',
+      'podswarm.namespace=h2',
+      '--label',
+      'podswarm.ports=http:8080/tcp',
+      '--label',
+      'podswarm.health.initially=healthy',
+      IMAGE,
+      'sleep',
+      '3600',
     );
     const ip = await lab.ipOn(`${PREFIX}eager`, NET);
     await n1.waitFor(new RegExp(`registry: endpoint psw-h2-eager\\.eager\\.h2 ${escape(ip)} \\(node n1, source podman:\\S+\\) registered\\n`));

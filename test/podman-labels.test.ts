@@ -19,12 +19,18 @@ test('labels: service, namespace default, named ports with protocol default tcp'
     ],
     healthCheck: { port: 8080 },
   });
-  assert.deepEqual(parseLabels({ 'podswarm.service': 'db', 'podswarm.namespace': 'prod' }), { service: 'db', namespace: 'prod', ports: [], healthCheck: undefined });
+  assert.deepEqual(parseLabels({ 'podswarm.service': 'db', 'podswarm.namespace': 'prod' }), {
+    service: 'db',
+    namespace: 'prod',
+    ports: [],
+    healthCheck: undefined,
+  });
 });
 
 test('labels: podswarm.health picks the check, by default TCP on the first tcp port', () => {
   const ports = 'dns:53/udp,http:8080,grpc:50051';
-  const check = (health?: string) => parseLabels({ 'podswarm.service': 'api', 'podswarm.ports': ports, ...(health !== undefined && { 'podswarm.health': health }) })?.healthCheck;
+  const check = (health?: string) =>
+    parseLabels({ 'podswarm.service': 'api', 'podswarm.ports': ports, ...(health !== undefined && { 'podswarm.health': health }) })?.healthCheck;
   assert.deepEqual(check(), { port: 8080 });
   assert.deepEqual(check('tcp:grpc'), { port: 50051 });
   assert.deepEqual(check('http:/healthz'), { port: 8080, httpPath: '/healthz' });
@@ -85,6 +91,12 @@ test('health: a Podman HEALTHCHECK replaces the default TCP check, and is served
   });
   const plain = { service: 'api', namespace: 'default', ports: [], healthCheck: undefined };
   const of = (status: string) => containerEndpoints(checked(status), plain, [], 'n').map((e) => [e.podmanHealth, e.healthy]);
-  assert.deepEqual([of(''), of('starting'), of('healthy'), of('unhealthy')], [[['starting', false]], [['starting', false]], [['healthy', true]], [['unhealthy', false]]]);
-  assert.deepEqual(containerEndpoints(inspect('api', { n1: ['10.89.0.6'] }), plain, [], 'n').map((e) => [e.podmanHealth, e.healthy]), [[undefined, true]]);
+  assert.deepEqual(
+    [of(''), of('starting'), of('healthy'), of('unhealthy')],
+    [[['starting', false]], [['starting', false]], [['healthy', true]], [['unhealthy', false]]],
+  );
+  assert.deepEqual(
+    containerEndpoints(inspect('api', { n1: ['10.89.0.6'] }), plain, [], 'n').map((e) => [e.podmanHealth, e.healthy]),
+    [[undefined, true]],
+  );
 });

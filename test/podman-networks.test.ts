@@ -46,11 +46,21 @@ async function addresses(node: number): Promise<string[]> {
 }
 
 async function until(node: number, want: string[], what: string, timeoutMs = 10_000): Promise<void> {
-  await eventually(() => addresses(node), (a) => JSON.stringify(a) === JSON.stringify([...want].sort()), what, timeoutMs, 200);
+  await eventually(
+    () => addresses(node),
+    (a) => JSON.stringify(a) === JSON.stringify([...want].sort()),
+    what,
+    timeoutMs,
+    200,
+  );
 }
 
 before(async () => {
-  lab = await createPodmanLab(NS, IMAGE, DNS.map((a) => `${a}/32`));
+  lab = await createPodmanLab(
+    NS,
+    IMAGE,
+    DNS.map((a) => `${a}/32`),
+  );
   await lab.podman('network', 'create', '--disable-dns', '--subnet', '10.250.52.0/24', NET_A);
   await lab.podman('network', 'create', '--disable-dns', '--subnet', '10.250.53.0/24', NET_B);
   nodes.push(await startServer({ prefix: ['ip', 'netns', 'exec', NS], corefile: corefile(0, '') }));
@@ -65,8 +75,21 @@ after(async () => {
 
 test('network connect and disconnect are picked up within the re-inspect period', { timeout: 120_000 }, async () => {
   await lab.podman(
-    'run', '-d', '--name', `${PREFIX}multi`, '--network', NET_A, '--dns', DNS[0]!,
-    '--label', 'podswarm.service=multi', '--label', 'podswarm.namespace=nets', IMAGE, 'sleep', '3600',
+    'run',
+    '-d',
+    '--name',
+    `${PREFIX}multi`,
+    '--network',
+    NET_A,
+    '--dns',
+    DNS[0]!,
+    '--label',
+    'podswarm.service=multi',
+    '--label',
+    'podswarm.namespace=nets',
+    IMAGE,
+    'sleep',
+    '3600',
   );
   const a = await lab.ipOn(`${PREFIX}multi`, NET_A);
   await until(0, [a], 'the container on its first network');

@@ -84,7 +84,10 @@ function storage(n: Node): string[] {
 /** `podswarm-dns setup ...` run as root inside node `n`'s namespace; exit code and output. */
 async function setup(n: Node, args: string[], env: Record<string, string> = {}, wrap: string[] = []): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const p = spawn('ip', ['netns', 'exec', lab.ns(n.i), ...wrap, process.execPath, CLI, 'setup', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn('ip', ['netns', 'exec', lab.ns(n.i), ...wrap, process.execPath, CLI, 'setup', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -100,7 +103,11 @@ function setupArgs(n: Node): string[] {
 /** Every file in the drop-in directory with its bytes (undefined: no directory). */
 function snapshot(): Record<string, string> | undefined {
   if (!existsSync(DROPIN_DIR)) return undefined;
-  return Object.fromEntries(readdirSync(DROPIN_DIR).sort().map((f) => [f, readFileSync(join(DROPIN_DIR, f), 'utf8')]));
+  return Object.fromEntries(
+    readdirSync(DROPIN_DIR)
+      .sort()
+      .map((f) => [f, readFileSync(join(DROPIN_DIR, f), 'utf8')]),
+  );
 }
 
 async function loAddresses(n: Node): Promise<string[]> {
@@ -120,7 +127,9 @@ function addresses(nslookup: string): string[] {
 }
 
 async function podmanService(n: Node): Promise<ChildProcess> {
-  const p = spawn('nsenter', [`--net=/run/netns/${lab.ns(n.i)}`, 'podman', ...storage(n), 'system', 'service', '--time', '0', `unix://${n.socket}`], { stdio: 'ignore' });
+  const p = spawn('nsenter', [`--net=/run/netns/${lab.ns(n.i)}`, 'podman', ...storage(n), 'system', 'service', '--time', '0', `unix://${n.socket}`], {
+    stdio: 'ignore',
+  });
   await eventually(async () => existsSync(n.socket), Boolean, `node ${n.i}'s podman socket`, 20_000, 100);
   return p;
 }
@@ -168,13 +177,45 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
   test('bad input is refused with the reason, and nothing changes', async () => {
     const n = nodes[0]!;
     const cases: Array<[string, Promise<{ code: number; out: string }>, RegExp]> = [
-      ['not root', setup(n, setupArgs(n), {}, ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups']), /^podswarm-dns setup: needs root: it adds the node address to lo/m],
+      [
+        'not root',
+        setup(n, setupArgs(n), {}, ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups']),
+        /^podswarm-dns setup: needs root: it adds the node address to lo/m,
+      ],
       ['no podman', setup(n, setupArgs(n), {}, ['/usr/bin/env', 'PATH=/nonexistent']), /^podswarm-dns setup: podman is not installed \(no `podman` on PATH\)/m],
-      ['CONTAINERS_CONF', setup(n, setupArgs(n), { CONTAINERS_CONF: '/etc/containers/containers.conf' }), /^podswarm-dns setup: CONTAINERS_CONF is set .*no drop-ins/m],
+      [
+        'CONTAINERS_CONF',
+        setup(n, setupArgs(n), { CONTAINERS_CONF: '/etc/containers/containers.conf' }),
+        /^podswarm-dns setup: CONTAINERS_CONF is set .*no drop-ins/m,
+      ],
       // A private mount namespace shows this one process a broken drop-in directory; the machine's stays intact.
-      ['unreadable config', setup(n, setupArgs(n), {}, ['unshare', '--mount', 'sh', '-c', `mount -t tmpfs none ${DROPIN_DIR} && printf 'dns_servers = [\\n' > ${DROPIN_DIR}/40-broken.conf && exec "$0" "$@"`]), /^podswarm-dns setup: cannot read \/etc\/containers\/containers\.conf\.d\/40-broken\.conf: not valid TOML/m],
-      ['overridden by a later drop-in', setup(n, setupArgs(n), {}, ['unshare', '--mount', 'sh', '-c', `mount -t tmpfs none ${DROPIN_DIR} && printf '[containers]\\ndns_servers = ["10.0.0.53"]\\n' > ${DROPIN_DIR}/90-mine.conf && exec "$0" "$@"`]), /90-mine\.conf sets dns_servers, and Podman reads it after .*50-podswarm-dns\.conf/],
-      ['a file of the user\'s at our path', setup(n, setupArgs(n), {}, ['unshare', '--mount', 'sh', '-c', `mount -t tmpfs none ${DROPIN_DIR} && echo '# mine' > ${DROPIN} && exec "$0" "$@"`]), /50-podswarm-dns\.conf exists and was not written by podswarm-dns setup: move it away first/],
+      [
+        'unreadable config',
+        setup(n, setupArgs(n), {}, [
+          'unshare',
+          '--mount',
+          'sh',
+          '-c',
+          `mount -t tmpfs none ${DROPIN_DIR} && printf 'dns_servers = [\\n' > ${DROPIN_DIR}/40-broken.conf && exec "$0" "$@"`,
+        ]),
+        /^podswarm-dns setup: cannot read \/etc\/containers\/containers\.conf\.d\/40-broken\.conf: not valid TOML/m,
+      ],
+      [
+        'overridden by a later drop-in',
+        setup(n, setupArgs(n), {}, [
+          'unshare',
+          '--mount',
+          'sh',
+          '-c',
+          `mount -t tmpfs none ${DROPIN_DIR} && printf '[containers]\\ndns_servers = ["10.0.0.53"]\\n' > ${DROPIN_DIR}/90-mine.conf && exec "$0" "$@"`,
+        ]),
+        /90-mine\.conf sets dns_servers, and Podman reads it after .*50-podswarm-dns\.conf/,
+      ],
+      [
+        "a file of the user's at our path",
+        setup(n, setupArgs(n), {}, ['unshare', '--mount', 'sh', '-c', `mount -t tmpfs none ${DROPIN_DIR} && echo '# mine' > ${DROPIN} && exec "$0" "$@"`]),
+        /50-podswarm-dns\.conf exists and was not written by podswarm-dns setup: move it away first/,
+      ],
       ['bad address', setup(n, ['podman', '--address', '127.0.0.9']), /--address: 127\.0\.0\.9 cannot be reached from containers/],
     ];
     for (const [what, p, want] of cases) {
@@ -209,7 +250,10 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
     // The drop-in Podman reads, key by key.
     for (const n of nodes) assert.ok((await loAddresses(n)).includes(NODE_ADDRESS6), `node ${n.i}: IPv6 address on lo`);
     const conf = parse(readFileSync(DROPIN, 'utf8')) as { containers: Record<string, string[]> };
-    assert.deepEqual({ ...conf.containers }, { dns_servers: [NODE_ADDRESS, NODE_ADDRESS6], dns_searches: ['svc.cluster.local', 'cluster.local'], dns_options: ['ndots:2'] });
+    assert.deepEqual(
+      { ...conf.containers },
+      { dns_servers: [NODE_ADDRESS, NODE_ADDRESS6], dns_searches: ['svc.cluster.local', 'cluster.local'], dns_options: ['ndots:2'] },
+    );
     // Idempotent: a second run changes nothing.
     const again = await setup(nodes[1]!, setupArgs(nodes[1]!));
     assert.equal(again.code, 0, again.out);
@@ -217,7 +261,9 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
     assert.match(readFileSync(nodes[1]!.corefile, 'utf8'), /join 10\.250\.40\.1:7946/);
 
     for (const n of nodes) {
-      n.server = await startCli(['-conf', n.corefile, '-node', `node${n.i}`, '-upstream-dns', '127.0.0.1:53'], { prefix: ['ip', 'netns', 'exec', lab.ns(n.i)] });
+      n.server = await startCli(['-conf', n.corefile, '-node', `node${n.i}`, '-upstream-dns', '127.0.0.1:53'], {
+        prefix: ['ip', 'netns', 'exec', lab.ns(n.i)],
+      });
     }
     assert.equal(await podman(nodes[0]!, 'ps', '-aq'), '', 'no container exists yet');
   });
@@ -235,11 +281,27 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
     assert.ok((await loAddresses(nodes[0]!)).includes(`${NODE_ADDRESS} lo:podswarm`));
   });
 
-  test('node 2 finds node 1\'s labelled container by web.shop and web.shop.svc.cluster.local, and reaches it', async () => {
+  test("node 2 finds node 1's labelled container by web.shop and web.shop.svc.cluster.local, and reaches it", async () => {
     const n1 = nodes[0]!;
-    await podman(n1, 'run', '-d', '--name', `${PREFIX}web`, '--network', NETS[0]!.name,
-      '--label', 'podswarm.service=web', '--label', 'podswarm.namespace=shop', '--label', 'podswarm.ports=http:8080/tcp',
-      IMAGE, 'sh', '-c', 'echo hello-from-node1 > /tmp/index.html && exec httpd -f -p 8080 -h /tmp');
+    await podman(
+      n1,
+      'run',
+      '-d',
+      '--name',
+      `${PREFIX}web`,
+      '--network',
+      NETS[0]!.name,
+      '--label',
+      'podswarm.service=web',
+      '--label',
+      'podswarm.namespace=shop',
+      '--label',
+      'podswarm.ports=http:8080/tcp',
+      IMAGE,
+      'sh',
+      '-c',
+      'echo hello-from-node1 > /tmp/index.html && exec httpd -f -p 8080 -h /tmp',
+    );
     web = await podman(n1, 'inspect', '--format', `{{(index .NetworkSettings.Networks "${NETS[0]!.name}").IPAddress}}`, `${PREFIX}web`);
     assert.match(web, /^10\.250\.32\.\d+$/);
     // Node 1's bridge lives as long as web does: pin its MAC (see pinBridgeMacs) so the
@@ -264,7 +326,7 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
     assert.deepEqual(addresses(outside), [OUTSIDE_ADDR]);
   });
 
-  test('Podman\'s own names keep working beside aardvark-dns, and a short name finds its own namespace', async () => {
+  test("Podman's own names keep working beside aardvark-dns, and a short name finds its own namespace", async () => {
     const n1 = nodes[0]!;
     const net = NETS[0]!;
     const gateway = net.subnet.replace(/0\/24$/, '1');
@@ -272,7 +334,11 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
     await podman(n1, 'run', '-d', '--name', `${PREFIX}peer`, '--network', net.name, '--dns', gateway, IMAGE, 'sleep', '600');
     const peer = await podman(n1, 'inspect', '--format', `{{(index .NetworkSettings.Networks "${net.name}").IPAddress}}`, `${PREFIX}peer`);
     // busybox nslookup applies the search list to a one-label name and never asks it bare: the trailing dot does.
-    for (const [name, ip] of [[`${PREFIX}peer.`, peer], [`${PREFIX}web.`, web], [`${PREFIX}web.dns.podman`, web]] as const) {
+    for (const [name, ip] of [
+      [`${PREFIX}peer.`, peer],
+      [`${PREFIX}web.`, web],
+      [`${PREFIX}web.dns.podman`, web],
+    ] as const) {
       const ours = await client(n1, net.name, `nslookup -type=a ${name}`);
       const aardvark = await client(n1, net.name, `nslookup -type=a ${name} ${gateway}`);
       assert.deepEqual(addresses(ours), [ip], `${name} from podswarm-dns: ${ours}`);
@@ -299,14 +365,43 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
   test('a container on a CNI network (a Podman on the CNI backend) resolves through the node too', async () => {
     const cni: Node = { i: 1, dir: join(work, 'cni'), socket: '', corefile: '' };
     const p = (...args: string[]): Promise<string> =>
-      run('nsenter', [`--net=/run/netns/${lab.ns(1)}`, 'podman', '--root', join(cni.dir, 'root'), '--runroot', join(cni.dir, 'run'), '--tmpdir', join(cni.dir, 'tmp'),
-        '--network-backend', 'cni', '--cni-config-dir', join(cni.dir, 'cni'), ...args], { timeout: 60_000 }).then((r) => r.stdout.trim(), (e: { stderr?: string; message: string }) => {
-        throw new Error(`cni podman ${args.join(' ')}: ${e.stderr?.trim() || e.message}`);
-      });
+      run(
+        'nsenter',
+        [
+          `--net=/run/netns/${lab.ns(1)}`,
+          'podman',
+          '--root',
+          join(cni.dir, 'root'),
+          '--runroot',
+          join(cni.dir, 'run'),
+          '--tmpdir',
+          join(cni.dir, 'tmp'),
+          '--network-backend',
+          'cni',
+          '--cni-config-dir',
+          join(cni.dir, 'cni'),
+          ...args,
+        ],
+        { timeout: 60_000 },
+      ).then(
+        (r) => r.stdout.trim(),
+        (e: { stderr?: string; message: string }) => {
+          throw new Error(`cni podman ${args.join(' ')}: ${e.stderr?.trim() || e.message}`);
+        },
+      );
     try {
       await p('load', '-i', await imageArchive(IMAGE));
       await p('network', 'create', '--subnet', '10.250.35.0/24', `${NET_PREFIX}cni`);
-      const out = await p('run', '--rm', '--network', `${NET_PREFIX}cni`, IMAGE, 'sh', '-c', 'cat /etc/resolv.conf; ip -o -4 addr show eth0; nslookup -type=a web.shop.svc.cluster.local');
+      const out = await p(
+        'run',
+        '--rm',
+        '--network',
+        `${NET_PREFIX}cni`,
+        IMAGE,
+        'sh',
+        '-c',
+        'cat /etc/resolv.conf; ip -o -4 addr show eth0; nslookup -type=a web.shop.svc.cluster.local',
+      );
       assert.match(out, /^nameserver 169\.254\.20\.10$/m);
       assert.match(out, /inet 10\.250\.35\.\d+\//, 'on the CNI bridge');
       assert.deepEqual(addresses(out), [web]);

@@ -112,7 +112,9 @@ describe('rootless Podman reaches the node DNS on 169.254.20.10', { timeout: 300
     const u = withUser('u', { userConf: USER_CONF, systemDropins: {} });
 
     it("the user's Podman is rootless, networked by slirp4netns", async () => {
-      const info = JSON.parse(await u.user().podman('info', '--format', 'json')) as { host: { security: { rootless: boolean }; slirp4netns: { executable: string }; pasta?: unknown } };
+      const info = JSON.parse(await u.user().podman('info', '--format', 'json')) as {
+        host: { security: { rootless: boolean }; slirp4netns: { executable: string }; pasta?: unknown };
+      };
       assert.equal(info.host.security.rootless, true);
       assert.equal(info.host.slirp4netns.executable, '/usr/bin/slirp4netns');
     });
@@ -144,8 +146,10 @@ describe('rootless Podman reaches the node DNS on 169.254.20.10', { timeout: 300
       assert.equal(reply.readUInt16BE(0), reply.length - 2, out);
       const msg = packet.decode(reply.subarray(2));
       assert.equal(msg.id, 4242);
-      assert.deepEqual((msg.answers ?? []).map((r) => ({ name: r.name, type: r.type, data: (r as { data: string }).data })).sort((x, y) => x.data.localeCompare(y.data)),
-        ENDPOINTS.map((data) => ({ name: NAME, type: 'A', data })));
+      assert.deepEqual(
+        (msg.answers ?? []).map((r) => ({ name: r.name, type: r.type, data: (r as { data: string }).data })).sort((x, y) => x.data.localeCompare(y.data)),
+        ENDPOINTS.map((data) => ({ name: NAME, type: 'A', data })),
+      );
     });
 
     it("on --network host the container shares the caller's namespace and reaches the address directly", async () => {
@@ -156,7 +160,7 @@ describe('rootless Podman reaches the node DNS on 169.254.20.10', { timeout: 300
     });
   });
 
-  describe("only the system drop-in that `podswarm-dns setup podman` writes (the user configures nothing)", () => {
+  describe('only the system drop-in that `podswarm-dns setup podman` writes (the user configures nothing)', () => {
     const u = withUser('s', { systemDropins: { '10-podswarm-dev.conf': DEV_CONF, [DROPIN_NAME]: renderDropin(dnsSettings([NODE_DNS])) } });
 
     it('a container gets the node DNS from /etc/containers/containers.conf.d and resolves a cluster name', async () => {

@@ -39,7 +39,10 @@ test('cuts before an RRset whose owners are spelt two ways, not inside it', () =
   const msg = mixedOwners();
   const out = decode(truncate(msg, msg.length - 1));
   assert.ok(out.flag_tc);
-  assert.deepEqual(out.answers.map((r) => [r.name, r.type]), [['a.example', 'CNAME']]);
+  assert.deepEqual(
+    out.answers.map((r) => [r.name, r.type]),
+    [['a.example', 'CNAME']],
+  );
 });
 
 test('returns a reply that fits unchanged', () => {

@@ -41,7 +41,9 @@ const query = (name: string, id: number, edns = false): Buffer =>
 
 /** One A record for the name asked, built from the request (its ID and question bytes, as every reply is). */
 const answer = (req: Request): Buffer =>
-  new MessageBuilder(req, Rcode.NOERROR, { aa: true }).answer({ name: req.qname, ttl: 60, data: { type: Type.A, address: Buffer.from([10, 0, 0, 1]) } }).finish();
+  new MessageBuilder(req, Rcode.NOERROR, { aa: true })
+    .answer({ name: req.qname, ttl: 60, data: { type: Type.A, address: Buffer.from([10, 0, 0, 1]) } })
+    .finish();
 
 /** The listener on a stand-in addon, serving `chain` for every zone. */
 function listen(app: App, chain: Handler): StandInAddon {
@@ -56,7 +58,7 @@ const question = (msg: Buffer): { id: number; name: string } => {
 };
 
 describe('udp-batch: queries read in place', () => {
-  it('a reply that comes after its batch has its own query\'s ID and question, though the slot holds the next datagram', async () => {
+  it("a reply that comes after its batch has its own query's ID and question, though the slot holds the next datagram", async () => {
     const waiting: Array<() => void> = [];
     const later: Handler = {
       name: 'later',
@@ -87,7 +89,7 @@ describe('udp-batch: queries read in place', () => {
     );
   });
 
-  it('a cache refresh that runs after the hit asks the hit\'s own question, though the slot holds the next datagram', async () => {
+  it("a cache refresh that runs after the hit asks the hit's own question, though the slot holds the next datagram", async () => {
     const asked: string[] = [];
     const next: Handler = {
       name: 'next',
@@ -101,7 +103,12 @@ describe('udp-batch: queries read in place', () => {
     const app = newApp();
     const { opts } = parseCache({ name: { text: 'cache', file: 'Corefile', line: 1 }, args: [], block: null }, ['.']);
     // Every hit asks for a refresh: popular after one hit, always near the end of its TTL.
-    const cache = new CacheHandler({ ...opts, prefetch: { amount: 1, durationMs: 60_000, percentage: 100 } }, new CacheStore({ success: 10, denial: 10 }), next, app);
+    const cache = new CacheHandler(
+      { ...opts, prefetch: { amount: 1, durationMs: 60_000, percentage: 100 } },
+      new CacheStore({ success: 10, denial: 10 }),
+      next,
+      app,
+    );
     const addon = listen(app, cache);
     addon.fill([query('hot.test', 1)]);
     assert.equal(addon.onBatch(1), 1);
@@ -129,7 +136,14 @@ describe('udp-batch: sources', () => {
       },
     };
     const addon = listen(newApp(), who);
-    const sources: Array<[string, number]> = [['127.0.0.1', 1001], ['127.0.0.2', 1002], ['127.0.0.2', 1003], ['::1', 1004], ['127.0.0.1', 1005], ['127.0.0.10', 1006]];
+    const sources: Array<[string, number]> = [
+      ['127.0.0.1', 1001],
+      ['127.0.0.2', 1002],
+      ['127.0.0.2', 1003],
+      ['::1', 1004],
+      ['127.0.0.1', 1005],
+      ['127.0.0.10', 1006],
+    ];
     sources.forEach(([address, port], i) => addon.from(i, address, port));
     addon.fill(sources.map((_, i) => query('who.test', i)));
     assert.equal(addon.onBatch(sources.length), sources.length);
@@ -152,7 +166,7 @@ describe('udp-batch: replies built in their send slot', () => {
           return Rcode.NOERROR;
         }
         const out = w.sendBuffer?.(reply.length);
-        assert.ok(out, 'a UDP reply within the client\'s size has room in the send buffer');
+        assert.ok(out, "a UDP reply within the client's size has room in the send buffer");
         assert.equal(out.length, reply.length);
         assert.equal(w.sendBuffer?.(reply.length), undefined, 'one slot per reply');
         out.set(reply);
@@ -194,6 +208,9 @@ describe('udp-batch: replies built in their send slot', () => {
     await tick();
     await tick();
     assert.deepEqual(offers, [undefined, undefined]);
-    assert.deepEqual(addon.late.map((r) => question(r.msg)), [{ id: 1, name: 'big.test' }]);
+    assert.deepEqual(
+      addon.late.map((r) => question(r.msg)),
+      [{ id: 1, name: 'big.test' }],
+    );
   });
 });

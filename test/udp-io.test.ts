@@ -75,8 +75,14 @@ describe('-udp.io batch (the native addon)', () => {
   let upstream: Dnsmasq;
   before(async () => {
     assert.ok(existsSync(ADDON), `${ADDON} is missing: the addon must be built for this test (npm ci builds it; needs g++, make, python3)`);
-    upstream = await dnsmasq(UPSTREAM, Array.from({ length: 20 }, (_, i) => `f${i}.far.test,10.4.0.${i + 1}`));
-    srv = await startServer({ corefile: corefile(PORT, METRICS, `far.test:${PORT} {\n  bind 127.0.0.1\n  forward . 127.0.0.1:${UPSTREAM}\n}\n`), args: ['-udp.io', 'batch'] });
+    upstream = await dnsmasq(
+      UPSTREAM,
+      Array.from({ length: 20 }, (_, i) => `f${i}.far.test,10.4.0.${i + 1}`),
+    );
+    srv = await startServer({
+      corefile: corefile(PORT, METRICS, `far.test:${PORT} {\n  bind 127.0.0.1\n  forward . 127.0.0.1:${UPSTREAM}\n}\n`),
+      args: ['-udp.io', 'batch'],
+    });
   });
   after(async () => {
     await srv?.stop();
@@ -85,13 +91,19 @@ describe('-udp.io batch (the native addon)', () => {
   });
 
   it('says so in the startup line and in /metrics', async () => {
-    assert.match(srv.output(), new RegExp(`^\\[INFO\\] podswarm-dns-\\S+ listening on dns://127\\.0\\.0\\.1:${PORT}, dns://\\[::1\\]:${PORT} \\(udp batch, tcp\\)$`, 'm'));
+    assert.match(
+      srv.output(),
+      new RegExp(`^\\[INFO\\] podswarm-dns-\\S+ listening on dns://127\\.0\\.0\\.1:${PORT}, dns://\\[::1\\]:${PORT} \\(udp batch, tcp\\)$`, 'm'),
+    );
     const text = await metricsText(METRICS);
     assert.equal(sample(text, 'podswarm_udp_io_info', { path: 'batch' }), 1);
     assert.equal(sample(text, 'podswarm_udp_io_info', { path: 'dgram' }), undefined);
   });
 
-  for (const [family, host] of [['IPv4', '127.0.0.1'], ['IPv6', '::1']] as const) {
+  for (const [family, host] of [
+    ['IPv4', '127.0.0.1'],
+    ['IPv6', '::1'],
+  ] as const) {
     it(`answers over ${family} with the client's own address and port`, async () => {
       const r = await dig(PORT, 'who.whoami.test', 'A', ['-b', `${host}#${CLIENT_PORT}`], host);
       assert.equal(r.status, 'NOERROR');
@@ -113,17 +125,24 @@ describe('-udp.io batch (the native addon)', () => {
     for (let i = 0; i < msgs.length; i++) {
       const r = decode(replies.get(1000 + i)!);
       assert.equal(r.rcode, 'NOERROR', `query ${i}`);
-      assert.deepEqual(r.answers.map((a) => a.data), [i % 2 === 0 ? '10.3.9.1' : `10.4.0.${(i >> 1) + 1}`], `query ${i}`);
+      assert.deepEqual(
+        r.answers.map((a) => a.data),
+        [i % 2 === 0 ? '10.3.9.1' : `10.4.0.${(i >> 1) + 1}`],
+        `query ${i}`,
+      );
     }
   });
 
-  it('sends a reply as large as a slot: 400 records truncated to the client\'s 4096 bytes', async () => {
+  it("sends a reply as large as a slot: 400 records truncated to the client's 4096 bytes", async () => {
     const r = await dig(PORT, 'big.batch.test', 'A', ['+bufsize=4096', '+ignore']);
     assert.equal(r.status, 'NOERROR');
     assert.ok(r.flags.includes('tc'), r.raw);
     const size = Number(/MSG SIZE {2}rcvd: (\d+)/.exec(r.raw)?.[1]);
     assert.ok(size > 4000 && size <= 4096, `${size} bytes`);
-    assert.deepEqual(r.answer.slice(0, 2).map((a) => a.data), ['10.3.0.0', '10.3.0.1']);
+    assert.deepEqual(
+      r.answer.slice(0, 2).map((a) => a.data),
+      ['10.3.0.0', '10.3.0.1'],
+    );
   });
 
   it('drops a datagram larger than a slot, counts it, and goes on answering', async () => {
@@ -131,12 +150,19 @@ describe('-udp.io batch (the native addon)', () => {
     const huge = Buffer.concat([query('local.batch.test', 'A', { id: 77 }), Buffer.alloc(5000, 0x41)]);
     assert.equal(await udpExchange(PORT, huge, 300), null);
     assert.equal(sample(await metricsText(METRICS), 'podswarm_udp_dropped_total', { reason: 'truncated' }), before + 1);
-    assert.deepEqual((await dig(PORT, 'local.batch.test')).answer.map((a) => a.data), ['10.3.9.1']);
+    assert.deepEqual(
+      (await dig(PORT, 'local.batch.test')).answer.map((a) => a.data),
+      ['10.3.9.1'],
+    );
   });
 
   it('survives a flood of queries and garbage from clients that never read, with its memory bounded', async () => {
     // Warm up first, so the baseline holds what serving at all costs (JIT, caches).
-    await burst(Array.from({ length: 60 }, (_, i) => query('local.batch.test', 'A', { id: i })), PORT, 60);
+    await burst(
+      Array.from({ length: 60 }, (_, i) => query('local.batch.test', 'A', { id: i })),
+      PORT,
+      60,
+    );
     const baseline = rssKb(srv.proc.pid!);
     let seed = 99;
     const rand = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff;
@@ -155,7 +181,10 @@ describe('-udp.io batch (the native addon)', () => {
     } finally {
       for (const s of socks) s.close();
     }
-    assert.deepEqual((await dig(PORT, 'local.batch.test')).answer.map((a) => a.data), ['10.3.9.1']);
+    assert.deepEqual(
+      (await dig(PORT, 'local.batch.test')).answer.map((a) => a.data),
+      ['10.3.9.1'],
+    );
     assert.equal(srv.proc.exitCode, null);
     const grown = rssKb(srv.proc.pid!) - baseline;
     assert.ok(grown < 64 * 1024, `RSS grew by ${grown} kB over 200,000 datagrams`);
@@ -171,9 +200,15 @@ describe('-udp.io dgram (node:dgram)', () => {
   after(() => srv?.stop());
 
   it('says so in the startup line and in /metrics, and answers', async () => {
-    assert.match(srv.output(), new RegExp(`^\\[INFO\\] podswarm-dns-\\S+ listening on dns://127\\.0\\.0\\.1:${DGRAM_PORT}, dns://\\[::1\\]:${DGRAM_PORT} \\(udp dgram, tcp\\)$`, 'm'));
+    assert.match(
+      srv.output(),
+      new RegExp(`^\\[INFO\\] podswarm-dns-\\S+ listening on dns://127\\.0\\.0\\.1:${DGRAM_PORT}, dns://\\[::1\\]:${DGRAM_PORT} \\(udp dgram, tcp\\)$`, 'm'),
+    );
     assert.equal(sample(await metricsText(DGRAM_METRICS), 'podswarm_udp_io_info', { path: 'dgram' }), 1);
-    assert.deepEqual((await dig(DGRAM_PORT, 'local.batch.test', 'A', [], '::1')).answer.map((a) => a.data), ['10.3.9.1']);
+    assert.deepEqual(
+      (await dig(DGRAM_PORT, 'local.batch.test', 'A', [], '::1')).answer.map((a) => a.data),
+      ['10.3.9.1'],
+    );
   });
 });
 
@@ -224,8 +259,8 @@ describe('choosing the path', () => {
         out += d.toString();
         if (/listening on/.test(out)) resolve(out);
       };
-      proc.stdout!.on('data', onData);
-      proc.stderr!.on('data', onData);
+      proc.stdout.on('data', onData);
+      proc.stderr.on('data', onData);
       void exit.then(() => reject(new Error(`exited before listening:\n${out}`)));
     });
     ready.catch(() => {});
@@ -236,7 +271,10 @@ describe('choosing the path', () => {
     const srv = await startServer({ corefile: `.:${WORKERS_PORT} {\n  bind 127.0.0.1\n  whoami\n}\n`, args: ['-workers', '2', '-udp.io', 'batch'] });
     try {
       assert.match(srv.output(), /\(udp batch, tcp; 2 worker processes\)$/m);
-      const sockets = execFileSync('ss', ['-uanpH', `sport = :${WORKERS_PORT}`]).toString().trim().split('\n');
+      const sockets = execFileSync('ss', ['-uanpH', `sport = :${WORKERS_PORT}`])
+        .toString()
+        .trim()
+        .split('\n');
       const pids = new Set(sockets.map((l) => /pid=(\d+)/.exec(l)?.[1]));
       assert.equal(sockets.length, 2, sockets.join('\n'));
       assert.equal(pids.size, 2, `two processes hold the port: ${sockets.join('\n')}`);

@@ -69,16 +69,33 @@ describe('endpoint names stay unique across nodes', () => {
     // The smallest node name keeps the plain name, whichever PUT arrived first.
     const want = { 'db-0.web.shop.svc.cluster.local.': ['10.0.7.1'], 'db-0-ub.web.shop.svc.cluster.local.': ['10.0.7.2'] };
     for (const n of ['ua', 'ub'] as const) {
-      await eventually(() => srvTargets(n), (t) => JSON.stringify(t) === JSON.stringify(want), `${n}: SRV targets, each with its own address`, 15_000, 100);
+      await eventually(
+        () => srvTargets(n),
+        (t) => JSON.stringify(t) === JSON.stringify(want),
+        `${n}: SRV targets, each with its own address`,
+        15_000,
+        100,
+      );
       const srv = await dig(NODES[n].dns, SRV, 'SRV');
-      assert.deepEqual(srv.additional.map((r) => `${r.name} ${r.data}`).sort(), ['db-0-ub.web.shop.svc.cluster.local. 10.0.7.2', 'db-0.web.shop.svc.cluster.local. 10.0.7.1'], n);
+      assert.deepEqual(
+        srv.additional.map((r) => `${r.name} ${r.data}`).sort(),
+        ['db-0-ub.web.shop.svc.cluster.local. 10.0.7.2', 'db-0.web.shop.svc.cluster.local. 10.0.7.1'],
+        n,
+      );
       const eps = (await served(api(n), 'shop', 'web')).map((e) => `${e.name} ${e.nodeName} ${e.address} ${e.source}`);
       assert.deepEqual(eps, ['db-0 ua 10.0.7.1 ' + (n === 'ua' ? 'api' : 'gossip:ua'), 'db-0-ub ub 10.0.7.2 ' + (n === 'ub' ? 'api' : 'gossip:ub')], n);
     }
     // Each node still deletes its own by the name it registered; the other keeps the plain name.
     assert.equal(await deregister(api('ub'), 'shop', 'web', 'db-0'), 204);
     const rest = { 'db-0.web.shop.svc.cluster.local.': ['10.0.7.1'] };
-    for (const n of ['ua', 'ub'] as const) await eventually(() => srvTargets(n), (t) => JSON.stringify(t) === JSON.stringify(rest), `${n}: only ua's db-0 left`, 15_000, 100);
+    for (const n of ['ua', 'ub'] as const)
+      await eventually(
+        () => srvTargets(n),
+        (t) => JSON.stringify(t) === JSON.stringify(rest),
+        `${n}: only ua's db-0 left`,
+        15_000,
+        100,
+      );
     // ua's endpoint reached ub by gossip: not ub's to delete.
     assert.equal(await deregister(api('ub'), 'shop', 'web', 'db-0'), 409);
   });

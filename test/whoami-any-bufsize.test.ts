@@ -37,7 +37,10 @@ describe('whoami and any: end to end', () => {
   it('any: one HINFO for ANY (RFC 8482), other types pass on', async () => {
     const r = await dig(WHOAMI, 'example.org', 'ANY');
     assert.equal(r.status, 'NOERROR');
-    assert.deepEqual(r.answer.map((x) => [x.name, x.ttl, x.type, x.data]), [['example.org.', 8482, 'HINFO', '"RFC8482" ""']]);
+    assert.deepEqual(
+      r.answer.map((x) => [x.name, x.ttl, x.type, x.data]),
+      [['example.org.', 8482, 'HINFO', '"RFC8482" ""']],
+    );
     assert.equal((await dig(WHOAMI, 'example.org', 'A')).additional[0]?.data, '127.0.0.1');
   });
 });
@@ -46,7 +49,9 @@ describe('bufsize: end to end', () => {
   let srv: RunningServer;
   before(async () => {
     const block = (port: number, directive: string) => `example.org:${port} {\n  bind 127.0.0.1\n  ${directive}\n  hosts {\n${BIG_HOSTS}\n  }\n}\n`;
-    srv = await startServer({ corefile: block(BUFSIZE_DEFAULT, 'bufsize') + block(BUFSIZE_512, 'bufsize 512') + block(NO_BUFSIZE, '') + block(BUFSIZE_4096, 'bufsize 4096') });
+    srv = await startServer({
+      corefile: block(BUFSIZE_DEFAULT, 'bufsize') + block(BUFSIZE_512, 'bufsize 512') + block(NO_BUFSIZE, '') + block(BUFSIZE_4096, 'bufsize 4096'),
+    });
   });
   after(() => srv?.stop());
 
@@ -54,14 +59,14 @@ describe('bufsize: end to end', () => {
   const big = (port: number, bufsize = 4096) => dig(port, 'big.example.org', 'A', [`+bufsize=${bufsize}`, '+ignore']);
   const size = (raw: string): number => Number(/MSG SIZE {2}rcvd: (\d+)/.exec(raw)?.[1]);
 
-  it('without bufsize the server\'s own 1232 caps a client offering 4096, and OPT says 1232', async () => {
+  it("without bufsize the server's own 1232 caps a client offering 4096, and OPT says 1232", async () => {
     const r = await big(NO_BUFSIZE);
     assert.ok(r.flags.includes('tc'), `flags: ${r.flags.join(' ')}`);
     assert.ok(size(r.raw) <= 1232 && r.answer.length < 100);
     assert.match(r.raw, /; EDNS: version: 0, flags:; udp: 1232/);
   });
 
-  it('bufsize 4096 raises the cap: the client\'s 4096 fits every record, and OPT says 4096', async () => {
+  it("bufsize 4096 raises the cap: the client's 4096 fits every record, and OPT says 4096", async () => {
     const r = await big(BUFSIZE_4096);
     assert.ok(!r.flags.includes('tc'));
     assert.equal(r.answer.length, 100);

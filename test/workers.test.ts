@@ -46,9 +46,15 @@ describe('-workers', () => {
   it('runs a primary and two workers that answer over UDP and TCP', async () => {
     assert.equal(processCount(srv.corefilePath), 3);
     for (let i = 0; i < 10; i++) {
-      assert.deepEqual((await dig(PORT, 'web.default.cluster.local')).answer.map((a) => a.data), ['10.2.0.1']);
+      assert.deepEqual(
+        (await dig(PORT, 'web.default.cluster.local')).answer.map((a) => a.data),
+        ['10.2.0.1'],
+      );
     }
-    assert.deepEqual((await dig(PORT, 'web.default.cluster.local', 'A', ['+tcp'])).answer.map((a) => a.data), ['10.2.0.1']);
+    assert.deepEqual(
+      (await dig(PORT, 'web.default.cluster.local', 'A', ['+tcp'])).answer.map((a) => a.data),
+      ['10.2.0.1'],
+    );
   });
 
   it('mirrors a registry change to every worker', async () => {

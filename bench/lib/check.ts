@@ -45,7 +45,8 @@ export async function checkAnswers(spec: ServerSpec, env: Env): Promise<string[]
   for (const e of expectations(env)) {
     const a = await ask(spec.port, e.name, e.type, 2000);
     if (!a) notes.push(`${e.what}: no answer`);
-    else if (a.rcode !== e.rcode || a.answers !== e.answers) notes.push(`${e.what}: ${rcodeName(a.rcode)} with ${a.answers} answers (expected ${rcodeName(e.rcode)} with ${e.answers})`);
+    else if (a.rcode !== e.rcode || a.answers !== e.answers)
+      notes.push(`${e.what}: ${rcodeName(a.rcode)} with ${a.answers} answers (expected ${rcodeName(e.rcode)} with ${e.answers})`);
   }
   return notes;
 }

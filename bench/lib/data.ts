@@ -111,7 +111,13 @@ export function missQueries(prefix: string, count: number): string {
 
 /** Upstream zone file (knot): 1000 names under ext.test and a wildcard under miss.test. */
 export function upstreamZone(): string {
-  const out = [`$ORIGIN ${UPSTREAM_ZONE}.`, '$TTL 3600', `@ SOA ns.${UPSTREAM_ZONE}. hostmaster.${UPSTREAM_ZONE}. 1 3600 600 86400 3600`, '@ NS ns', 'ns A 127.0.0.1'];
+  const out = [
+    `$ORIGIN ${UPSTREAM_ZONE}.`,
+    '$TTL 3600',
+    `@ SOA ns.${UPSTREAM_ZONE}. hostmaster.${UPSTREAM_ZONE}. 1 3600 600 86400 3600`,
+    '@ NS ns',
+    'ns A 127.0.0.1',
+  ];
   for (let i = 0; i < CACHED_NAMES; i++) out.push(`h${i}.ext A 198.51.100.${(i % 250) + 1}`);
   out.push('*.miss A 203.0.113.1');
   return out.join('\n') + '\n';

@@ -84,7 +84,23 @@ export interface ResperfResult {
 }
 
 export async function resperf(port: number, file: string, rampSeconds: number, plotFile: string): Promise<ResperfResult> {
-  const [cmd, args] = pinned(CLIENT_CPU, 'resperf', ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-R', '-m', '300000', '-r', String(rampSeconds), '-t', '2', '-P', plotFile]);
+  const [cmd, args] = pinned(CLIENT_CPU, 'resperf', [
+    '-s',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-d',
+    file,
+    '-R',
+    '-m',
+    '300000',
+    '-r',
+    String(rampSeconds),
+    '-t',
+    '2',
+    '-P',
+    plotFile,
+  ]);
   const out = await run(cmd, args);
   return {
     command: commandLine(cmd, args),

@@ -164,7 +164,14 @@ export async function runWorkload(
         opts.log(`  ${t.fixedSeconds} s at ${rate} q/s, round ${round + 1} of ${FIXED_ROUNDS[env.mode]}`);
         for (const row of pinnedRows) {
           await attempt(row, opts.log, async () => {
-            const perf = await dnsperf({ port: row.spec.port, file: files.fixed(rate, round), seconds: t.fixedSeconds, cpu: CLIENT_CPU, qps: rate, verbose: true });
+            const perf = await dnsperf({
+              port: row.spec.port,
+              file: files.fixed(rate, round),
+              seconds: t.fixedSeconds,
+              cpu: CLIENT_CPU,
+              qps: rate,
+              verbose: true,
+            });
             const sorted = perf.latencies.sort((a, b) => a - b);
             runs.get(row)!.push({ rate, perf, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), p999: percentile(sorted, 0.999) });
             perf.latencies = [];

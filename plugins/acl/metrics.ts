@@ -12,13 +12,17 @@ export class AclMetrics {
   constructor(app: App) {
     const make = (action: Action): Counter<string> => {
       const name = `coredns_acl_${PAST[action]}_requests_total`;
-      return app.metric(name, (registers) => new Counter({
+      return app.metric(
         name,
-        help: `Counter of DNS requests being ${PAST[action]}.`,
-        // CoreDNS leaves the zone off the allowed counter.
-        labelNames: action === 'allow' ? ['server', 'view'] : ['server', 'zone', 'view'],
-        registers,
-      }));
+        (registers) =>
+          new Counter({
+            name,
+            help: `Counter of DNS requests being ${PAST[action]}.`,
+            // CoreDNS leaves the zone off the allowed counter.
+            labelNames: action === 'allow' ? ['server', 'view'] : ['server', 'zone', 'view'],
+            registers,
+          }),
+      );
     };
     this.counters = { allow: make('allow'), block: make('block'), filter: make('filter'), drop: make('drop') };
   }

@@ -32,7 +32,7 @@ function parsePolicy(sub: Directive): Policy {
   let anyType = false;
   let nets: NetSet | undefined;
   const args = sub.args;
-  for (let i = 0; i < args.length; ) {
+  for (let i = 0; i < args.length;) {
     const section = args[i]!;
     const kind = section.text.toLowerCase();
     if (kind !== 'type' && kind !== 'net') throw pluginError('acl', section, `unexpected token '${section.text}'; expect 'type' or 'net'`);

@@ -16,9 +16,7 @@ export class AnyHandler implements Handler {
 
   serveDNS(req: Request, w: ResponseWriter): Result {
     if (req.qtype !== Type.ANY) return this.next.serveDNS(req, w);
-    const msg = new MessageBuilder(req, Rcode.NOERROR)
-      .answer({ name: req.qname, ttl: HINFO_TTL, data: { type: Type.HINFO, cpu: 'RFC8482', os: '' } })
-      .finish();
+    const msg = new MessageBuilder(req, Rcode.NOERROR).answer({ name: req.qname, ttl: HINFO_TTL, data: { type: Type.HINFO, cpu: 'RFC8482', os: '' } }).finish();
     w.write(msg);
     return Rcode.NOERROR;
   }

@@ -107,11 +107,19 @@ export class CacheHandler implements Handler {
       // The registry changed while this answer was being made: it may predate the change.
       (inRegistry && generation !== this.store.generation) ||
       // A SERVFAIL must not push out an answer that can still be served (fresh or stale).
-      (msg[3]! & 0xf) === Rcode.SERVFAIL && existing !== undefined && this.servable(existing, now);
+      ((msg[3]! & 0xf) === Rcode.SERVFAIL && existing !== undefined && this.servable(existing, now));
     if (!skip) {
       const entry: Entry = {
-        name: req.qname, variant, kind: p.kind, msg: p.stored, ttlOffsets: p.storedTtlOffsets, stored: now, ttl: p.ttl,
-        hits: 0, last: 0, refreshing: false,
+        name: req.qname,
+        variant,
+        kind: p.kind,
+        msg: p.stored,
+        ttlOffsets: p.storedTtlOffsets,
+        stored: now,
+        ttl: p.ttl,
+        hits: 0,
+        last: 0,
+        refreshing: false,
       };
       if (existing?.refreshing) {
         // A prefetch replaced the entry: keep its popularity (CoreDNS doPrefetch).

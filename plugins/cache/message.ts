@@ -138,7 +138,13 @@ export function renderedLength(msg: Buffer, req: Request): number {
  * record when the client sent EDNS. Written into `out` when given
  * (ResponseWriter#sendBuffer: exactly renderedLength() bytes).
  */
-export function render(msg: Buffer, ttlOffsets: readonly number[], req: Request, ttl: number, out: Buffer = Buffer.allocUnsafe(renderedLength(msg, req))): Buffer {
+export function render(
+  msg: Buffer,
+  ttlOffsets: readonly number[],
+  req: Request,
+  ttl: number,
+  out: Buffer = Buffer.allocUnsafe(renderedLength(msg, req)),
+): Buffer {
   const optLen = req.edns ? OPT_LEN : 0;
   out.set(msg);
   stampClient(out, req);

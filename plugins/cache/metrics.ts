@@ -86,11 +86,15 @@ export class CacheMetrics {
   ) {
     const typed = ['server', 'type', 'zones', 'view'];
     const untyped = ['server', 'zones', 'view'];
-    this.entries = app.metric(`${SUBSYSTEM}_entries`, (registers) =>
-      new Gauge({ name: `${SUBSYSTEM}_entries`, help: 'The number of elements in the cache.', labelNames: typed, registers }),
+    this.entries = app.metric(
+      `${SUBSYSTEM}_entries`,
+      (registers) => new Gauge({ name: `${SUBSYSTEM}_entries`, help: 'The number of elements in the cache.', labelNames: typed, registers }),
     );
     const make = ([name, help, isTyped]: [string, string, boolean]): CellCounter =>
-      app.metric(`${SUBSYSTEM}_${name}`, (registers) => new CellCounter({ name: `${SUBSYSTEM}_${name}`, help, labelNames: isTyped ? typed : untyped, registers }));
+      app.metric(
+        `${SUBSYSTEM}_${name}`,
+        (registers) => new CellCounter({ name: `${SUBSYSTEM}_${name}`, help, labelNames: isTyped ? typed : untyped, registers }),
+      );
     this.counters = Object.fromEntries(Object.entries(COUNTERS).map(([k, spec]) => [k, make(spec)])) as Record<CounterName, CellCounter>;
   }
 

@@ -11,7 +11,6 @@ import { CLUSTER_ZONE, NEGATIVE_TTL, REGISTRY_TTL } from '../../src/registry/dns
 import { ClusterHandler, type ClusterOptions } from './handler.js';
 import { clearMemoOnRegistryChange } from '../../src/registry/memo-invalidation.js';
 
-
 export const plugin: PluginDef = {
   name: 'cluster',
   setup(c: SetupContext): void {

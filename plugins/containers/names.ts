@@ -49,7 +49,13 @@ export function clientOf(idx: Pick<NameIndex, 'clients' | 'namespaces'>, address
 /** The whole index from one compatible container list: for containers that started a moment ago. */
 export function indexOfList(list: readonly ContainerAddresses[]): NameIndex {
   return buildIndex(
-    list.map((c) => ({ Id: c.Id, Name: (c.Names[0] ?? '').replace(/^\//, ''), State: { Running: true }, Config: { Labels: c.Labels }, NetworkSettings: c.NetworkSettings })),
+    list.map((c) => ({
+      Id: c.Id,
+      Name: (c.Names[0] ?? '').replace(/^\//, ''),
+      State: { Running: true },
+      Config: { Labels: c.Labels },
+      NetworkSettings: c.NetworkSettings,
+    })),
   );
 }
 

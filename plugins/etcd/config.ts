@@ -103,7 +103,8 @@ function parseEndpoint(t: Token): string {
 }
 
 function parsePath(t: Token, name: string): string {
-  if (!KEY_PATH.test(t.text) || t.text.includes('//')) throw CorefileError.at(t, `${name}: '${t.text}' is not a key path like /skydns (starts with /, no trailing /)`);
+  if (!KEY_PATH.test(t.text) || t.text.includes('//'))
+    throw CorefileError.at(t, `${name}: '${t.text}' is not a key path like /skydns (starts with /, no trailing /)`);
   return t.text;
 }
 

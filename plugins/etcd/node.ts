@@ -71,7 +71,10 @@ export class EtcdNode {
   }
 
   async start(): Promise<void> {
-    const [{ Etcd3, isRecoverableError }, { circuitBreaker, handleWhen, ConsecutiveBreaker, ExponentialBackoff }] = await Promise.all([import('etcd3'), import('cockatiel')]);
+    const [{ Etcd3, isRecoverableError }, { circuitBreaker, handleWhen, ConsecutiveBreaker, ExponentialBackoff }] = await Promise.all([
+      import('etcd3'),
+      import('cockatiel'),
+    ]);
     const s = this.settings;
     const node = this.app.options.nodeName;
     const layout: Layout = { endpointsPrefix: skydnsPrefix(s.path, s.zone), servicesPrefix: `${s.servicesPath}/`, ttl: s.ttl };
@@ -91,11 +94,16 @@ export class EtcdNode {
     this.changes = new LocalChanges(this.app.registry, (changes) => publisher.apply(changes));
     publisher.start(this.changes.start());
     mirror.start();
-    this.log.info(`node ${node} publishing to etcd ${s.endpoints.join(' ')} under ${layout.endpointsPrefix} and ${layout.servicesPrefix} (lease ${s.leaseTtlSeconds}s)`);
+    this.log.info(
+      `node ${node} publishing to etcd ${s.endpoints.join(' ')} under ${layout.endpointsPrefix} and ${layout.servicesPrefix} (lease ${s.leaseTtlSeconds}s)`,
+    );
     let timer: NodeJS.Timeout | undefined;
     const waited = await Promise.race([mirror.synced.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), FIRST_SYNC_WAIT_MS)))]);
     clearTimeout(timer);
-    if (!waited) this.log.warn(`etcd: no answer within ${FIRST_SYNC_WAIT_MS / 1000}s (${mirror.failure ?? 'unknown'}); serving this node's own registry, and the rest once etcd answers`);
+    if (!waited)
+      this.log.warn(
+        `etcd: no answer within ${FIRST_SYNC_WAIT_MS / 1000}s (${mirror.failure ?? 'unknown'}); serving this node's own registry, and the rest once etcd answers`,
+      );
   }
 
   /** `revoke`: take our keys out of etcd at once, else they expire with the lease (no gap for a restart). */

@@ -35,11 +35,7 @@ export function forwardMetrics(app: App): ForwardMetrics {
         }),
     ),
     healthcheckFailures: counter('coredns_forward_healthcheck_failures_total', 'Counter of the number of failed healthchecks.', ['to']),
-    healthcheckBroken: counter(
-      'coredns_forward_healthcheck_broken_total',
-      'Counter of the number of complete failures of the healthchecks.',
-      [],
-    ),
+    healthcheckBroken: counter('coredns_forward_healthcheck_broken_total', 'Counter of the number of complete failures of the healthchecks.', []),
     maxConcurrentRejects: counter(
       'coredns_forward_max_concurrent_rejects_total',
       'Counter of the number of queries rejected because the concurrent queries were at maximum.',

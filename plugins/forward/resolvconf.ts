@@ -4,7 +4,10 @@
 export function resolvConfNameservers(text: string): string[] {
   const out: string[] = [];
   for (const line of text.split('\n')) {
-    const fields = line.replace(/[#;].*/, '').trim().split(/\s+/);
+    const fields = line
+      .replace(/[#;].*/, '')
+      .trim()
+      .split(/\s+/);
     if (fields[0] === 'nameserver' && fields[1]) out.push(fields[1]);
   }
   return out;

@@ -43,7 +43,9 @@ export function resolvedUpstreams(tok: Token, path = RESOLVED_UPSTREAMS): Addres
   }
   // A generated file: a line that is not an address (or is the stub again)
   // is skipped rather than fatal, as long as one usable server remains.
-  const addrs = resolvConfNameservers(text).map((s) => parseAddress(s)).filter((a): a is Address => a !== undefined && !isResolvedStub(a));
+  const addrs = resolvConfNameservers(text)
+    .map((s) => parseAddress(s))
+    .filter((a): a is Address => a !== undefined && !isResolvedStub(a));
   if (addrs.length === 0) throw pluginError('forward', tok, `${why}, which has no usable nameserver (systemd-resolved knows no upstream DNS server) ${hint}`);
   return addrs;
 }

@@ -98,10 +98,13 @@ export class TcpPool {
     const sent = Buffer.from(query);
     sent.writeUInt16BE(randomId(), 0);
     this.busy.add(conn);
-    const timer = setTimeout(() => {
-      conn.fail(new UpstreamError(`${this.addr.label}: tcp read timeout`));
-      conn.socket.destroy();
-    }, Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(
+      () => {
+        conn.fail(new UpstreamError(`${this.addr.label}: tcp read timeout`));
+        conn.socket.destroy();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
     try {
       const reply = await conn.query(sent);
       if (conn.closed || this.expireMs === 0) conn.socket.destroy();
@@ -138,10 +141,13 @@ export class TcpPool {
       socket.setTimeout(this.expireMs, () => {
         if (!this.busy.has(conn)) socket.destroy();
       });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new UpstreamError(`${this.addr.label}: tcp connect timeout`));
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          socket.destroy();
+          reject(new UpstreamError(`${this.addr.label}: tcp connect timeout`));
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       socket.once('connect', () => {
         clearTimeout(timer);
         resolve(conn);

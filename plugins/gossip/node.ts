@@ -66,7 +66,9 @@ export class GossipNode {
     await this.ml.start();
     const me = this.ml.localNode();
     const encrypted = this.ml.config.keyring ? ', encrypted' : '';
-    this.log.info(`node ${me.name} gossiping on ${joinHostPort(this.ml.config.bindAddr, this.ml.port)}, advertising ${joinHostPort(me.addr, me.port)}${encrypted}`);
+    this.log.info(
+      `node ${me.name} gossiping on ${joinHostPort(this.ml.config.bindAddr, this.ml.port)}, advertising ${joinHostPort(me.addr, me.port)}${encrypted}`,
+    );
     this.reconnector.start();
     if (this.joined) return;
     const seeds = this.settings.join;

@@ -23,11 +23,19 @@ export class SelfCheck {
     // Listening on every interface: ask over loopback, as CoreDNS asks localhost.
     const host = address.host === '' || address.host === '0.0.0.0' ? '127.0.0.1' : address.host === '::' ? '::1' : address.host;
     this.url = `http://${joinHostPort(host, address.port)}${path}`;
-    this.duration = app.metric('coredns_health_request_duration_seconds', (registers) =>
-      new Histogram({ name: 'coredns_health_request_duration_seconds', help: 'Histogram of the time (in seconds) each request took.', buckets: BUCKETS, registers }),
+    this.duration = app.metric(
+      'coredns_health_request_duration_seconds',
+      (registers) =>
+        new Histogram({
+          name: 'coredns_health_request_duration_seconds',
+          help: 'Histogram of the time (in seconds) each request took.',
+          buckets: BUCKETS,
+          registers,
+        }),
     );
-    this.failures = app.metric('coredns_health_request_failures_total', (registers) =>
-      new Counter({ name: 'coredns_health_request_failures_total', help: 'The number of times the health check failed.', registers }),
+    this.failures = app.metric(
+      'coredns_health_request_failures_total',
+      (registers) => new Counter({ name: 'coredns_health_request_failures_total', help: 'The number of times the health check failed.', registers }),
     );
   }
 

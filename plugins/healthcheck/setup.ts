@@ -27,7 +27,8 @@ export const plugin: PluginDef = {
     const app = c.app;
     const checks = app.metric(
       'podswarm_health_checks_total',
-      (registers) => new Counter({ name: 'podswarm_health_checks_total', help: 'Endpoint health checks run by this node, by result.', labelNames: ['result'], registers }),
+      (registers) =>
+        new Counter({ name: 'podswarm_health_checks_total', help: 'Endpoint health checks run by this node, by result.', labelNames: ['result'], registers }),
     );
     let mine: Share<HealthChecker> | undefined;
     c.onStartup(async () => {

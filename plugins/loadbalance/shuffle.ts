@@ -68,7 +68,7 @@ function safeOnWire(msg: Buffer, rrs: RRPos[], an: number): boolean {
 
 /** Where the first compression pointer of the name at `off` points; -1 when it has none. */
 function pointerIn(msg: Buffer, off: number): number {
-  for (let pos = off; ; ) {
+  for (let pos = off; ;) {
     if (pos >= msg.length) throw new RangeError('name runs past the end');
     const len = msg[pos]!;
     if (len === 0) return -1;

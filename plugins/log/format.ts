@@ -115,7 +115,14 @@ function rcodeText(r: number): string {
 }
 
 const FLAG_NAMES: [number, string][] = [
-  [Flag.QR, 'qr'], [Flag.AA, 'aa'], [Flag.TC, 'tc'], [Flag.RD, 'rd'], [Flag.RA, 'ra'], [0x0040, 'z'], [Flag.AD, 'ad'], [Flag.CD, 'cd'],
+  [Flag.QR, 'qr'],
+  [Flag.AA, 'aa'],
+  [Flag.TC, 'tc'],
+  [Flag.RD, 'rd'],
+  [Flag.RA, 'ra'],
+  [0x0040, 'z'],
+  [Flag.AD, 'ad'],
+  [Flag.CD, 'cd'],
 ];
 
 function flagsText(flags: number): string {

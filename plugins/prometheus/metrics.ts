@@ -17,9 +17,25 @@ const SIZE_BUCKETS = [0, 100, 200, 300, 400, 511, 1023, 2047, 4095, 8291, 16e3, 
 
 /** The qtypes CoreDNS labels by name (vars/monitor.go); every other one is "other". */
 const MONITORED: ReadonlyArray<[number, string]> = [
-  [1, 'A'], [2, 'NS'], [5, 'CNAME'], [6, 'SOA'], [12, 'PTR'], [15, 'MX'], [16, 'TXT'], [28, 'AAAA'], [33, 'SRV'],
-  [43, 'DS'], [46, 'RRSIG'], [47, 'NSEC'], [48, 'DNSKEY'], [50, 'NSEC3'], [64, 'SVCB'], [65, 'HTTPS'],
-  [251, 'IXFR'], [252, 'AXFR'], [255, 'ANY'],
+  [1, 'A'],
+  [2, 'NS'],
+  [5, 'CNAME'],
+  [6, 'SOA'],
+  [12, 'PTR'],
+  [15, 'MX'],
+  [16, 'TXT'],
+  [28, 'AAAA'],
+  [33, 'SRV'],
+  [43, 'DS'],
+  [46, 'RRSIG'],
+  [47, 'NSEC'],
+  [48, 'DNSKEY'],
+  [50, 'NSEC3'],
+  [64, 'SVCB'],
+  [65, 'HTTPS'],
+  [251, 'IXFR'],
+  [252, 'AXFR'],
+  [255, 'ANY'],
 ];
 const TYPE_NAMES = [...MONITORED.map(([, n]) => n), 'other'];
 const OTHER = TYPE_NAMES.length - 1;
@@ -98,14 +114,46 @@ export class DnsMetrics {
   constructor(app: App) {
     const r = app.metrics;
     const sz = ['server', 'zone', 'view', 'proto'];
-    this.requests = new CounterVec('coredns_dns_requests_total', 'Counter of DNS requests made per zone, protocol and family.', ['server', 'zone', 'view', 'proto', 'family', 'type']).registerIn(r);
-    this.duration = new HistogramVec('coredns_dns_request_duration_seconds', 'Histogram of the time (in seconds) each request took per zone.', ['server', 'zone', 'view', 'type'], TIME_BUCKETS).registerIn(r);
-    this.requestSize = new HistogramVec('coredns_dns_request_size_bytes', 'Size of the request in bytes, per zone and protocol.', sz, SIZE_BUCKETS).registerIn(r);
+    this.requests = new CounterVec('coredns_dns_requests_total', 'Counter of DNS requests made per zone, protocol and family.', [
+      'server',
+      'zone',
+      'view',
+      'proto',
+      'family',
+      'type',
+    ]).registerIn(r);
+    this.duration = new HistogramVec(
+      'coredns_dns_request_duration_seconds',
+      'Histogram of the time (in seconds) each request took per zone.',
+      ['server', 'zone', 'view', 'type'],
+      TIME_BUCKETS,
+    ).registerIn(r);
+    this.requestSize = new HistogramVec('coredns_dns_request_size_bytes', 'Size of the request in bytes, per zone and protocol.', sz, SIZE_BUCKETS).registerIn(
+      r,
+    );
     this.responseSize = new HistogramVec('coredns_dns_response_size_bytes', 'Size of the returned response in bytes.', sz, SIZE_BUCKETS).registerIn(r);
-    this.responses = new CounterVec('coredns_dns_responses_total', 'Counter of response status codes.', ['server', 'zone', 'view', 'rcode', 'plugin']).registerIn(r);
-    this.doRequests = new CounterVec('coredns_dns_do_requests_total', 'Counter of DNS requests with DO bit set per zone.', ['server', 'zone', 'view']).registerIn(r);
-    this.pluginEnabled = app.metric('coredns_plugin_enabled', (registers) =>
-      new Gauge({ name: 'coredns_plugin_enabled', help: 'A metric that indicates whether a plugin is enabled on per server and zone basis.', labelNames: ['server', 'zone', 'view', 'name'], registers, aggregator: 'max' }),
+    this.responses = new CounterVec('coredns_dns_responses_total', 'Counter of response status codes.', [
+      'server',
+      'zone',
+      'view',
+      'rcode',
+      'plugin',
+    ]).registerIn(r);
+    this.doRequests = new CounterVec('coredns_dns_do_requests_total', 'Counter of DNS requests with DO bit set per zone.', [
+      'server',
+      'zone',
+      'view',
+    ]).registerIn(r);
+    this.pluginEnabled = app.metric(
+      'coredns_plugin_enabled',
+      (registers) =>
+        new Gauge({
+          name: 'coredns_plugin_enabled',
+          help: 'A metric that indicates whether a plugin is enabled on per server and zone basis.',
+          labelNames: ['server', 'zone', 'view', 'name'],
+          registers,
+          aggregator: 'max',
+        }),
     );
     processMetrics(app);
   }
@@ -151,11 +199,34 @@ function processMetrics(app: App): void {
   const registers = [app.metrics];
   collectDefaultMetrics({ register: app.metrics });
   // With -workers every process reports these; 'max' keeps the merged value right (see workers.ts).
-  new Gauge({ name: 'coredns_build_info', help: 'A metric with a constant \'1\' value labeled by version, revision, and goversion from which CoreDNS was built.', labelNames: ['version', 'revision', 'goversion'], registers, aggregator: 'max' })
+  new Gauge({
+    name: 'coredns_build_info',
+    help: "A metric with a constant '1' value labeled by version, revision, and goversion from which CoreDNS was built.",
+    labelNames: ['version', 'revision', 'goversion'],
+    registers,
+    aggregator: 'max',
+  })
     .labels(VERSION, '', `node${process.versions.node}`)
     .set(1);
-  new Counter({ name: 'coredns_panics_total', help: 'A metrics that counts the number of panics.', registers, collect() { this.reset(); this.inc(panicCount()); } });
-  new Counter({ name: 'coredns_reload_failed_total', help: 'Counter of the number of failed reload attempts.', registers, aggregator: 'max', collect() { this.reset(); this.inc(app.reloadFailures); } });
+  new Counter({
+    name: 'coredns_panics_total',
+    help: 'A metrics that counts the number of panics.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(panicCount());
+    },
+  });
+  new Counter({
+    name: 'coredns_reload_failed_total',
+    help: 'Counter of the number of failed reload attempts.',
+    registers,
+    aggregator: 'max',
+    collect() {
+      this.reset();
+      this.inc(app.reloadFailures);
+    },
+  });
   new Gauge({
     name: 'podswarm_registry_endpoints',
     help: 'Endpoints in the service registry, by health.',

@@ -75,7 +75,7 @@ function parseAnswers(args: Token[], fail: Fail): { auto: boolean; rules: Respon
   let auto = false;
   let named = false;
   const rules: ResponseRule[] = [];
-  for (let i = 0; i < args.length; ) {
+  for (let i = 0; i < args.length;) {
     if (args[i]!.text === 'answer') i++;
     else if (i === 0) fail(`unexpected '${args[i]!.text}' after a name rule; expected 'answer'`, args[i]);
     const what = args[i++];

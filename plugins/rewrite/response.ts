@@ -89,4 +89,3 @@ function rewriteValue(rr: Record, f: (name: string) => string): void {
       return;
   }
 }
-

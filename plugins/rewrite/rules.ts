@@ -6,10 +6,7 @@ import { matches, substitute, type MatchType, type StringRewriter, remapRewriter
 
 export type Mode = 'stop' | 'continue';
 
-export type ResponseRule =
-  | { kind: 'name'; rewrite: StringRewriter }
-  | { kind: 'value'; rewrite: StringRewriter }
-  | { kind: 'ttl'; min: number; max: number };
+export type ResponseRule = { kind: 'name'; rewrite: StringRewriter } | { kind: 'value'; rewrite: StringRewriter } | { kind: 'ttl'; min: number; max: number };
 
 export interface Rule {
   readonly mode: Mode;

@@ -73,8 +73,7 @@ export class SrvHandler implements Handler {
     }
     // A service with healthy endpoints but no named ports exists: NODATA.
     const rcode = answers.length > 0 || (name.kind === 'service' && eps.length > 0) ? Rcode.NOERROR : Rcode.NXDOMAIN;
-    const msg =
-      answers.length > 0 ? answerReply(req, answers, additional) : negativeReply(req, rcode, zone, this.opts.negativeTtl, this.registry.index);
+    const msg = answers.length > 0 ? answerReply(req, answers, additional) : negativeReply(req, rcode, zone, this.opts.negativeTtl, this.registry.index);
     this.memo.store(req, msg, rcode);
     w.write(msg);
     return rcode;

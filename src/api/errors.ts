@@ -26,7 +26,10 @@ export function formatSchemaError(errors: FastifySchemaValidationError[], dataVa
   const what = fieldName(dataVar, field);
   if (e.keyword === 'format' && e.params.format === DNS_LABEL_FORMAT) {
     const value = (e as { data?: unknown }).data;
-    return new ApiError(400, `malformed ${what} ${JSON.stringify(value)}: expected a DNS label (lowercase letters, digits and '-', 1-63 characters, starting and ending with a letter or digit)`);
+    return new ApiError(
+      400,
+      `malformed ${what} ${JSON.stringify(value)}: expected a DNS label (lowercase letters, digits and '-', 1-63 characters, starting and ending with a letter or digit)`,
+    );
   }
   if (e.keyword === 'additionalProperties') return new ApiError(400, `${what}: unknown property '${String(e.params.additionalProperty)}'`);
   return new ApiError(400, `${what} ${e.message ?? 'is invalid'}`);

@@ -44,7 +44,13 @@ async function startApi(app: App, host: string, port: number): Promise<ApiServer
   // Loaded on use: fastify costs memory a node without the API should not pay.
   const { createApiServer } = await import('./server.js');
   const persist = async (): Promise<void> => registrationsOf(app)?.save();
-  const server = createApiServer(app.registry, () => leases[leases.length - 1]!, app.pluginLog('api'), () => membersOf(app), persist);
+  const server = createApiServer(
+    app.registry,
+    () => leases[leases.length - 1]!,
+    app.pluginLog('api'),
+    () => membersOf(app),
+    persist,
+  );
   try {
     await server.listen({ host, port });
   } catch (e) {

@@ -64,5 +64,16 @@ function memberJson(m: MemberDetail): MemberJson {
 
 function alone(name: string): MemberJson {
   const started = Date.now() - process.uptime() * 1000;
-  return { name, address: null, port: null, state: 'alive', self: true, tags: {}, protocol: null, delegate: null, incarnation: null, stateChangedAt: new Date(started).toISOString() };
+  return {
+    name,
+    address: null,
+    port: null,
+    state: 'alive',
+    self: true,
+    tags: {},
+    protocol: null,
+    delegate: null,
+    incarnation: null,
+    stateChangedAt: new Date(started).toISOString(),
+  };
 }

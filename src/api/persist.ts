@@ -50,7 +50,9 @@ function open(app: App, dir: string): Registrations {
   const log = app.pluginLog('api');
   const loaded = loadStateFile(path, decodeRegistrations);
   if (loaded.kind === 'corrupt') {
-    log.error(`state file ${path} refused: ${loaded.reason}; kept as ${loaded.keptAs}, starting without the registrations it held (re-register them, or repair the file and restart)`);
+    log.error(
+      `state file ${path} refused: ${loaded.reason}; kept as ${loaded.keptAs}, starting without the registrations it held (re-register them, or repair the file and restart)`,
+    );
   } else if (loaded.kind === 'ok') {
     app.registry.setSource(API_SOURCE, loaded.value);
     log.info(`loaded ${loaded.value.endpoints.length + loaded.value.services.length} registration(s) from ${path}`);
@@ -130,7 +132,14 @@ function checkEndpoint(e: unknown, at: string): Endpoint {
   if (typeof e.updatedAt !== 'number') throw new Error(`${at}.updatedAt: not a number`);
   if (!Array.isArray(e.ports)) throw new Error(`${at}.ports: not a list`);
   e.ports.forEach((p: unknown, j: number) => {
-    const ok = isObject(p) && typeof p.name === 'string' && isDnsLabel(p.name) && Number.isInteger(p.port) && (p.port as number) >= 1 && (p.port as number) <= 65535 && (p.protocol === 'tcp' || p.protocol === 'udp');
+    const ok =
+      isObject(p) &&
+      typeof p.name === 'string' &&
+      isDnsLabel(p.name) &&
+      Number.isInteger(p.port) &&
+      (p.port as number) >= 1 &&
+      (p.port as number) <= 65535 &&
+      (p.protocol === 'tcp' || p.protocol === 'udp');
     if (!ok) throw new Error(`${at}.ports[${j}]: expected {name, port 1-65535, protocol tcp|udp}`);
   });
   // Fields this version does not check (health settings, say) are kept as they are.

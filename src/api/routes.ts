@@ -12,7 +12,19 @@ import { checkBearer } from './auth.js';
 import { DEFAULT_WAIT_MS, MAX_WAIT_MS, type ChangeWaiters, type Scope } from './blocking.js';
 import { ApiError } from './errors.js';
 import type { MembersSource } from './members.js';
-import { blockingQuery, endpointParam, endpointSchema, errorSchema, externalNameBody, externalNameSchema, membersSchema, nsParam, registerBody, serviceSummarySchema, svcParam } from './schemas.js';
+import {
+  blockingQuery,
+  endpointParam,
+  endpointSchema,
+  errorSchema,
+  externalNameBody,
+  externalNameSchema,
+  membersSchema,
+  nsParam,
+  registerBody,
+  serviceSummarySchema,
+  svcParam,
+} from './schemas.js';
 import type { EndpointSources } from './sources.js';
 import { endpointJson, firstPortName, healthyAddresses, summaryJson } from './views.js';
 
@@ -119,7 +131,10 @@ export const ROUTES: RouteDef[] = [
     blocking: true,
     schema: {
       params: svcParams,
-      querystring: { type: 'object', properties: { port: { ...endpointParam, description: "Port name (default: the service's first port)" }, ...blockingQuery } },
+      querystring: {
+        type: 'object',
+        properties: { port: { ...endpointParam, description: "Port name (default: the service's first port)" }, ...blockingQuery },
+      },
       response: {
         200: { type: 'object', required: ['addresses'], properties: { addresses: { type: 'array', items: { type: 'string' } } } },
         ...errors,
@@ -145,7 +160,16 @@ export const ROUTES: RouteDef[] = [
     schema: {
       params: epParams,
       body: registerBody,
-      response: { 200: endpointSchema, 201: endpointSchema, 401: errorSchema, 403: errorSchema, 409: errorSchema, 413: errorSchema, 503: errorSchema, ...errors },
+      response: {
+        200: endpointSchema,
+        201: endpointSchema,
+        401: errorSchema,
+        403: errorSchema,
+        409: errorSchema,
+        413: errorSchema,
+        503: errorSchema,
+        ...errors,
+      },
     },
     async handler(c, req, reply) {
       const { ns, svc, name } = req.params as Params;
@@ -155,7 +179,8 @@ export const ROUTES: RouteDef[] = [
       const dup = duplicate((body.ports ?? []).map((p) => p.name));
       if (dup !== undefined) throw new ApiError(400, `body.ports: port name '${dup}' is used twice`);
       const view = c.registry.lookup(ns, svc);
-      if (view?.service.externalName !== undefined) throw new ApiError(409, `service '${svc}' in namespace '${ns}' is an ExternalName alias of ${view.service.externalName}; it has no endpoints`);
+      if (view?.service.externalName !== undefined)
+        throw new ApiError(409, `service '${svc}' in namespace '${ns}' is an ExternalName alias of ${view.service.externalName}; it has no endpoints`);
       const existed = ownEndpoint(c.registry, ns, svc, name) !== undefined;
       // Another node's endpoint of this name is no obstacle (as a Consul agent's
       // service IDs are its own): the registry qualifies clashing names.
@@ -213,7 +238,8 @@ export const ROUTES: RouteDef[] = [
     schema: { params: svcParams, response: { 204: { type: 'null' }, 401: errorSchema, 403: errorSchema, 503: errorSchema, ...errors } },
     async handler(c, req, reply) {
       const { ns, svc } = req.params as Params;
-      if (!c.registry.removeService(API_SOURCE, ns, svc)) throw new ApiError(404, `no ExternalName service '${svc}' in namespace '${ns}' registered through the API`);
+      if (!c.registry.removeService(API_SOURCE, ns, svc))
+        throw new ApiError(404, `no ExternalName service '${svc}' in namespace '${ns}' registered through the API`);
       await persisted(c);
       return reply.code(204).send();
     },
@@ -304,7 +330,10 @@ function ownEndpoint(registry: Registry, ns: string, svc: string, name: string):
 }
 
 function foreign(ns: string, svc: string, name: string): ApiError {
-  return new ApiError(409, `endpoint '${name}' of service '${svc}' in namespace '${ns}' was not registered through the API (it comes from Podman, a registry file or another node)`);
+  return new ApiError(
+    409,
+    `endpoint '${name}' of service '${svc}' in namespace '${ns}' was not registered through the API (it comes from Podman, a registry file or another node)`,
+  );
 }
 
 function duplicate(names: string[]): string | undefined {

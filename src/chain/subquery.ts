@@ -82,7 +82,11 @@ function toRR(a: dnsPacket.Answer): RR | undefined {
     case 'NS':
       return { name, ttl, data: { type: Type.NS, target: fqdn(a.data) } };
     case 'SRV':
-      return { name, ttl, data: { type: Type.SRV, priority: a.data.priority ?? 0, weight: a.data.weight ?? 0, port: a.data.port, target: fqdn(a.data.target) } };
+      return {
+        name,
+        ttl,
+        data: { type: Type.SRV, priority: a.data.priority ?? 0, weight: a.data.weight ?? 0, port: a.data.port, target: fqdn(a.data.target) },
+      };
     case 'TXT': {
       const parts = Array.isArray(a.data) ? a.data : [a.data];
       return { name, ttl, data: { type: Type.TXT, strings: parts.map((p) => p.toString()) } };

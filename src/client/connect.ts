@@ -21,7 +21,13 @@ export interface ConnectOptions {
  * port name (looked up on each endpoint). Throws an AggregateError listing
  * every failed attempt when no endpoint accepts.
  */
-export async function connectService(client: DiscoveryClient, service: string, namespace: string, port: number | string, opts: ConnectOptions = {}): Promise<Socket> {
+export async function connectService(
+  client: DiscoveryClient,
+  service: string,
+  namespace: string,
+  port: number | string,
+  opts: ConnectOptions = {},
+): Promise<Socket> {
   const endpoints = await client.getServiceEndpoints(service, namespace);
   const order = attemptOrder(endpoints, opts.strategy ?? healthyOnly(random())).slice(0, opts.attempts ?? Infinity);
   if (order.length === 0) throw new DiscoveryError(503, `service '${service}' in namespace '${namespace}' has no healthy endpoint`);
@@ -38,7 +44,10 @@ export async function connectService(client: DiscoveryClient, service: string, n
       failures.push(new Error(`${e.name} (${joinHostPort(e.address, p)}): ${(err as Error).message}`));
     }
   }
-  throw new AggregateError(failures, `could not connect to any endpoint of '${service}' in namespace '${namespace}': ${failures.map((f) => f.message).join('; ')}`);
+  throw new AggregateError(
+    failures,
+    `could not connect to any endpoint of '${service}' in namespace '${namespace}': ${failures.map((f) => f.message).join('; ')}`,
+  );
 }
 
 function portNumber(e: ServiceEndpoint, port: number | string): number | undefined {

@@ -59,7 +59,12 @@ export class DiscoveryClient {
   }
 
   /** Registers an endpoint that is not a container (needs the token). */
-  async register(service: string, namespace: string, name: string, body: { address: string; ports?: ServiceEndpoint['ports']; nodeName?: string }): Promise<ServiceEndpoint> {
+  async register(
+    service: string,
+    namespace: string,
+    name: string,
+    body: { address: string; ports?: ServiceEndpoint['ports']; nodeName?: string },
+  ): Promise<ServiceEndpoint> {
     return (await this.call<ServiceEndpoint>('PUT', `${svcPath(namespace, service)}/endpoints/${encodeURIComponent(name)}`, undefined, 0, body)).value;
   }
 

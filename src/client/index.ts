@@ -27,7 +27,12 @@ export function connect(service: string, namespace: string, port: number | strin
   return connectService(opts?.client ?? defaultClient(), service, namespace, port, opts);
 }
 
-export function watch(service: string, namespace: string, onChange: (endpoints: ServiceEndpoint[], index: number) => void, opts?: WatchOptions & { client?: DiscoveryClient }): Watch {
+export function watch(
+  service: string,
+  namespace: string,
+  onChange: (endpoints: ServiceEndpoint[], index: number) => void,
+  opts?: WatchOptions & { client?: DiscoveryClient },
+): Watch {
   return watchService(opts?.client ?? defaultClient(), service, namespace, onChange, opts);
 }
 

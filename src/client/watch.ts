@@ -23,7 +23,13 @@ const MAX_BACKOFF_MS = 30_000;
  * Calls `onChange` with the current endpoints at once, then after every
  * change. A service that does not exist (yet) reports an empty list.
  */
-export function watchService(client: DiscoveryClient, service: string, namespace: string, onChange: (endpoints: ServiceEndpoint[], index: number) => void, opts: WatchOptions = {}): Watch {
+export function watchService(
+  client: DiscoveryClient,
+  service: string,
+  namespace: string,
+  onChange: (endpoints: ServiceEndpoint[], index: number) => void,
+  opts: WatchOptions = {},
+): Watch {
   const stopped = new AbortController();
   const signal = stopped.signal;
   const loop = (async () => {

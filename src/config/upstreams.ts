@@ -18,7 +18,9 @@ export function parseUpstreamList(text: string): string[] {
         hp = parseIpPort(bare);
       } catch (e) {
         const msg = (e as Error).message.replace(`'${bare}'`, `'${s}'`);
-        throw new Error(msg.endsWith('not an IP address') ? `${msg} (upstreams are IP[:PORT] or [IPv6]:PORT, as forward's TO; host names are not resolved)` : msg);
+        throw new Error(
+          msg.endsWith('not an IP address') ? `${msg} (upstreams are IP[:PORT] or [IPv6]:PORT, as forward's TO; host names are not resolved)` : msg,
+        );
       }
       return joinHostPort(hp.host, hp.port);
     });

@@ -55,7 +55,7 @@ export function unknownSubdirective(parent: Directive, sub: Directive): Corefile
   return pluginError(parent.name.text, sub.name, `unknown property '${sub.name.text}'`);
 }
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const DURATION = /^(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h)/;
 
 /** A Go-style duration (`300ms`, `5s`, `1m30s`, `1.5h`, `0`) in milliseconds; negative ones are rejected. */

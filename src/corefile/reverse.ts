@@ -19,7 +19,12 @@ export function reverseZones(bytes: number[], prefix: number): string[] {
   for (let k = 0; k < 1 << free; k++) {
     const labels = [...base];
     labels[count - 1] = labels[count - 1]! | k;
-    zones.push(`${labels.reverse().map((u) => u.toString(v4 ? 10 : 16)).join('.')}.${suffix}`);
+    zones.push(
+      `${labels
+        .reverse()
+        .map((u) => u.toString(v4 ? 10 : 16))
+        .join('.')}.${suffix}`,
+    );
   }
   return zones;
 }

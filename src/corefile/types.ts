@@ -31,7 +31,11 @@ export interface ServerBlock {
 
 /** A Corefile problem, always reported as `FILE:LINE: reason`. */
 export class CorefileError extends Error {
-  constructor(readonly file: string, readonly line: number, readonly reason: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly reason: string,
+  ) {
     super(`${file}:${line}: ${reason}`);
     this.name = 'CorefileError';
   }

@@ -82,7 +82,15 @@ export function attribute(before: Series[], after: Series[], qname: string, port
   const plugins = Object.keys(counted);
   if (plugins.length === 1) return { plugin: plugins[0]!, counted };
   if (plugins.length === 0) {
-    return { plugin: null, counted, reason: `the node counted no ${rcode} reply on port ${port}: the server block that answered has no prometheus plugin, or --metrics is another node's` };
+    return {
+      plugin: null,
+      counted,
+      reason: `the node counted no ${rcode} reply on port ${port}: the server block that answered has no prometheus plugin, or --metrics is another node's`,
+    };
   }
-  return { plugin: null, counted, reason: `other queries reached the node meanwhile, answered by ${plugins.map((p) => p || '(server)').join(', ')}; ask again to tell` };
+  return {
+    plugin: null,
+    counted,
+    reason: `other queries reached the node meanwhile, answered by ${plugins.map((p) => p || '(server)').join(', ')}; ask again to tell`,
+  };
 }

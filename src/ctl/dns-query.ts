@@ -54,10 +54,12 @@ function reply(p: dnsPacket.Packet, proto: 'udp' | 'tcp'): DnsReply {
 }
 
 function records(list: dnsPacket.Answer[] | undefined): DnsRecord[] {
-  return (list ?? []).filter((r) => r.type !== 'OPT').map((r) => {
-    const a = r as { name: string; type: string; ttl?: number; class?: string; data?: unknown };
-    return { name: fqdn(a.name), ttl: a.ttl ?? 0, class: a.class ?? 'IN', type: a.type, data: rdataText(a.type, a.data) };
-  });
+  return (list ?? [])
+    .filter((r) => r.type !== 'OPT')
+    .map((r) => {
+      const a = r as { name: string; type: string; ttl?: number; class?: string; data?: unknown };
+      return { name: fqdn(a.name), ttl: a.ttl ?? 0, class: a.class ?? 'IN', type: a.type, data: rdataText(a.type, a.data) };
+    });
 }
 
 const fqdn = (n: string): string => (n.endsWith('.') ? n : `${n}.`);

@@ -36,4 +36,5 @@ export async function runCtl(name: string, argv: readonly string[]): Promise<Exi
   }
 }
 
-const EXIT_HELP = 'Exit status: 0 ok, 1 error (node unreachable, failure), 2 usage, 3 not found, 4 refused (token, registration disabled, not owned by the API).';
+const EXIT_HELP =
+  'Exit status: 0 ok, 1 error (node unreachable, failure), 2 usage, 3 not found, 4 refused (token, registration disabled, not owned by the API).';

@@ -65,7 +65,10 @@ async function ask(server: HostPort, name: string, type: QueryType): Promise<Dns
   } catch (e) {
     if (!(e instanceof DnsQueryError)) throw e;
     const at = joinHostPort(server.host, server.port);
-    throw new CtlError(EXIT.ERROR, `no DNS answer from ${at}: ${e.message}. Is podswarm-dns serving there? Point --dns (or PODSWARM_DNS) at the node's DNS address, e.g. --dns 169.254.20.10:53`);
+    throw new CtlError(
+      EXIT.ERROR,
+      `no DNS answer from ${at}: ${e.message}. Is podswarm-dns serving there? Point --dns (or PODSWARM_DNS) at the node's DNS address, e.g. --dns 169.254.20.10:53`,
+    );
   }
 }
 
@@ -82,7 +85,11 @@ function print(out: Output, r: LookupResult): void {
     return;
   }
   if (r.answers.length > 0) {
-    for (const l of table(['NAME', 'TTL', 'CLASS', 'TYPE', 'DATA'], r.answers.map((a) => [a.name, String(a.ttl), a.class, a.type, a.data]))) out.line(l);
+    for (const l of table(
+      ['NAME', 'TTL', 'CLASS', 'TYPE', 'DATA'],
+      r.answers.map((a) => [a.name, String(a.ttl), a.class, a.type, a.data]),
+    ))
+      out.line(l);
   }
   const by = r.answeredBy.plugin === null ? `unknown: ${r.answeredBy.reason}` : r.answeredBy.plugin || '(the server: no plugin wrote a reply)';
   out.line(`${r.rcode} from ${r.server} over ${r.proto} (flags: ${r.flags.join(' ')}), answered by ${by}`);

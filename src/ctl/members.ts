@@ -24,7 +24,16 @@ ${COMMON_HELP}`,
       printJson(out, r);
       return EXIT.OK;
     }
-    const rows = r.members.map((m) => [m.name, address(m), m.state, m.stateChangedAt.replace(/\.\d+Z$/, 'Z'), String(m.incarnation ?? '-'), versions(m.protocol), versions(m.delegate), tags(m.tags)]);
+    const rows = r.members.map((m) => [
+      m.name,
+      address(m),
+      m.state,
+      m.stateChangedAt.replace(/\.\d+Z$/, 'Z'),
+      String(m.incarnation ?? '-'),
+      versions(m.protocol),
+      versions(m.delegate),
+      tags(m.tags),
+    ]);
     for (const l of table(['NAME', 'ADDRESS', 'STATE', 'SINCE', 'INCARNATION', 'PROTOCOL', 'DELEGATE', 'TAGS'], rows)) out.line(l);
     if (!r.gossip) out.note('this node runs no gossip plugin: it is a cluster of one');
     return EXIT.OK;

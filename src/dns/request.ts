@@ -122,7 +122,10 @@ export class Request {
 
 /** Why a query could not be parsed, and whether a FORMERR may still be sent. */
 export class QueryError extends Error {
-  constructor(reason: string, readonly rcode: number) {
+  constructor(
+    reason: string,
+    readonly rcode: number,
+  ) {
     super(reason);
     this.name = 'QueryError';
   }

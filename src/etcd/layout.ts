@@ -33,8 +33,15 @@ export interface Layout {
 
 /** `/skydns` + `cluster.local` → `/skydns/local/cluster/` (as CoreDNS's msg.Path). */
 export function skydnsPrefix(path: string, zone: string): string {
-  const labels = zone.toLowerCase().replace(/\.$/, '').split('.').filter((l) => l !== '');
-  return `${path.replace(/\/+$/, '')}/${labels.reverse().map((l) => `${l}/`).join('')}`;
+  const labels = zone
+    .toLowerCase()
+    .replace(/\.$/, '')
+    .split('.')
+    .filter((l) => l !== '');
+  return `${path.replace(/\/+$/, '')}/${labels
+    .reverse()
+    .map((l) => `${l}/`)
+    .join('')}`;
 }
 
 /** One entry as etcd holds it: the key, and the JSON value. */

@@ -196,7 +196,8 @@ export class EtcdMirror {
     if (keys.size === 0) this.byOwner.delete(old.owner);
     const source = ownerSource(old.owner);
     if (touched) touched.add(old.owner);
-    else if (old.value.kind === 'endpoint') this.registry.removeEndpoint(source, old.value.endpoint.namespace, old.value.endpoint.service, old.value.endpoint.name);
+    else if (old.value.kind === 'endpoint')
+      this.registry.removeEndpoint(source, old.value.endpoint.namespace, old.value.endpoint.service, old.value.endpoint.name);
     else this.registry.removeService(source, old.value.service.namespace, old.value.service.name);
   }
 

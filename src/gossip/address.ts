@@ -6,7 +6,6 @@ import { isIP } from 'node:net';
 import { ipBytes } from '../dns/address.js';
 import { canonicalAddress } from '../registry/names.js';
 
-
 function isV4Mapped(b: Uint8Array): boolean {
   return b.length === 16 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
 }

@@ -90,7 +90,8 @@ function handlePing(core: GossipCore, p: Ping, host: string, port: number): void
 
 function handleIndirectPing(core: GossipCore, body: Buffer, host: string, port: number): void {
   const ind = decodeIndirectPing(body);
-  const replyTo = ind.sourceAddr && ind.sourceAddr.length > 0 && ind.sourcePort > 0 ? { host: ipFromWire(ind.sourceAddr), port: ind.sourcePort } : { host, port };
+  const replyTo =
+    ind.sourceAddr && ind.sourceAddr.length > 0 && ind.sourcePort > 0 ? { host: ipFromWire(ind.sourceAddr), port: ind.sourcePort } : { host, port };
   const ping = core.selfPing(ind.node);
   let answered = false;
   core.setAckHandler(

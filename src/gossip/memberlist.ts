@@ -141,7 +141,8 @@ export class Memberlist extends EventEmitter<GossipEvents> {
    */
   async sendBestEffort(host: string, port: number, msg: Buffer): Promise<void> {
     const packet = this.userPacket(msg);
-    if (packet.length > this.config.udpBufferSize) throw new Error(`user message of ${packet.length} bytes does not fit in a packet (${this.config.udpBufferSize})`);
+    if (packet.length > this.config.udpBufferSize)
+      throw new Error(`user message of ${packet.length} bytes does not fit in a packet (${this.config.udpBufferSize})`);
     await rawSendPacket(this.core, host, port, packet);
   }
 

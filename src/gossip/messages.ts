@@ -124,17 +124,12 @@ export function encodeIndirectPing(p: IndirectPingReq): Buffer {
 }
 
 export function encodeAck(a: AckResp): Buffer {
-  return typed(
-    MessageType.ackResp,
-    encodeStruct({ SeqNo: { kind: 'uint', value: a.seqNo }, Payload: { kind: 'bytes', value: a.payload } }),
-  );
+  return typed(MessageType.ackResp, encodeStruct({ SeqNo: { kind: 'uint', value: a.seqNo }, Payload: { kind: 'bytes', value: a.payload } }));
 }
 
-export const encodeNack = (n: NackResp): Buffer =>
-  typed(MessageType.nackResp, encodeStruct({ SeqNo: { kind: 'uint', value: n.seqNo } }));
+export const encodeNack = (n: NackResp): Buffer => typed(MessageType.nackResp, encodeStruct({ SeqNo: { kind: 'uint', value: n.seqNo } }));
 
-export const encodeErr = (e: ErrResp): Buffer =>
-  typed(MessageType.err, encodeStruct({ Error: { kind: 'str', value: e.error } }));
+export const encodeErr = (e: ErrResp): Buffer => typed(MessageType.err, encodeStruct({ Error: { kind: 'str', value: e.error } }));
 
 function suspectLike(t: MessageType, s: Suspect): Buffer {
   return typed(

@@ -46,7 +46,7 @@ async function probeLoop(core: GossipCore): Promise<void> {
 }
 
 async function probe(core: GossipCore): Promise<void> {
-  for (let checked = 0; checked < core.nodes.length; ) {
+  for (let checked = 0; checked < core.nodes.length;) {
     if (core.probeIndex >= core.nodes.length) {
       resetNodes(core);
       core.probeIndex = 0;
@@ -162,7 +162,9 @@ function gossip(core: GossipCore): void {
     if (msgs.length === 0) return;
     const host = ipFromWire(node.addr);
     for (const pkt of msgs.length === 1 ? msgs : makeCompounds(msgs)) {
-      rawSendPacket(core, host, node.port, pkt).catch((err: Error) => core.log.error(`memberlist: failed to send gossip to ${printable(node.name)}: ${err.message}`));
+      rawSendPacket(core, host, node.port, pkt).catch((err: Error) =>
+        core.log.error(`memberlist: failed to send gossip to ${printable(node.name)}: ${err.message}`),
+      );
     }
   }
 }

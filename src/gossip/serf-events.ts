@@ -120,7 +120,11 @@ function remember(serf: SerfDelegate, ltime: number, event: UserEvent, via: Via,
       // events until a newer one takes their place: old ones are the rule
       // there, and serf's warning for each would be noise.
       const level = via === 'message' ? 'warn' : 'debug';
-      serf.peerLog.write(`old user event (${via})`, level, `serf: received old event ${name} from time ${ltime} (current: ${serf.events.clock.time()}) from=${from}`);
+      serf.peerLog.write(
+        `old user event (${via})`,
+        level,
+        `serf: received old event ${name} from time ${ltime} (current: ${serf.events.clock.time()}) from=${from}`,
+      );
       break;
     }
     case 'full':

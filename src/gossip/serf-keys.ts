@@ -68,7 +68,15 @@ export async function answerKeyQuery(core: GossipCore, name: string, payload: Bu
     if (op === 'install-key') keyring.addKey(key);
     else if (op === 'use-key') keyring.useKey(key);
     else keyring.removeKey(key);
-    if (core.config.keyringFile) await writeFileAtomic(core.config.keyringFile, `${JSON.stringify(keyring.getKeys().map((k) => k.toString('base64')), null, 2)}\n`);
+    if (core.config.keyringFile)
+      await writeFileAtomic(
+        core.config.keyringFile,
+        `${JSON.stringify(
+          keyring.getKeys().map((k) => k.toString('base64')),
+          null,
+          2,
+        )}\n`,
+      );
     r.result = true;
   } catch (err) {
     r.message = (err as Error).message;

@@ -12,7 +12,10 @@ export function isDnsLabel(s: string): boolean {
 
 /** Lowercased, every run of other characters as one `-`, none at the ends: `Node_1.example` → `node-1-example` (may be empty or too long for a label). */
 export function dnsSafe(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
 }
 
 /** `10.0.1.1` → `10-0-1-1`; `fd00::1` → `fd00--1` (a trailing `-` completed by `0`, as CoreDNS does). */
@@ -24,7 +27,11 @@ export function dashedAddress(address: string): string {
 /** Canonical text form of an IP (lowercase, compressed v6), or undefined if not an IP. */
 export function canonicalAddress(s: string): string | undefined {
   const v = isIP(s);
-  if (v === 4) return s.split('.').map((o) => String(Number(o))).join('.');
+  if (v === 4)
+    return s
+      .split('.')
+      .map((o) => String(Number(o)))
+      .join('.');
   if (v === 6) return ipv6Canonical(s);
   return undefined;
 }

@@ -371,7 +371,8 @@ export class RegistryReplicator {
       }
       // Higher max: they lack at least what is newer. Equal max, other hash: each lacks something, send all.
       // Never an owner's own entries back to it: it knows them best.
-      if (mine[0] >= theirs[0] && owner !== m.from) for (const [key, entry] of this.store.newerThan(owner, mine[0] > theirs[0] ? theirs[0] : 0)) out.push({ owner, key, entry });
+      if (mine[0] >= theirs[0] && owner !== m.from)
+        for (const [key, entry] of this.store.newerThan(owner, mine[0] > theirs[0] ? theirs[0] : 0)) out.push({ owner, key, entry });
       if (mine[0] <= theirs[0] && owner !== this.self) wants[owner] = mine;
     }
     if (out.length > 0) this.links.queueEntries(m.from, out);

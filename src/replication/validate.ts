@@ -69,7 +69,8 @@ class Bad extends Error {
 export function checkPayload(buf: Buffer, now = Date.now()): CheckedPayload {
   const entries: CheckedEntry[] = [];
   const rejected: Rejection[] = [];
-  if (buf.length > MAX_PAYLOAD_BYTES) return { entries, rejected: [{ reason: 'oversized', detail: `payload of ${buf.length} bytes, limit ${MAX_PAYLOAD_BYTES}` }] };
+  if (buf.length > MAX_PAYLOAD_BYTES)
+    return { entries, rejected: [{ reason: 'oversized', detail: `payload of ${buf.length} bytes, limit ${MAX_PAYLOAD_BYTES}` }] };
   if (buf[0] !== FORMAT_ENTRIES) return { entries, rejected: [{ reason: 'format', detail: `unknown replication format ${buf[0]}` }] };
   let state: unknown;
   try {
@@ -195,12 +196,14 @@ function checkEndpoint(e: unknown, [ns, svc, name]: [string, string, string]): v
   }
   checkPorts(e.ports);
   if (typeof e.healthy !== 'boolean') throw new Bad('value', 'healthy is not a boolean');
-  if (e.weight !== undefined && !(Number.isInteger(e.weight) && (e.weight as number) >= 0 && (e.weight as number) <= 65535)) throw new Bad('value', 'weight is not 0-65535');
+  if (e.weight !== undefined && !(Number.isInteger(e.weight) && (e.weight as number) >= 0 && (e.weight as number) <= 65535))
+    throw new Bad('value', 'weight is not 0-65535');
   if (typeof e.updatedAt !== 'number' || !Number.isFinite(e.updatedAt)) throw new Bad('value', 'updatedAt is not a number');
   if (e.healthCheck !== undefined) {
     const h = e.healthCheck;
     if (!isObject(h) || !isPort(h.port)) throw new Bad('port', 'healthCheck.port is not a port (1-65535)');
-    if (h.httpPath !== undefined && (typeof h.httpPath !== 'string' || !h.httpPath.startsWith('/'))) throw new Bad('value', 'healthCheck.httpPath is not a path');
+    if (h.httpPath !== undefined && (typeof h.httpPath !== 'string' || !h.httpPath.startsWith('/')))
+      throw new Bad('value', 'healthCheck.httpPath is not a path');
   }
 }
 

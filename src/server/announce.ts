@@ -21,7 +21,12 @@ export function dnsUrls(addresses: readonly ListenAddress[]): string[] {
  * once per node: a worker says it at DEBUG only (its primary names every
  * listener). `udp batch` or `udp dgram` is the UDP I/O path (-udp.io).
  */
-export function announceListening(log: Logger, version: string, addresses: readonly ListenAddress[], o: { workers: number; inWorker: boolean; udp: UdpPath }): void {
+export function announceListening(
+  log: Logger,
+  version: string,
+  addresses: readonly ListenAddress[],
+  o: { workers: number; inWorker: boolean; udp: UdpPath },
+): void {
   const where = addresses.length > 0 ? dnsUrls(addresses).join(', ') : 'no DNS address';
   const protocols = `udp ${o.udp}, tcp`;
   if (o.inWorker) {

@@ -118,7 +118,10 @@ export class Dispatcher {
     } else {
       // Answered later: the request outlives the receive slot its bytes are in.
       req.keep();
-      result.then((rcode) => this.finish(req, w, rcode), (err: unknown) => this.failed(req, w, err));
+      result.then(
+        (rcode) => this.finish(req, w, rcode),
+        (err: unknown) => this.failed(req, w, err),
+      );
     }
     return true;
   }

@@ -75,9 +75,11 @@ const servers = new KeptAcrossReload<SharedServer>({ dispose: (s) => s.close() }
  */
 export async function servePath(app: App, address: HttpAddress, path: string, handler: PathHandler): Promise<() => Promise<void>> {
   const key = joinHostPort(address.host, address.port);
-  const share = await servers.use(app, key, () => SharedServer.listen(address)).catch((err: unknown) => {
-    throw new Error(`listen on ${key}: ${(err as Error).message}`);
-  });
+  const share = await servers
+    .use(app, key, () => SharedServer.listen(address))
+    .catch((err: unknown) => {
+      throw new Error(`listen on ${key}: ${(err as Error).message}`);
+    });
   const { registrations } = share.value;
   const reg: Registration = { path, handler };
   registrations.push(reg);

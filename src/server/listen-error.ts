@@ -9,7 +9,7 @@ export function listenError(proto: 'udp' | 'tcp', address: string, port: number,
     code === 'EADDRNOTAVAIL'
       ? `: ${address} is not an address of this host (a Podman node's address is put on lo by \`podswarm-dns setup podman\`, and again after a reboot by \`podswarm-dns setup link\`)`
       : code === 'EADDRINUSE' && port === 53
-        ? ': another DNS server holds the port (aardvark-dns binds port 53 on each DNS-enabled Podman network\'s gateway; bind the node address instead, see `podswarm-dns setup podman`)'
+        ? ": another DNS server holds the port (aardvark-dns binds port 53 on each DNS-enabled Podman network's gateway; bind the node address instead, see `podswarm-dns setup podman`)"
         : '';
   return new Error(`listen ${proto} ${address}:${port}: ${e.message}${hint}`);
 }

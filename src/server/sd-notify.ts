@@ -31,10 +31,12 @@ export function sdNotifier(log: Logger, command = 'systemd-notify'): Notifier {
   let warned = false;
   const send = (...assignments: string[]): Promise<void> => {
     if (SOCKET === undefined || SOCKET === '') return Promise.resolve();
-    queue = queue.then(() => run(command, assignments, SOCKET).catch((err: Error) => {
-      if (!warned) log.warn(`sd_notify ${assignments.join(' ')} failed: ${err.message}`);
-      warned = true;
-    }));
+    queue = queue.then(() =>
+      run(command, assignments, SOCKET).catch((err: Error) => {
+        if (!warned) log.warn(`sd_notify ${assignments.join(' ')} failed: ${err.message}`);
+        warned = true;
+      }),
+    );
     return queue;
   };
   return {

@@ -46,7 +46,12 @@ export function loadUdpAddon(): { addon: UdpAddon } | { error: string } {
       loaded = { addon: createRequire(import.meta.url)(ADDON_PATH) as UdpAddon };
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      loaded = { error: code === 'MODULE_NOT_FOUND' ? `${ADDON_PATH} is not built (npm ci builds it when a C compiler and the Node headers are installed)` : (e as Error).message };
+      loaded = {
+        error:
+          code === 'MODULE_NOT_FOUND'
+            ? `${ADDON_PATH} is not built (npm ci builds it when a C compiler and the Node headers are installed)`
+            : (e as Error).message,
+      };
     }
   }
   return loaded;

@@ -8,12 +8,7 @@ import type { App } from '../app.js';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { SourceSnapshot } from '../registry/types.js';
 
-type ToWorker =
-  | { t: 'source'; id: string; snap: SourceSnapshot }
-  | { t: 'synced' }
-  | { t: 'reload' }
-  | { t: 'metrics'; id: number }
-  | { t: 'stop' };
+type ToWorker = { t: 'source'; id: string; snap: SourceSnapshot } | { t: 'synced' } | { t: 'reload' } | { t: 'metrics'; id: number } | { t: 'stop' };
 
 type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
 

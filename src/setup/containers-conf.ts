@@ -54,7 +54,9 @@ export interface ConfFile {
 export function podmanConfFiles(dropinDir = DROPIN_DIR): ConfFile[] {
   let names: string[] = [];
   try {
-    names = readdirSync(dropinDir).filter((n) => n.endsWith('.conf')).sort();
+    names = readdirSync(dropinDir)
+      .filter((n) => n.endsWith('.conf'))
+      .sort();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${dropinDir}: ${(e as Error).message}`);
   }

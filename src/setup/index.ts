@@ -103,7 +103,7 @@ function parseOptions(argv: string[]): Options {
         throw new UsageError(`setup podman: unknown option '${raw}'`);
     }
   }
-  if (o.join.length > 0 && o.gossipBind === undefined) throw new UsageError('--join needs --gossip (this node\'s own cluster address)');
+  if (o.join.length > 0 && o.gossipBind === undefined) throw new UsageError("--join needs --gossip (this node's own cluster address)");
   o.addresses = v6 ? [v4, v6] : [v4];
   return o;
 }

@@ -30,7 +30,10 @@ export async function deviceAddresses(): Promise<Array<{ address: string; label?
 }
 
 export async function addAddress(address: string): Promise<void> {
-  await runCommand('ip', isIPv6(address) ? ['-6', 'addr', 'add', `${address}/128`, 'dev', DEVICE] : ['addr', 'add', `${address}/32`, 'dev', DEVICE, 'label', LABEL]);
+  await runCommand(
+    'ip',
+    isIPv6(address) ? ['-6', 'addr', 'add', `${address}/128`, 'dev', DEVICE] : ['addr', 'add', `${address}/32`, 'dev', DEVICE, 'label', LABEL],
+  );
 }
 
 export async function removeAddress(address: string): Promise<void> {

@@ -10,9 +10,7 @@ import { VERSION } from '../version.js';
 const MARK = '# podswarm-dns-setup';
 
 export type OwnedFile =
-  | { state: 'absent' }
-  | { state: 'foreign'; text: string }
-  | { state: 'ours'; text: string; body: string; createdDirs: string[]; edited: boolean };
+  { state: 'absent' } | { state: 'foreign'; text: string } | { state: 'ours'; text: string; body: string; createdDirs: string[]; edited: boolean };
 
 export function renderOwned(body: string, createdDirs: readonly string[], undoHint: string): string {
   const created = createdDirs.length > 0 ? ` created=${createdDirs.join(',')}` : '';

@@ -39,14 +39,17 @@ export async function setupPodman(o: PodmanSetupOptions, out: Output): Promise<v
     else out.say(`note: ${f.path} sets ${keys.join(', ')}; the drop-in overrides it while set up (--undo brings it back)`);
   }
   if (later.length > 0) {
-    throw new SetupError(`${later.join('; ')}, and Podman reads it after ${DROPIN}, so containers would not use the node's DNS: remove those keys or rename the file to sort before ${DROPIN_NAME}`);
+    throw new SetupError(
+      `${later.join('; ')}, and Podman reads it after ${DROPIN}, so containers would not use the node's DNS: remove those keys or rename the file to sort before ${DROPIN_NAME}`,
+    );
   }
 
   const changes: Change[] = [];
   const dropin = readOwned(DROPIN);
   const dropinBody = renderDropin(dnsSettings(o.addresses));
   if (dropin.state === 'foreign') throw new SetupError(`${DROPIN} exists and was not written by podswarm-dns setup: move it away first`);
-  if (dropin.state === 'ours' && dropin.edited) throw new SetupError(`${DROPIN} was edited after setup wrote it: run \`podswarm-dns setup podman --undo\` or remove it first`);
+  if (dropin.state === 'ours' && dropin.edited)
+    throw new SetupError(`${DROPIN} was edited after setup wrote it: run \`podswarm-dns setup podman --undo\` or remove it first`);
   if (dropin.state === 'absent') {
     const dirs = missingDirs(DROPIN_DIR);
     changes.push(...dirs.map((path): Change => ({ kind: 'mkdir', path })), { kind: 'write', path: DROPIN, text: renderOwned(dropinBody, dirs, UNDO_HINT) });
@@ -64,11 +67,17 @@ export async function setupPodman(o: PodmanSetupOptions, out: Output): Promise<v
   const corefile = readOwned(o.corefile);
   if (corefile.state === 'absent') {
     const dirs = missingDirs(dirname(o.corefile));
-    changes.push(...dirs.map((path): Change => ({ kind: 'mkdir', path })), { kind: 'write', path: o.corefile, text: renderOwned(nodeCorefile(o), dirs, UNDO_HINT) });
+    changes.push(...dirs.map((path): Change => ({ kind: 'mkdir', path })), {
+      kind: 'write',
+      path: o.corefile,
+      text: renderOwned(nodeCorefile(o), dirs, UNDO_HINT),
+    });
   } else {
     const text = corefile.state === 'ours' ? corefile.body : corefile.text;
     const unbound = o.addresses.filter((a) => !text.includes(a));
-    out.say(`note: ${o.corefile} exists and is left as it is${unbound.length > 0 ? `; it does not mention ${unbound.join(', ')}: add \`bind ${unbound.join(' ')}\` to its server block` : ''}`);
+    out.say(
+      `note: ${o.corefile} exists and is left as it is${unbound.length > 0 ? `; it does not mention ${unbound.join(', ')}: add \`bind ${unbound.join(' ')}\` to its server block` : ''}`,
+    );
   }
   await finish(changes, o.dryRun, out, 'the node is set up');
   if (!o.dryRun) out.say(`start the server: podswarm-dns -conf ${o.corefile} (or systemctl enable --now podswarm-dns with deploy/podswarm-dns.service)`);
@@ -98,7 +107,10 @@ export async function undoPodman(o: Pick<PodmanSetupOptions, 'corefile' | 'dryRu
 export async function ensureLink(out: Output): Promise<void> {
   await preflight(false, false);
   const dropin = readOwned(DROPIN);
-  if (dropin.state !== 'ours') throw new SetupError(`${DROPIN} ${dropin.state === 'absent' ? 'does not exist' : 'was not written by podswarm-dns setup'}: run \`podswarm-dns setup podman\` first`);
+  if (dropin.state !== 'ours')
+    throw new SetupError(
+      `${DROPIN} ${dropin.state === 'absent' ? 'does not exist' : 'was not written by podswarm-dns setup'}: run \`podswarm-dns setup podman\` first`,
+    );
   const current = await deviceAddresses();
   const changes = parseDropin(DROPIN, dropin.body)
     .dns_servers.filter((address) => !current.some((a) => a.address === address))
@@ -134,11 +146,15 @@ async function finish(changes: Change[], dryRun: boolean, out: Output, nothing: 
 /** Checks what every setup needs; returns the containers.conf files Podman reads (none for `link`). */
 async function preflight(dryRun: boolean, needPodman = true): Promise<ConfFile[]> {
   if (!dryRun && process.getuid?.() !== 0) {
-    throw new SetupError('needs root: it adds the node address to lo and writes /etc/containers/containers.conf.d (try: sudo podswarm-dns setup podman; --dry-run shows the plan without root)');
+    throw new SetupError(
+      'needs root: it adds the node address to lo and writes /etc/containers/containers.conf.d (try: sudo podswarm-dns setup podman; --dry-run shows the plan without root)',
+    );
   }
   if (!needPodman) return [];
   if (process.env.CONTAINERS_CONF) {
-    throw new SetupError(`CONTAINERS_CONF is set (${process.env.CONTAINERS_CONF}): Podman then reads that one file and no drop-ins; unset it, or add ${DNS_KEYS.join(', ')} to its [containers] table yourself`);
+    throw new SetupError(
+      `CONTAINERS_CONF is set (${process.env.CONTAINERS_CONF}): Podman then reads that one file and no drop-ins; unset it, or add ${DNS_KEYS.join(', ')} to its [containers] table yourself`,
+    );
   }
   // Before podman runs: a file it cannot parse makes podman itself fail, with a less direct message.
   const files = podmanConfFiles();
@@ -146,7 +162,8 @@ async function preflight(dryRun: boolean, needPodman = true): Promise<ConfFile[]
   try {
     version = (await runCommand('podman', ['--version'])).trim();
   } catch (e) {
-    if (e instanceof CommandError && e.code === 'ENOENT') throw new SetupError('podman is not installed (no `podman` on PATH): install Podman first, e.g. apt-get install podman');
+    if (e instanceof CommandError && e.code === 'ENOENT')
+      throw new SetupError('podman is not installed (no `podman` on PATH): install Podman first, e.g. apt-get install podman');
     throw new SetupError(`podman does not run: ${(e as Error).message}`);
   }
   const major = Number(/(\d+)\.\d+/.exec(version)?.[1]);

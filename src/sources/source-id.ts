@@ -37,7 +37,7 @@ export function sourceKey(id: SourceId): string {
 export function sourceKind(key: string): SourceKind | undefined {
   const colon = key.indexOf(':');
   const kind = colon < 0 ? key : key.slice(0, colon);
-  if (!Object.hasOwn(OWN, kind) || (kind === 'api') !== (colon < 0)) return undefined;
+  if (!Object.hasOwn(OWN, kind) || (kind === 'api') !== colon < 0) return undefined;
   return kind as SourceKind;
 }
 

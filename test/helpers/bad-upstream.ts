@@ -104,7 +104,10 @@ function reply(m: Buffer, proto: 'udp' | 'tcp', port: number, seen: Seen[], mode
   const how = mode ?? name.split('.')[0]!;
   const base = (extra: Partial<packet.Packet> = {}, ttl = 60): Buffer =>
     packet.encode({
-      type: 'response', id: q.id, flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE, questions: q.questions,
+      type: 'response',
+      id: q.id,
+      flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE,
+      questions: q.questions,
       answers: [{ type: 'A', name: question.name, ttl, class: 'IN', data: GOOD_ADDRESS }],
       ...extra,
     });
@@ -141,7 +144,9 @@ function reply(m: Buffer, proto: 'udp' | 'tcp', port: number, seen: Seen[], mode
     case 'servfail':
     case 'refused':
       return packet.encode({
-        type: 'response', id: q.id, flags: (how === 'servfail' ? 2 : 5) | packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE,
+        type: 'response',
+        id: q.id,
+        flags: (how === 'servfail' ? 2 : 5) | packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE,
         questions: q.questions,
       });
     default:

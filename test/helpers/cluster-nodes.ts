@@ -42,7 +42,12 @@ export class ClusterNodes {
 
   async start(i: N): Promise<void> {
     const lab = this.opts.lab();
-    const s = await startServer({ prefix: ['ip', 'netns', 'exec', lab.ns(i)], corefile: this.opts.corefile(i), files: { 'services.yaml': this.registry(i) }, args: ['-node', `n${i}`] });
+    const s = await startServer({
+      prefix: ['ip', 'netns', 'exec', lab.ns(i)],
+      corefile: this.opts.corefile(i),
+      files: { 'services.yaml': this.registry(i) },
+      args: ['-node', `n${i}`],
+    });
     this.servers.set(i, s);
   }
 
@@ -80,7 +85,13 @@ export class ClusterNodes {
   }
 
   async waitAnswers(i: N, name: string, want: string[], why: string): Promise<void> {
-    await eventually(() => this.answers(i, name), (a) => JSON.stringify(a) === JSON.stringify(want), `n${i}: ${name} → ${JSON.stringify(want)} (${why})`, 30_000, 200);
+    await eventually(
+      () => this.answers(i, name),
+      (a) => JSON.stringify(a) === JSON.stringify(want),
+      `n${i}: ${name} → ${JSON.stringify(want)} (${why})`,
+      30_000,
+      200,
+    );
   }
 
   /** Every node in `on` answers for every healthy endpoint any node registers. */
@@ -91,7 +102,8 @@ export class ClusterNodes {
 
   private registry(i: N): string {
     const list = Object.entries(this.services[i]).map(
-      ([name, r]) => `  - name: ${name}\n    ports:\n      - { name: http, port: 8080 }\n    endpoints:\n      - { address: ${r.address}, healthy: ${r.healthy} }\n`,
+      ([name, r]) =>
+        `  - name: ${name}\n    ports:\n      - { name: http, port: 8080 }\n    endpoints:\n      - { address: ${r.address}, healthy: ${r.healthy} }\n`,
     );
     return `services:\n${list.join('')}`;
   }
@@ -108,7 +120,12 @@ export function clusterScenarios(c: () => ClusterNodes, killed: string): void {
   });
 
   it('gives every node the same SRV, endpoint and namespace answers for another node’s service', async () => {
-    const srv = { status: 'NOERROR', answer: [{ name: '_http._tcp.svc1.default.cluster.local.', ttl: 60, class: 'IN', type: 'SRV', data: '0 100 8080 203-0-113-1.svc1.default.svc.cluster.local.' }] };
+    const srv = {
+      status: 'NOERROR',
+      answer: [
+        { name: '_http._tcp.svc1.default.cluster.local.', ttl: 60, class: 'IN', type: 'SRV', data: '0 100 8080 203-0-113-1.svc1.default.svc.cluster.local.' },
+      ],
+    };
     const endpoint = { status: 'NOERROR', answer: [{ name: '203-0-113-1.svc1.default.cluster.local.', ttl: 60, class: 'IN', type: 'A', data: '203.0.113.1' }] };
     for (const i of NODES) {
       assert.deepEqual(await c().ask(i, '_http._tcp.svc1.default.cluster.local', 'SRV'), srv, `n${i} SRV`);

@@ -94,7 +94,10 @@ function probe(name: string, port: number, hz: number, targets: string[]): void 
  * Starts a prober (under `prefix`, e.g. `ip netns exec NS`); `ready` resolves
  * once its first queries are out, `stop()` ends it and resolves with what it saw.
  */
-export function startProber(o: { name: string; port: number; hz: number; targets: string[]; prefix?: string[] }): { ready: Promise<void>; stop(): Promise<ProbeResult> } {
+export function startProber(o: { name: string; port: number; hz: number; targets: string[]; prefix?: string[] }): {
+  ready: Promise<void>;
+  stop(): Promise<ProbeResult>;
+} {
   const argv = [...(o.prefix ?? []), process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), o.name, String(o.port), String(o.hz), ...o.targets];
   const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';

@@ -35,7 +35,11 @@ export interface NetnsDnsmasq extends Dnsmasq {
  * resolves once it has bound its sockets.
  */
 export async function dnsmasqIn(ns: string, address: string, records: string[]): Promise<NetnsDnsmasq> {
-  const { proc, stop, exited } = launch(['ip', 'netns', 'exec', ns], ['--port=53', `--listen-address=${address}`, '--local-ttl=300', '--log-facility=-', ...recordArgs(records)], 'pipe');
+  const { proc, stop, exited } = launch(
+    ['ip', 'netns', 'exec', ns],
+    ['--port=53', `--listen-address=${address}`, '--local-ttl=300', '--log-facility=-', ...recordArgs(records)],
+    'pipe',
+  );
   // dnsmasq logs "started" once its sockets are bound (a bind failure exits instead).
   let log = '';
   const started = await new Promise<boolean>((resolve) => {

@@ -61,7 +61,10 @@ export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
 
   before(async () => {
     lab = await createLab(`ietcd${process.pid}`, subnet, NODES.length + members);
-    etcd = await startEtcd(lab, Array.from({ length: members }, (_, m) => NODES.length + 1 + m));
+    etcd = await startEtcd(
+      lab,
+      Array.from({ length: members }, (_, m) => NODES.length + 1 + m),
+    );
     for (const i of NODES) await nodes.start(i);
   });
 
@@ -86,9 +89,17 @@ export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
       assert.equal(ours.endpoint.name, '203-0-113-1');
       assert.equal(ours.endpoint.healthy, true);
       const defs = await etcd!.getPrefix('/podswarm-dns/services/default/svc1/');
-      assert.deepEqual([...defs.entries()], [
-        ['/podswarm-dns/services/default/svc1/n1', JSON.stringify({ podswarm: { owner: 'n1', service: { namespace: 'default', name: 'svc1', ports: [{ name: 'http', port: 8080, protocol: 'tcp' }] } } })],
-      ]);
+      assert.deepEqual(
+        [...defs.entries()],
+        [
+          [
+            '/podswarm-dns/services/default/svc1/n1',
+            JSON.stringify({
+              podswarm: { owner: 'n1', service: { namespace: 'default', name: 'svc1', ports: [{ name: 'http', port: 8080, protocol: 'tcp' }] } },
+            }),
+          ],
+        ],
+      );
       const fields = await etcd!.ctl(['get', '/skydns/local/cluster/default/svc1/203-0-113-1-n1', '-w', 'fields']);
       assert.match(fields, /"Lease" : [1-9]\d*/, 'the key is under a lease');
       // an unhealthy endpoint has no key: a stock CoreDNS would serve it
@@ -106,7 +117,11 @@ export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
       const key = '/skydns/local/cluster/default/svc1/203-0-113-1-n1';
       assert.deepEqual([...(await etcd!.getPrefix(key)).keys()], [key]);
       await nodes.server(1).stop('SIGKILL');
-      await eventually(() => etcd!.getPrefix(key), (m) => m.size === 0, 'etcd deleted n1’s key with its lease');
+      await eventually(
+        () => etcd!.getPrefix(key),
+        (m) => m.size === 0,
+        'etcd deleted n1’s key with its lease',
+      );
       await nodes.start(1);
       await converged('n1 restarted');
     });
@@ -116,7 +131,11 @@ export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
         await etcd!.stop(0);
         register(1, 'quorum', '203.0.113.102');
         await waitAnswers(3, 'quorum', ['203.0.113.102'], 'two members of three up');
-        await eventually(() => http(2, '/ready'), (r) => r === 'OK\n200', 'n2 not degraded with a quorum up');
+        await eventually(
+          () => http(2, '/ready'),
+          (r) => r === 'OK\n200',
+          'n2 not degraded with a quorum up',
+        );
         await etcd!.start(0);
         await converged('member 0 back');
       });
@@ -138,7 +157,11 @@ export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
       await waitAnswers(3, 'svc2', ['203.0.113.2'], 'n3 cut off: the last known registry');
       await lab!.heal(3);
       await converged('healed: n3 read the tree again, its own entries written again');
-      assert.match(nodes.server(3).output(), /etcd cancelled the watch of \/skydns\/local\/cluster\/ \(its revision compacted away\); reading it again/, 'the resumed watch was refused as compacted');
+      assert.match(
+        nodes.server(3).output(),
+        /etcd cancelled the watch of \/skydns\/local\/cluster\/ \(its revision compacted away\); reading it again/,
+        'the resumed watch was refused as compacted',
+      );
     });
 
     it('keeps answering while etcd is down, says so in /ready and the metrics, and catches up when it is back', async () => {
@@ -146,7 +169,11 @@ export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
       const leasesLost = NODES.map((i) => nextLine(i, /lease lost/));
       await etcd!.stop();
       for (const i of NODES) {
-        const ready = await eventually(() => http(i, '/ready'), (r) => r.startsWith('OK\ndegraded: etcd: '), `n${i} /ready says degraded`);
+        const ready = await eventually(
+          () => http(i, '/ready'),
+          (r) => r.startsWith('OK\ndegraded: etcd: '),
+          `n${i} /ready says degraded`,
+        );
         assert.match(ready, /serving the last known registry\n200$/);
         assert.equal(await metric(i, 'podswarm_etcd_up'), 0);
       }
@@ -161,7 +188,11 @@ export function etcdClusterSuite(members: 1 | 3, subnet: string): void {
       await converged('etcd back');
       for (const i of NODES) await waitAnswers(i, 'svc2', [], 'n2 dropped svc2 while etcd was down');
       for (const i of NODES) {
-        await eventually(() => http(i, '/ready'), (r) => r === 'OK\n200', `n${i} /ready OK again`);
+        await eventually(
+          () => http(i, '/ready'),
+          (r) => r === 'OK\n200',
+          `n${i} /ready OK again`,
+        );
         assert.equal(await metric(i, 'podswarm_etcd_up'), 1);
         assert.equal(await metric(i, 'podswarm_etcd_pending_writes'), 0);
       }

@@ -61,36 +61,60 @@ export async function startEtcd(lab: Lab, nodes: number[]): Promise<EtcdCluster>
   };
 
   const launch = (m: Member): void => {
-    const proc = spawn('ip', [
-      'netns', 'exec', lab.ns(m.node), 'etcd',
-      '--name', m.name,
-      '--data-dir', m.dataDir,
-      '--listen-client-urls', `http://${m.addr}:${CLIENT_PORT}`,
-      '--advertise-client-urls', `http://${m.addr}:${CLIENT_PORT}`,
-      '--listen-peer-urls', `http://${m.addr}:${PEER_PORT}`,
-      '--initial-advertise-peer-urls', `http://${m.addr}:${PEER_PORT}`,
-      '--initial-cluster', initialCluster,
-      '--initial-cluster-token', token,
-      '--initial-cluster-state', 'new',
-      '--logger', 'zap',
-      '--log-outputs', 'stderr',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        lab.ns(m.node),
+        'etcd',
+        '--name',
+        m.name,
+        '--data-dir',
+        m.dataDir,
+        '--listen-client-urls',
+        `http://${m.addr}:${CLIENT_PORT}`,
+        '--advertise-client-urls',
+        `http://${m.addr}:${CLIENT_PORT}`,
+        '--listen-peer-urls',
+        `http://${m.addr}:${PEER_PORT}`,
+        '--initial-advertise-peer-urls',
+        `http://${m.addr}:${PEER_PORT}`,
+        '--initial-cluster',
+        initialCluster,
+        '--initial-cluster-token',
+        token,
+        '--initial-cluster-state',
+        'new',
+        '--logger',
+        'zap',
+        '--log-outputs',
+        'stderr',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const keep = (d: Buffer): void => {
       m.output = (m.output + d.toString()).slice(-20_000);
     };
-    proc.stdout!.on('data', keep);
-    proc.stderr!.on('data', keep);
+    proc.stdout.on('data', keep);
+    proc.stderr.on('data', keep);
     m.proc = proc;
-    m.exited = new Promise((resolve) => proc.once('exit', () => {
-      if (m.proc === proc) m.proc = undefined;
-      resolve();
-    }));
+    m.exited = new Promise((resolve) =>
+      proc.once('exit', () => {
+        if (m.proc === proc) m.proc = undefined;
+        resolve();
+      }),
+    );
   };
 
   const healthy = async (m: Member): Promise<void> => {
     try {
       await eventually(
-        () => lab.exec(m.node, 'etcdctl', [`--endpoints=http://${m.addr}:${CLIENT_PORT}`, '--command-timeout=1s', 'endpoint', 'health']).then(() => true, () => false),
+        () =>
+          lab.exec(m.node, 'etcdctl', [`--endpoints=http://${m.addr}:${CLIENT_PORT}`, '--command-timeout=1s', 'endpoint', 'health']).then(
+            () => true,
+            () => false,
+          ),
         (ok) => ok || !m.proc,
         `etcd member ${m.name} healthy`,
         30_000,

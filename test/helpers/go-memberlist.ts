@@ -85,8 +85,8 @@ export async function startGoMemberlist(o: GoNodeOptions): Promise<GoNode> {
     out += d.toString();
     for (const w of [...waiters]) w();
   };
-  proc.stdout!.on('data', onData);
-  proc.stderr!.on('data', onData);
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
   const node: GoNode = {
     proc,
     output: () => out,

@@ -70,9 +70,9 @@ export class GossipLab {
 
   /** `<name>.default.cluster.local A`, asked of node i from inside its namespace. */
   async query(i: number, name: string): Promise<DigResult> {
-    const out = await this.lab.exec(i, 'dig', [`@${this.addr(i)}`, '-p', String(this.o.dnsPort), `${name}.default.cluster.local`, 'A', '+norec', '+time=1', '+tries=1']).catch(
-      (err: { stdout?: string }) => err.stdout ?? '',
-    );
+    const out = await this.lab
+      .exec(i, 'dig', [`@${this.addr(i)}`, '-p', String(this.o.dnsPort), `${name}.default.cluster.local`, 'A', '+norec', '+time=1', '+tries=1'])
+      .catch((err: { stdout?: string }) => err.stdout ?? '');
     return parseDig(out);
   }
 

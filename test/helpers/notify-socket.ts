@@ -44,15 +44,17 @@ export async function listenNotifySocket(): Promise<NotifySocket> {
   let read = 0;
   const waiters = new Set<() => void>();
   let exited = false;
-  const exit = new Promise<void>((resolve) => proc.once('exit', () => {
-    exited = true;
-    for (const w of waiters) w();
-    resolve();
-  }));
+  const exit = new Promise<void>((resolve) =>
+    proc.once('exit', () => {
+      exited = true;
+      for (const w of waiters) w();
+      resolve();
+    }),
+  );
   let bound = false;
   let listening!: () => void;
   const started = new Promise<void>((resolve) => (listening = resolve));
-  createInterface({ input: proc.stdout! }).on('line', (line) => {
+  createInterface({ input: proc.stdout }).on('line', (line) => {
     // The first line is the listener's own "listening", printed once bound.
     if (!bound) {
       bound = true;

@@ -31,11 +31,15 @@ export interface LibpodService {
 
 /** `podman system service` on `socket` in `ns` (with global `flags`, such as a storage's), once it answers `_ping` (bounded: 5 s or it throws). */
 export async function startLibpodService(ns: string, socket: string, flags: string[] = []): Promise<LibpodService> {
-  const p = spawn('nsenter', [`--net=/run/netns/${ns}`, 'podman', '--network-backend', 'netavark', ...flags, 'system', 'service', '--time', '0', `unix://${socket}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const p = spawn(
+    'nsenter',
+    [`--net=/run/netns/${ns}`, 'podman', '--network-backend', 'netavark', ...flags, 'system', 'service', '--time', '0', `unix://${socket}`],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let err = '';
-  p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const agent = new Agent({ connect: { socketPath: socket } });
   const service = { socket, stop: () => stopChild(p).finally(() => agent.close()) };
   for (let i = 0; ; i++) {

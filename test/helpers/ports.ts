@@ -153,6 +153,10 @@ export async function hostLock(name: string): Promise<() => Promise<void>> {
         return new Promise((resolve) => held.close(() => resolve()));
       };
     }
-    await new Promise<void>((resolve) => connect(socketPath(`lock/${name}`)).once('close', () => resolve()).once('error', () => {}));
+    await new Promise<void>((resolve) =>
+      connect(socketPath(`lock/${name}`))
+        .once('close', () => resolve())
+        .once('error', () => {}),
+    );
   }
 }

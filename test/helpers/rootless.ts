@@ -70,8 +70,26 @@ export async function createRootlessUser(name: string, netnsPath: string, setup:
     home,
     async podman(...args) {
       const argv = [
-        `--net=${netnsPath}`, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', MOUNTS, dropins,
-        'setpriv', '--reuid', String(uid), '--regid', String(uid), '--init-groups', 'env', '-i', ...env, 'podman', ...args,
+        `--net=${netnsPath}`,
+        'unshare',
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        MOUNTS,
+        dropins,
+        'setpriv',
+        '--reuid',
+        String(uid),
+        '--regid',
+        String(uid),
+        '--init-groups',
+        'env',
+        '-i',
+        ...env,
+        'podman',
+        ...args,
       ];
       try {
         return (await run('nsenter', argv, { cwd: home, timeout: 120_000 })).stdout.trim();
@@ -90,7 +108,12 @@ export async function createRootlessUser(name: string, netnsPath: string, setup:
       } catch {
         // no pause process: podman never ran
       }
-      await eventually(async () => (await run('ps', ['-o', 'pid=', '-u', String(uid)]).catch(() => ({ stdout: '' }))).stdout.trim(), (out) => out === '', `${name}'s processes to end`, 10_000);
+      await eventually(
+        async () => (await run('ps', ['-o', 'pid=', '-u', String(uid)]).catch(() => ({ stdout: '' }))).stdout.trim(),
+        (out) => out === '',
+        `${name}'s processes to end`,
+        10_000,
+      );
       rmSync(runtimeDir, { recursive: true, force: true });
       rmSync(dropins, { recursive: true, force: true });
       await run('userdel', ['--remove', name]).catch((e: { stderr?: string }) => {

@@ -2,7 +2,14 @@
 // types (with null), required properties, enums, nested properties and
 // items. Enough to catch a route sending what its schema does not say.
 
-type Schema = { type?: string | string[]; required?: string[]; properties?: Record<string, Schema>; items?: Schema; enum?: unknown[]; additionalProperties?: Schema | boolean };
+type Schema = {
+  type?: string | string[];
+  required?: string[];
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  enum?: unknown[];
+  additionalProperties?: Schema | boolean;
+};
 
 /** Every way `value` departs from `schema`, as `path: problem` lines (empty: it conforms). */
 export function schemaProblems(schema: Schema, value: unknown, path = '$'): string[] {

@@ -28,7 +28,17 @@ const agents = new Set<Agent>();
 /** `serf agent -profile=local` on `bind`, RPC on 127.0.0.1:`rpcPort` (under `prefix`, e.g. in a netns); resolves once it runs. */
 export async function startSerf(name: string, bind: string, rpcPort: number, extra: string[] = [], prefix: string[] = []): Promise<Agent> {
   const rpc = `127.0.0.1:${rpcPort}`;
-  const argv = [...prefix, 'serf', 'agent', `-node=${name}`, `-bind=${bind}`, `-rpc-addr=${rpc}`, '-profile=local', ...(process.env.SERF_LOG_LEVEL ? [`-log-level=${process.env.SERF_LOG_LEVEL}`] : []), ...extra];
+  const argv = [
+    ...prefix,
+    'serf',
+    'agent',
+    `-node=${name}`,
+    `-bind=${bind}`,
+    `-rpc-addr=${rpc}`,
+    '-profile=local',
+    ...(process.env.SERF_LOG_LEVEL ? [`-log-level=${process.env.SERF_LOG_LEVEL}`] : []),
+    ...extra,
+  ];
   const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const agent: Agent = { proc, rpc, prefix, log: () => out };
@@ -50,8 +60,8 @@ export async function startSerf(name: string, bind: string, rpcPort: number, ext
         resolve();
       }
     };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
   });
   return agent;
 }
@@ -103,7 +113,13 @@ export async function waitSerf(a: Agent, ok: (m: Map<string, SerfMember>) => boo
  * (`profile local`), gossiping on `ip`:`gossipPort` and answering DNS on
  * `ip`:`dnsPort`; resolves once it has joined.
  */
-export async function startSerfMember(name: string, ip: string, ports: { gossip: number; dns: number }, seed: string, args: string[] = []): Promise<RunningServer> {
+export async function startSerfMember(
+  name: string,
+  ip: string,
+  ports: { gossip: number; dns: number },
+  seed: string,
+  args: string[] = [],
+): Promise<RunningServer> {
   const corefile = `cluster.local:${ports.dns} {
     bind ${ip}
     gossip {
@@ -130,7 +146,12 @@ export interface SerfCluster {
  * ports) and `count` podswarm-dns members p1, p2, ... on `ip(11)`, `ip(12)`,
  * ...; resolves once both agents list every one alive.
  */
-export async function startSerfCluster(ip: (n: number) => string, ports: { gossip: number; dns: number; rpc: [number, number] }, count: number, args: string[] = []): Promise<SerfCluster> {
+export async function startSerfCluster(
+  ip: (n: number) => string,
+  ports: { gossip: number; dns: number; rpc: [number, number] },
+  count: number,
+  args: string[] = [],
+): Promise<SerfCluster> {
   const seed = `${ip(1)}:${ports.gossip}`;
   const agents = [await startSerf('s1', seed, ports.rpc[0]), await startSerf('s2', `${ip(2)}:${ports.gossip}`, ports.rpc[1], [`-join=${seed}`])];
   const ours: RunningServer[] = [];

@@ -73,11 +73,13 @@ function wrap(proc: ChildProcess, dir: string, corefilePath: string): RunningSer
   proc.stdout!.on('data', onData);
   proc.stderr!.on('data', onData);
   let exited = false;
-  const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => {
-    exited = true;
-    for (const w of waiters) w();
-    resolve(code);
-  }));
+  const exit = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => {
+      exited = true;
+      for (const w of waiters) w();
+      resolve(code);
+    }),
+  );
   return {
     proc,
     dir,
@@ -88,7 +90,7 @@ function wrap(proc: ChildProcess, dir: string, corefilePath: string): RunningSer
         waiters,
         () => {
           const m = re.exec(out);
-          if (m) return { value: m[0]! };
+          if (m) return { value: m[0] };
           return exited ? { error: new Error(`server exited before printing ${re}; output:\n${out}`) } : undefined;
         },
         timeoutMs,

@@ -53,7 +53,13 @@ export function aardvark(version: string, port: number): ServerSpec {
       }
       if (!pid) throw new Error(`aardvark-dns: no pid file (log: ${log})`);
       trackDaemon(pid);
-      await ready(spec, log, env.data[0]!.short, () => alive(pid), () => stopPid(pid));
+      await ready(
+        spec,
+        log,
+        env.data[0]!.short,
+        () => alive(pid),
+        () => stopPid(pid),
+      );
       return { pid, command: envPrefix(extraEnv) + commandLine(c, a), configs: [join(dir, 'bench')], stop: () => stopPid(pid) };
     },
   };

@@ -13,7 +13,8 @@ export function nodeLimit(port: number): ServerSpec {
     port,
     cpu: '0',
     note: 'one fixed answer to every query, no parsing',
-    launch: (env) => launchForeground(spec, env, process.execPath, ['--import', 'tsx', SCRIPT, String(port)], env.data[0]!.short, [], { NODE_ENV: 'production' }),
+    launch: (env) =>
+      launchForeground(spec, env, process.execPath, ['--import', 'tsx', SCRIPT, String(port)], env.data[0]!.short, [], { NODE_ENV: 'production' }),
   };
   return spec;
 }

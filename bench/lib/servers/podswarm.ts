@@ -24,7 +24,11 @@ const ADDON = resolve(import.meta.dirname, '../../../native/udp-batch/build/Rele
 /** Asks the built CLI; the bench script builds first. */
 export async function probeBuild(): Promise<Build> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
-  const [version, plugins, help] = await Promise.all([run(process.execPath, [CLI, '-version']), run(process.execPath, [CLI, '-plugins']), run(process.execPath, [CLI, '-h'], { allowFail: true })]);
+  const [version, plugins, help] = await Promise.all([
+    run(process.execPath, [CLI, '-version']),
+    run(process.execPath, [CLI, '-plugins']),
+    run(process.execPath, [CLI, '-h'], { allowFail: true }),
+  ]);
   const udpIoFlag = /^\s*-udp\.io\b/m.test(help);
   return {
     version: version.trim().replace(/^podswarm-dns-/, ''),
@@ -78,7 +82,9 @@ export function podswarm(
     role: 'podswarm',
     port: opts.port,
     cpu: opts.cpu,
-    note: [`udp ${udpIo}`, opts.workers ? `-workers ${opts.workers}` : '', opts.metricsPort === undefined ? '' : 'with prometheus (metrics on every query)'].filter(Boolean).join('; '),
+    note: [`udp ${udpIo}`, opts.workers ? `-workers ${opts.workers}` : '', opts.metricsPort === undefined ? '' : 'with prometheus (metrics on every query)']
+      .filter(Boolean)
+      .join('; '),
     unavailable: missing(mode, build) ?? (udpIo === 'batch' ? build.noBatch : undefined),
     variant: { udpIo, workers: opts.workers ?? 1, metrics: opts.metricsPort !== undefined },
     async launch(env: Env) {

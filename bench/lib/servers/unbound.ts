@@ -28,31 +28,33 @@ function localData(data: ServiceData[]): string[] {
 
 function config(env: Env, port: number): string {
   const upstream = env.mode === 'cluster' ? DEAD_PORT : env.upstreamPort;
-  return [
-    'server:',
-    '  interface: 127.0.0.1',
-    `  port: ${port}`,
-    '  do-ip6: no',
-    '  num-threads: 1',
-    '  username: ""',
-    '  chroot: ""',
-    `  directory: "${env.dir}"`,
-    `  pidfile: "${join(env.dir, 'unbound.pid')}"`,
-    '  use-syslog: no',
-    '  verbosity: 0',
-    '  access-control: 127.0.0.0/8 allow',
-    '  do-not-query-localhost: no',
-    // No trust anchor here: iterator only, as a plain forwarder.
-    '  module-config: "iterator"',
-    '  qname-minimisation: no',
-    // unbound blocks test. (RFC 6761) by default; the upstream zone lives there.
-    '  local-zone: "test." nodefault',
-    `  local-zone: "${ZONE}." static`,
-    ...localData(env.data),
-    'forward-zone:',
-    '  name: "."',
-    `  forward-addr: 127.0.0.1@${upstream}`,
-  ].join('\n') + '\n';
+  return (
+    [
+      'server:',
+      '  interface: 127.0.0.1',
+      `  port: ${port}`,
+      '  do-ip6: no',
+      '  num-threads: 1',
+      '  username: ""',
+      '  chroot: ""',
+      `  directory: "${env.dir}"`,
+      `  pidfile: "${join(env.dir, 'unbound.pid')}"`,
+      '  use-syslog: no',
+      '  verbosity: 0',
+      '  access-control: 127.0.0.0/8 allow',
+      '  do-not-query-localhost: no',
+      // No trust anchor here: iterator only, as a plain forwarder.
+      '  module-config: "iterator"',
+      '  qname-minimisation: no',
+      // unbound blocks test. (RFC 6761) by default; the upstream zone lives there.
+      '  local-zone: "test." nodefault',
+      `  local-zone: "${ZONE}." static`,
+      ...localData(env.data),
+      'forward-zone:',
+      '  name: "."',
+      `  forward-addr: 127.0.0.1@${upstream}`,
+    ].join('\n') + '\n'
+  );
 }
 
 export function unbound(version: string, port: number): ServerSpec {

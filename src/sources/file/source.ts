@@ -71,7 +71,8 @@ function toSnapshot(file: string, doc: unknown, defaultNode: string): SourceSnap
       const epName = e.name === undefined ? dashedAddress(address) : label(e.name, `${eat}.name`, fail);
       if (names.has(epName)) fail(`${eat}.name`, `endpoint name ${epName} is used twice in ${name}.${namespace}`);
       names.add(epName);
-      const healthy = e.healthy === undefined ? true : e.healthy === true ? true : e.healthy === false ? false : fail(`${eat}.healthy`, 'expected true or false');
+      const healthy =
+        e.healthy === undefined ? true : e.healthy === true ? true : e.healthy === false ? false : fail(`${eat}.healthy`, 'expected true or false');
       const epPorts = e.ports === undefined ? ports : portsOf(e.ports, `${eat}.ports`, fail);
       const weight = e.weight === undefined ? undefined : weightOf(e.weight, `${eat}.weight`, fail);
       // an endpoint's own health_check replaces the service's

@@ -134,9 +134,11 @@ function servicePort(raw: unknown, at: string, count: number): KubeServicePort |
   const port = raw.port;
   if (!isPort(port)) throw new ManifestError(at, 'port: expected a port number 1-65535');
   const protocol = String(raw.protocol ?? 'TCP').toLowerCase();
-  if (protocol !== 'tcp' && protocol !== 'udp') throw new ManifestError(at, `protocol: ${JSON.stringify(raw.protocol)} is not TCP or UDP (SCTP has no SRV here)`);
+  if (protocol !== 'tcp' && protocol !== 'udp')
+    throw new ManifestError(at, `protocol: ${JSON.stringify(raw.protocol)} is not TCP or UDP (SCTP has no SRV here)`);
   const target = raw.targetPort ?? port;
-  if (!isPort(target) && !(typeof target === 'string' && isDnsLabel(target))) throw new ManifestError(at, 'targetPort: expected a port number or a container port name');
+  if (!isPort(target) && !(typeof target === 'string' && isDnsLabel(target)))
+    throw new ManifestError(at, 'targetPort: expected a port number or a container port name');
   if (raw.name === undefined) {
     if (count > 1) throw new ManifestError(at, 'name: required when a Service has several ports');
     return undefined;
@@ -152,7 +154,8 @@ function podPorts(metadata: unknown, spec: unknown, at: string): KubePodPorts {
     const list = isObject(c) && Array.isArray(c.ports) ? c.ports : [];
     list.forEach((p: unknown, j: number) => {
       if (!isObject(p) || p.name === undefined) return;
-      if (typeof p.name !== 'string' || !isPort(p.containerPort)) throw new ManifestError(at, `spec.containers[${i}].ports[${j}]: expected a name and a containerPort 1-65535`);
+      if (typeof p.name !== 'string' || !isPort(p.containerPort))
+        throw new ManifestError(at, `spec.containers[${i}].ports[${j}]: expected a name and a containerPort 1-65535`);
       ports.set(p.name, p.containerPort);
     });
   });
@@ -160,7 +163,8 @@ function podPorts(metadata: unknown, spec: unknown, at: string): KubePodPorts {
 }
 
 function label(v: unknown, at: string): string {
-  if (typeof v !== 'string' || !isDnsLabel(v)) throw new ManifestError(at, `${JSON.stringify(v)} is not a DNS label (lowercase letters, digits, '-', at most 63)`);
+  if (typeof v !== 'string' || !isDnsLabel(v))
+    throw new ManifestError(at, `${JSON.stringify(v)} is not a DNS label (lowercase letters, digits, '-', at most 63)`);
   return v;
 }
 

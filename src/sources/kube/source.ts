@@ -116,7 +116,12 @@ export function snapshot(m: Manifests, containers: readonly ContainerInspect[], 
   const endpoints: Endpoint[] = [];
   const now = Date.now();
   for (const s of m.services) {
-    services.push({ namespace: s.namespace, name: s.name, ports: s.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol })), ...(s.externalName && { externalName: s.externalName }) });
+    services.push({
+      namespace: s.namespace,
+      name: s.name,
+      ports: s.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol })),
+      ...(s.externalName && { externalName: s.externalName }),
+    });
     const selector = s.selector;
     if (s.externalName !== undefined || selector === undefined) continue;
     // One endpoint per pod and address (a pod's containers share its network
@@ -168,6 +173,8 @@ function endpointPorts(s: KubeService, labels: Record<string, string>, pods: rea
 
 /** The pod's hostname (spec.hostname, else the pod name, which kube play gives its containers) as a DNS label. */
 function hostLabel(c: ContainerInspect): string | undefined {
-  const h = dnsSafe(c.Config.Hostname ?? '').slice(0, 63).replace(/-+$/, '');
+  const h = dnsSafe(c.Config.Hostname ?? '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
   return isDnsLabel(h) ? h : undefined;
 }

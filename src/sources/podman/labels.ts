@@ -48,8 +48,15 @@ export function parseLabels(labels: Record<string, string> | null | undefined, p
   }
   const weightText = labels![LABEL_WEIGHT];
   const weight = weightText === undefined ? undefined : Number(weightText);
-  if (weight !== undefined && !(/^\d{1,5}$/.test(weightText!) && weight <= 65535)) throw new Error(`${LABEL_WEIGHT}=${weightText}: expected an SRV weight 0-65535`);
-  return { service, namespace, ports, healthCheck: check && initially === 'healthy' ? { ...check, initially } : check, ...(weight !== undefined && { weight }) };
+  if (weight !== undefined && !(/^\d{1,5}$/.test(weightText!) && weight <= 65535))
+    throw new Error(`${LABEL_WEIGHT}=${weightText}: expected an SRV weight 0-65535`);
+  return {
+    service,
+    namespace,
+    ports,
+    healthCheck: check && initially === 'healthy' ? { ...check, initially } : check,
+    ...(weight !== undefined && { weight }),
+  };
 }
 
 const HEALTH = /^(?:(none)|tcp(?::([^:@]+))?|http:(\/[^@\s]*)(?:@([^@\s]+))?)$/;
@@ -73,7 +80,10 @@ const PORT = /^([^:]+):(\d{1,5})(?:\/(tcp|udp))?$/;
 
 export function parsePorts(text: string): ServicePort[] {
   const ports: ServicePort[] = [];
-  for (const item of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const item of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     const m = PORT.exec(item);
     const port = Number(m?.[2]);
     if (!m || !isDnsLabel(m[1]!) || port < 1 || port > 65535) {

@@ -136,9 +136,12 @@ export class PodmanSource implements PodmanSubscriber {
     }
     if (!labels) return [];
     const eps = containerEndpoints(c, labels, this.opts.networks, this.opts.nodeName);
-    if (eps.length === 0) this.opts.log.warn(`container ${c.Name}: no address on ${this.opts.networks.length > 0 ? `networks ${this.opts.networks.join(', ')}` : 'any network'}`);
+    if (eps.length === 0)
+      this.opts.log.warn(`container ${c.Name}: no address on ${this.opts.networks.length > 0 ? `networks ${this.opts.networks.join(', ')}` : 'any network'}`);
     // Two containers whose names sanitize alike must not overwrite each other.
-    const taken = new Set([...this.byContainer].filter(([other]) => other !== c.Id).flatMap(([, list]) => list.map((e) => `${e.namespace}/${e.service}/${e.name}`)));
+    const taken = new Set(
+      [...this.byContainer].filter(([other]) => other !== c.Id).flatMap(([, list]) => list.map((e) => `${e.namespace}/${e.service}/${e.name}`)),
+    );
     return eps.map((e) => (taken.has(`${e.namespace}/${e.service}/${e.name}`) ? { ...e, name: dashedAddress(e.address) } : e));
   }
 }

@@ -172,12 +172,19 @@ class PodmanWatcher {
       const known = this.containers?.get(id);
       if (!known) continue;
       if (podmanHealthOf(known) !== undefined && health !== '' && health !== podmanHealthOf(known)) await this.healthChanged(id, signal);
-      if (networks.join(',') !== Object.keys(known.NetworkSettings.Networks ?? {}).sort().join(',')) moved.push(id);
+      if (
+        networks.join(',') !==
+        Object.keys(known.NetworkSettings.Networks ?? {})
+          .sort()
+          .join(',')
+      )
+        moved.push(id);
     }
     if (++this.rescans % ADDRESS_RESCANS === 0) {
       for (const item of await this.libpod.runningWithAddresses(signal).catch(() => [])) {
         const known = this.containers?.get(item.Id);
-        if (known && !moved.includes(item.Id) && networksKey(item.NetworkSettings.Networks) !== networksKey(known.NetworkSettings.Networks)) moved.push(item.Id);
+        if (known && !moved.includes(item.Id) && networksKey(item.NetworkSettings.Networks) !== networksKey(known.NetworkSettings.Networks))
+          moved.push(item.Id);
       }
     }
     for (const id of moved) {
