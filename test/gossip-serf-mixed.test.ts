@@ -38,6 +38,20 @@ async function onEveryAgent(name: string, status: string): Promise<void> {
   for (const a of agents) await waitSerf(a, (m) => m.get(name)?.status === status, `${name} ${status}`, 20_000);
 }
 
+/** What each serf agent logged about `name`, for a failed or surprising trial. */
+function logAbout(name: string): string {
+  return agents
+    .map(
+      (a) =>
+        `${a.rpc}:\n${a
+          .log()
+          .split('\n')
+          .filter((l) => l.includes(name))
+          .join('\n')}`,
+    )
+    .join('\n');
+}
+
 /** The member events every serf agent logged for `name` (EventMemberJoin, EventMemberLeave, EventMemberFailed). */
 function eventsFor(name: string): string[] {
   return agents.flatMap((a) => [...a.log().matchAll(new RegExp(`serf: (EventMember\\w+): ${name} `, 'g'))].map((m) => `${a.rpc} ${m[1]}`));
@@ -66,33 +80,10 @@ describe('serf intents through podswarm-dns nodes', () => {
       await run('serf', ['leave', `-rpc-addr=${leaver.rpc}`]);
       await stopSerf(leaver, 'SIGTERM');
       await onEveryAgent(name, 'left').catch((err: Error) => {
-        const lines = agents.map(
-          (a) =>
-            `${a.rpc}:\n${a
-              .log()
-              .split('\n')
-              .filter((l) => l.includes(name))
-              .join('\n')}`,
-        );
-        throw new Error(`${err.message}\n${lines.join('\n')}`);
+        throw new Error(`${err.message}\n${logAbout(name)}`);
       });
       const failedFirst = eventsFor(name).filter((e) => e.endsWith('EventMemberFailed'));
-      if (failedFirst.length > 0)
-        console.log(
-          `# trial ${k}: ${failedFirst.join(', ')}, then left`,
-          process.env.SERF_LOG_LEVEL
-            ? agents
-                .map(
-                  (a) =>
-                    `${a.rpc}:\n${a
-                      .log()
-                      .split('\n')
-                      .filter((l) => l.includes(name))
-                      .join('\n')}`,
-                )
-                .join('\n')
-            : '',
-        );
+      if (failedFirst.length > 0) console.log(`# trial ${k}: ${failedFirst.join(', ')}, then left`, process.env.SERF_LOG_LEVEL ? logAbout(name) : '');
     }
   });
 
