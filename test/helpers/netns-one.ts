@@ -6,6 +6,7 @@
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { assertClearOfHost } from './ports.js';
 import { parseDig, type DigResult } from './dig.js';
 
 const run = promisify(execFile);
@@ -24,6 +25,7 @@ export interface Netns {
 
 /** Creates namespace `name` with `lo` up and `loAddrs` (e.g. `169.254.20.10/32`) added to `lo`. */
 export async function createNetns(name: string, loAddrs: string[] = []): Promise<Netns> {
+  for (const a of loAddrs) if (!a.includes(':')) assertClearOfHost(a);
   await run('ip', ['netns', 'add', name]);
   let gone = false;
   const ns: Netns = {

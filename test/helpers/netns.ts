@@ -5,6 +5,7 @@
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { assertClearOfHost } from './ports.js';
 
 const run = promisify(execFile);
 
@@ -33,6 +34,7 @@ async function ip(...args: string[]): Promise<void> {
  * in its namespace, and is unique there.
  */
 export async function createLab(tag: string, subnet: string, nodes: number): Promise<Lab> {
+  assertClearOfHost(`${subnet}.0/24`);
   const sw = `${tag}-sw`;
   const ns = (i: number): string => `${tag}-n${i}`;
   const veth = (i: number): string => `v${i}`;

@@ -4,12 +4,15 @@
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
+import { assertClearOfHost } from './ports.js';
 import { Agent, request } from 'undici';
 
 const run = promisify(execFile);
 
 /** Runs `podman --network-backend netavark ARGS` in `ns`; a failure carries podman's own stderr. */
 export async function podmanIn(ns: string, ...args: string[]): Promise<string> {
+  const subnet = args.indexOf('--subnet');
+  if (subnet >= 0 && !args[subnet + 1]?.includes(':')) assertClearOfHost(args[subnet + 1] ?? '');
   try {
     return (await run('nsenter', [`--net=/run/netns/${ns}`, 'podman', '--network-backend', 'netavark', ...args], { timeout: 60_000 })).stdout.trim();
   } catch (e) {

@@ -18,6 +18,7 @@
 // and TCP; a server that picks its own port and reports it needs nothing from
 // here.
 
+import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -125,15 +126,66 @@ export async function loopbackBlock(): Promise<string> {
   return `127.${64 + (block >> 8)}.${block & 0xff}`;
 }
 
+/** `a.b.c.d/len` as the first and last address of its range, as integers. */
+function ipv4Range(cidr: string): [number, number] {
+  const [addr = '', len = '32'] = cidr.split('/');
+  const n = addr.split('.').reduce((v, octet) => v * 256 + Number(octet), 0);
+  const size = 2 ** (32 - Number(len));
+  const first = n - (n % size);
+  return [first, first + size - 1];
+}
+
+/**
+ * The host's own IPv4 networks (interface address and prefix), loopback
+ * aside, read once. From `ip`, not os.networkInterfaces(): that skips links
+ * without carrier, such as Podman's bridge with no container on it.
+ */
+let hostNets: string[] | undefined;
+function hostNetworks(): string[] {
+  hostNets ??= (
+    JSON.parse(execFileSync('ip', ['-j', '-4', 'addr', 'show'], { encoding: 'utf8' })) as Array<{
+      addr_info: Array<{ local: string; prefixlen: number; scope: string }>;
+    }>
+  )
+    .flatMap((link) => link.addr_info)
+    .filter((a) => a.scope !== 'host')
+    .map((a) => `${a.local}/${a.prefixlen}`);
+  return hostNets;
+}
+
+/** The host network `cidr` (IPv4) overlaps, if any. */
+function hostNetworkOverlapping(cidr: string): string | undefined {
+  const [first, last] = ipv4Range(cidr);
+  return hostNetworks().find((net) => {
+    const [f, l] = ipv4Range(net);
+    return f <= last && first <= l;
+  });
+}
+
+/**
+ * Refuses a test network that overlaps one of this host's own (today eth0's
+ * documentation range and Podman's default bridge): a test must never send
+ * to an address the host really has. Netns labs, Podman networks and
+ * namespace addresses check here.
+ */
+export function assertClearOfHost(cidr: string): void {
+  const net = hostNetworkOverlapping(cidr);
+  if (net) throw new Error(`test network ${cidr} overlaps this host's own network ${net}: pick another subnet`);
+}
+
 /**
  * `10.A.B`: a /24 for a Podman network that no other test process of this
- * host uses (Podman refuses a subnet another network has). Drawn from
- * 10.64.0.0/12, clear of Podman's default network (10.88.0.0/16) and of the
- * pools it picks subnets from itself (10.89.0.0/16 and up).
+ * host uses (Podman refuses a subnet another network has), drawn from
+ * 10.64.0.0/12 (away from the pools Podman picks subnets from itself,
+ * 10.88.0.0/16 and up) and never one that overlaps a network of this host.
  */
 export async function podmanSubnet(): Promise<string> {
-  const block = await claimBlock('podman-subnet', 16 * 256);
-  return `10.${64 + (block >> 8)}.${block & 0xff}`;
+  for (;;) {
+    const block = await claimBlock('podman-subnet', 16 * 256);
+    const prefix = `10.${64 + (block >> 8)}.${block & 0xff}`;
+    // a skipped block stays claimed: no other process will try it either
+    if (!hostNetworkOverlapping(`${prefix}.0/24`)) return prefix;
+  }
 }
 
 /**
