@@ -19,6 +19,8 @@ NEED=(
   newuidmap:uidmap
   slirp4netns:slirp4netns
   /usr/libexec/podman/catatonit:catatonit
+  # podman-node's CNI-backend test: a recommend of podman, so --no-install-recommends skips it.
+  /usr/lib/cni/bridge:containernetworking-plugins
   systemd-analyze:systemd
   nsenter:util-linux
   systemd-notify:systemd

@@ -29,7 +29,8 @@ import { dnsmasqIn, stopAllDnsmasq, type NetnsDnsmasq } from './helpers/dnsmasq.
 import { startCli, type RunningServer } from './helpers/server.js';
 import { eventually } from './helpers/eventually.js';
 import { podmanPrefix } from './helpers/podman-names.js';
-import { pinBridgeMacs, stopChild } from './helpers/podman-netns.js';
+import { inContainerNet, pinBridgeMacs, stopChild } from './helpers/podman-netns.js';
+import { parseDig } from './helpers/dig.js';
 import { imageArchive, removeStorage, storageFlags } from './helpers/podman-storage.js';
 import { hostLock } from './helpers/ports.js';
 
@@ -333,6 +334,16 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
     // A container pointed at aardvark-dns, as containers started before setup are.
     await podman(n1, 'run', '-d', '--name', `${PREFIX}peer`, '--network', net.name, '--dns', gateway, IMAGE, 'sleep', '600');
     const peer = await podman(n1, 'inspect', '--format', `{{(index .NetworkSettings.Networks "${net.name}").IPAddress}}`, `${PREFIX}peer`);
+    /**
+     * aardvark-dns's answer to the peer (which asks it, from its own address). dig retries as a
+     * stub resolver does: aardvark-dns before 1.11 closes and reopens every listener on each
+     * SIGHUP (containers/aardvark-dns#389), which netavark sends whenever a container joins or
+     * leaves the network, as each client below does; a query in that moment is lost.
+     */
+    const fromAardvark = async (name: string): Promise<string[]> =>
+      parseDig(await inContainerNet((...a) => podman(n1, ...a), `${PREFIX}peer`, 'dig', [`@${gateway}`, name, 'A', '+time=2', '+tries=3']))
+        .answer.filter((r) => r.type === 'A')
+        .map((r) => r.data);
     // busybox nslookup applies the search list to a one-label name and never asks it bare: the trailing dot does.
     for (const [name, ip] of [
       [`${PREFIX}peer.`, peer],
@@ -340,12 +351,10 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
       [`${PREFIX}web.dns.podman`, web],
     ] as const) {
       const ours = await client(n1, net.name, `nslookup -type=a ${name}`);
-      const aardvark = await client(n1, net.name, `nslookup -type=a ${name} ${gateway}`);
       assert.deepEqual(addresses(ours), [ip], `${name} from podswarm-dns: ${ours}`);
-      assert.deepEqual(addresses(aardvark), [ip], `${name} from aardvark-dns: ${aardvark}`);
+      // The peer, which still asks aardvark-dns, finds the container that asks us, and itself.
+      assert.deepEqual(await fromAardvark(name), [ip], `${name} from aardvark-dns`);
     }
-    // The peer, which still asks aardvark-dns, finds the container that asks us.
-    assert.deepEqual(addresses(await podman(n1, 'exec', `${PREFIX}peer`, 'nslookup', '-type=a', `${PREFIX}web.`, gateway)), [web]);
     // libc: search list first, then the bare name, answered by the containers plugin.
     assert.equal(await client(n1, net.name, `timeout 10 wget -qO- http://${PREFIX}web:8080/index.html`), 'hello-from-node1');
     // `web` from a container of namespace shop is web.shop (libc's search list, then the bare name).
