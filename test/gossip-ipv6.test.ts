@@ -18,7 +18,7 @@ import { Memberlist } from '../src/gossip/memberlist.js';
 import { MessageType, decodeAck, decodeNack, encodeIndirectPing } from '../src/gossip/messages.js';
 import { type WireSecurity, decodePacket, flattenMessage } from '../src/gossip/net.js';
 import { dig, parseDig } from './helpers/dig.js';
-import { eventually } from './helpers/eventually.js';
+import { eventually, eventuallyAnswers } from './helpers/eventually.js';
 import { createLab, type Lab } from './helpers/netns.js';
 import { freePorts } from './helpers/ports.js';
 import { serfMembers, startSerf, stopAllSerf, stopSerf, waitSerf } from './helpers/serf.js';
@@ -110,13 +110,7 @@ describe('podswarm-dns nodes gossiping on ::1', () => {
 
   async function waitAnswer(n: Node, name: string, address: string | null, why: string, type = recordType(address ?? '')): Promise<void> {
     const want = address === null ? [] : [address];
-    await eventually(
-      () => answers(n, name, type),
-      (a) => JSON.stringify(a) === JSON.stringify(want),
-      `${n.name}: ${name} → ${JSON.stringify(want)} (${why})`,
-      30_000,
-      200,
-    );
+    await eventuallyAnswers(() => answers(n, name, type), n.name, name, want, why, 30_000, 200);
   }
 
   async function converged(why: string): Promise<void> {

@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventually } from './helpers/eventually.js';
+import { eventuallyAnswers } from './helpers/eventually.js';
 import { fastGossip } from './helpers/gossip-timing.js';
 import { GossipLab } from './helpers/gossip-lab.js';
 
@@ -36,13 +36,7 @@ after(async () => {
 
 /** Node `i` answers `name` with exactly `want`. */
 async function waitAnswers(i: number, name: string, want: string[], why: string): Promise<void> {
-  await eventually(
-    () => lab.answers(i, name),
-    (a) => JSON.stringify(a) === JSON.stringify(want),
-    `n${i}: ${name} → ${JSON.stringify(want)} (${why})`,
-    30_000,
-    100,
-  );
+  await eventuallyAnswers(() => lab.answers(i, name), `n${i}`, name, want, why, 30_000, 100);
 }
 
 interface Tally {

@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventually } from './helpers/eventually.js';
+import { eventuallyAnswers } from './helpers/eventually.js';
 import { GossipLab } from './helpers/gossip-lab.js';
 import { type Agent, startSerf, stopAllSerf, waitSerf } from './helpers/serf.js';
 
@@ -53,13 +53,7 @@ after(async () => {
 /** Every podswarm-dns node answers `name` with `want` (empty: NXDOMAIN or no records). */
 async function everywhere(name: string, want: string[], why: string, nodes: readonly number[] = OURS): Promise<void> {
   for (const i of nodes) {
-    await eventually(
-      () => lab.answers(i, name),
-      (a) => JSON.stringify(a) === JSON.stringify(want),
-      `n${i}: ${name} → ${JSON.stringify(want)} (${why})`,
-      10_000,
-      50,
-    );
+    await eventuallyAnswers(() => lab.answers(i, name), `n${i}`, name, want, why, 10_000, 50);
   }
 }
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { dig } from './helpers/dig.js';
-import { eventually } from './helpers/eventually.js';
+import { eventuallyAnswers } from './helpers/eventually.js';
 import { freePorts } from './helpers/ports.js';
 import { runCli, startServer, type RunningServer } from './helpers/server.js';
 
@@ -81,12 +81,7 @@ async function bothAnswer(name: string, want: string[]): Promise<void> {
     [N1_DNS, 'n1'],
     [N2_DNS, 'n2'],
   ] as const) {
-    await eventually(
-      () => addresses(port, name),
-      (a) => JSON.stringify(a) === JSON.stringify(want),
-      `${name} → ${JSON.stringify(want)} on ${node}`,
-      20_000,
-    );
+    await eventuallyAnswers(() => addresses(port, name), node, name, want, 'on both nodes', 20_000);
   }
 }
 

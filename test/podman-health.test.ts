@@ -17,7 +17,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { eventually } from './helpers/eventually.js';
+import { eventually, eventuallyAnswers } from './helpers/eventually.js';
 import { fastGossip } from './helpers/gossip-timing.js';
 import { createPodmanLab, type PodmanLab } from './helpers/podman-lab.js';
 import { startServer, type RunningServer } from './helpers/server.js';
@@ -71,12 +71,7 @@ async function answers(server: string, name: string, type = 'A'): Promise<string
 /** Until `name` answers `want` (A records) on both nodes. */
 async function bothAnswer(name: string, want: string[]): Promise<void> {
   for (const server of [DNS1, DNS2]) {
-    await eventually(
-      () => answers(server, name),
-      (a) => JSON.stringify(a) === JSON.stringify(want),
-      `${name} → ${JSON.stringify(want)} on ${server}`,
-      10_000,
-    );
+    await eventuallyAnswers(() => answers(server, name), server, name, want, 'on both nodes', 10_000);
   }
 }
 

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { parseDig, type DigRecord } from './dig.js';
-import { eventually } from './eventually.js';
+import { eventuallyAnswers } from './eventually.js';
 import type { Lab } from './netns.js';
 import { startServer, type RunningServer } from './server.js';
 
@@ -85,13 +85,7 @@ export class ClusterNodes {
   }
 
   async waitAnswers(i: N, name: string, want: string[], why: string): Promise<void> {
-    await eventually(
-      () => this.answers(i, name),
-      (a) => JSON.stringify(a) === JSON.stringify(want),
-      `n${i}: ${name} → ${JSON.stringify(want)} (${why})`,
-      30_000,
-      200,
-    );
+    await eventuallyAnswers(() => this.answers(i, name), `n${i}`, name, want, why, 30_000, 200);
   }
 
   /** Every node in `on` answers for every healthy endpoint any node registers. */

@@ -13,3 +13,16 @@ export async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boole
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Until node `who`'s answer for `name` (what `answers` returns) is exactly `want`, in order; `why` names the step. */
+export async function eventuallyAnswers(
+  answers: () => Promise<string[]>,
+  who: string,
+  name: string,
+  want: string[],
+  why: string,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<void> {
+  await eventually(answers, (a) => JSON.stringify(a) === JSON.stringify(want), `${who}: ${name} → ${JSON.stringify(want)} (${why})`, timeoutMs, everyMs);
+}
