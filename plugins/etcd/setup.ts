@@ -7,6 +7,7 @@
 
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { KeptAcrossReload, type Share } from '../../src/chain/kept-across-reload.js';
+import { startOrStop } from '../../src/chain/start-or-stop.js';
 import { onlyDirective, pluginError } from '../../src/corefile/args.js';
 import { parseEtcd } from './config.js';
 import { etcdRejectedCounter, registerEtcdGauges } from './metrics.js';
@@ -48,13 +49,7 @@ export const plugin: PluginDef = {
               log.warn(`dropped the value at ${r.key ?? '?'}: ${r.reason}: ${r.detail}`);
             }
           });
-          try {
-            await node.start();
-          } catch (err) {
-            await node.stop(false);
-            throw new Error(`etcd: ${(err as Error).message}`);
-          }
-          return node;
+          return startOrStop('etcd', node);
         },
         JSON.stringify(settings),
       );

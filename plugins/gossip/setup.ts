@@ -7,6 +7,7 @@
 import type { App } from '../../src/app.js';
 import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { KeptAcrossReload, type Share } from '../../src/chain/kept-across-reload.js';
+import { startOrStop } from '../../src/chain/start-or-stop.js';
 import { onlyDirective } from '../../src/corefile/args.js';
 import { parseGossip } from './config.js';
 import { registerMembersGauge, registerReplicationCounters } from './metrics.js';
@@ -35,21 +36,7 @@ export const plugin: PluginDef = {
     registerReplicationCounters(app, () => runningGossipNode(app));
     let mine: Share<GossipNode> | undefined;
     c.onStartup(async () => {
-      mine = await nodes.use(
-        app,
-        '',
-        async () => {
-          const node = new GossipNode(app, settings);
-          try {
-            await node.start();
-          } catch (err) {
-            await node.stop(false);
-            throw new Error(`gossip: ${(err as Error).message}`);
-          }
-          return node;
-        },
-        JSON.stringify(settings),
-      );
+      mine = await nodes.use(app, '', () => startOrStop('gossip', new GossipNode(app, settings)), JSON.stringify(settings));
       const node = mine.value;
       if (mine.created) {
         // Startup runs the plugins' hooks in order, and one added now runs
