@@ -17,6 +17,7 @@ function recording() {
   const disposed: string[] = [];
   const replaced: string[] = [];
   const kept = new KeptAcrossReload<string>({
+    name: 'test value',
     dispose: (v) => void disposed.push(v),
     replace: (v) => void replaced.push(v),
   });
@@ -62,6 +63,77 @@ describe('KeptAcrossReload', () => {
     assert.deepEqual(disposed, []);
     await next.release();
     assert.deepEqual(disposed, ['b']);
+  });
+
+  it('makes the replaced value again when its replacement fails to start: the old config keeps what it had', async () => {
+    const { kept, disposed, replaced } = recording();
+    const app = newApp();
+    let made = 0;
+    const old = await kept.use(app, '', () => `a${++made}`, '{"port":1}');
+    await assert.rejects(
+      kept.use(
+        app,
+        '',
+        () => {
+          throw new Error('listen EADDRINUSE');
+        },
+        '{"port":2}',
+      ),
+      /EADDRINUSE/,
+    );
+    assert.deepEqual([replaced, old.value, kept.current(app, '')], [['a1'], 'a2', 'a2']);
+    await old.release();
+    assert.deepEqual(disposed, ['a2']);
+    assert.equal(kept.current(app, ''), undefined);
+  });
+
+  it('makes the replaced value again when the config that replaced it is refused later', async () => {
+    const { kept, disposed, replaced } = recording();
+    const app = newApp();
+    const old = await kept.use(app, '', () => 'a', '{"port":1}');
+    const refused = await kept.use(app, '', () => 'b', '{"port":2}');
+    await refused.release();
+    assert.deepEqual([replaced, disposed, old.value, kept.current(app, ''), old.newest], [['a'], ['b'], 'a', 'a', true]);
+  });
+
+  it('makes nothing again once the old config has let go (a reload that succeeded)', async () => {
+    const { kept, disposed } = recording();
+    const app = newApp();
+    let made = 0;
+    const old = await kept.use(app, '', () => `a${++made}`, '{"port":1}');
+    const next = await kept.use(app, '', () => 'b', '{"port":2}');
+    await old.release();
+    await next.release();
+    assert.deepEqual([made, disposed, kept.current(app, '')], [1, ['b'], undefined]);
+  });
+
+  it('logs, and leaves nothing running, when the replaced value cannot be made again', async () => {
+    const lines: string[] = [];
+    const app = new App(
+      { corefile: 'Corefile', quiet: true, nodeName: 't' },
+      createLogger({ json: false, out: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) }),
+    );
+    const kept = new KeptAcrossReload<string>({ name: 'test value', dispose: () => {} });
+    let tries = 0;
+    const create = () => {
+      if (++tries > 1) throw new Error('port taken meanwhile');
+      return 'a';
+    };
+    const old = await kept.use(app, 'k', create, '1');
+    await assert.rejects(
+      kept.use(
+        app,
+        'k',
+        () => {
+          throw new Error('bad');
+        },
+        '2',
+      ),
+      /bad/,
+    );
+    assert.equal(kept.current(app, 'k'), undefined);
+    assert.equal(old.value, 'a');
+    assert.match(lines.join(''), /the test value k a refused reload replaced could not start again: port taken meanwhile/);
   });
 
   it('keeps nothing when create throws, and keeps values of two apps apart', async () => {

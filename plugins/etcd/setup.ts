@@ -14,6 +14,7 @@ import { etcdRejectedCounter, registerEtcdGauges } from './metrics.js';
 import { EtcdNode } from './node.js';
 
 const nodes = new KeptAcrossReload<EtcdNode>({
+  name: 'etcd backend',
   dispose: async (node, app) => {
     app.readiness.delete('etcd');
     app.degradations.delete('etcd');
@@ -38,6 +39,14 @@ export const plugin: PluginDef = {
     const rejected = etcdRejectedCounter(app);
     const log = app.pluginLog('etcd');
     let mine: Share<EtcdNode> | undefined;
+    /** /ready and /health from whichever backend runs, whichever configuration set them. */
+    const reportHealth = (): void => {
+      app.readiness.set('etcd', () => nodes.current(app, '')?.ready ?? false);
+      app.degradations.set('etcd', () => {
+        const node = nodes.current(app, '');
+        return node ? node.degraded() : 'the etcd backend is not running';
+      });
+    };
     c.onStartup(async () => {
       mine = await nodes.use(
         app,
@@ -53,9 +62,11 @@ export const plugin: PluginDef = {
         },
         JSON.stringify(settings),
       );
-      const node = mine.value;
-      app.readiness.set('etcd', () => node.ready);
-      app.degradations.set('etcd', () => node.degraded());
+      reportHealth();
+    });
+    // A refused reload that had replaced this configuration's backend made it again; the refused one's dispose took these.
+    c.onRestartFailed(() => {
+      if (mine) reportHealth();
     });
     c.onShutdown(() => mine?.release());
   },

@@ -35,9 +35,20 @@ export class GossipNode {
   private stopped = false;
   private syncTimer: NodeJS.Timeout | undefined;
 
+  /** The configured join list, then the members the node this one follows knew (see the constructor). */
+  private readonly seeds: readonly string[];
+
+  /**
+   * `knownPeers`: the members the previous gossip node of this process knew
+   * alive when it stopped (a reload with other settings, or one refused).
+   * They are joined too, as serf rejoins what its snapshot lists: a seed
+   * node with no join list would otherwise come back alone, its peers
+   * having seen it leave.
+   */
   constructor(
     private readonly app: App,
     private readonly settings: GossipSettings,
+    knownPeers: readonly string[] = [],
   ) {
     this.log = app.pluginLog('gossip');
     this.replicator = new RegistryReplicator(app.registry, memberlistConfig(settings, app.options.nodeName, this.log), {
@@ -48,7 +59,8 @@ export class GossipNode {
     });
     this.ml = this.replicator.ml;
     this.reconnector = new Reconnector(this.ml, settings.reconnectIntervalMs, settings.reconnectTimeoutMs, this.log);
-    this.joined = settings.join.length === 0;
+    this.seeds = [...new Set([...settings.join, ...knownPeers])];
+    this.joined = this.seeds.length === 0;
     this.stopMemberLog = logMembers(this.ml, this.log);
   }
 
@@ -71,7 +83,7 @@ export class GossipNode {
     );
     this.reconnector.start();
     if (this.joined) return;
-    const seeds = this.settings.join;
+    const seeds = this.seeds;
     const joining = joinWithRetry(this.ml, seeds, this.log, async (answered) => {
       await this.replicator.syncWithPeer();
       this.joined = true;
@@ -117,6 +129,15 @@ export class GossipNode {
     if (keys.join() === before.join()) return;
     keyring.replaceKeys(keys.map((k) => Buffer.from(k, 'base64')));
     this.log.info(`keyring reloaded from ${file}: ${keys.length} ${keys.length === 1 ? 'key' : 'keys'}`);
+  }
+
+  /** The live members other than this node, as join addresses: what the node started after this one joins. */
+  peerAddresses(): string[] {
+    const me = this.ml.localNode().name;
+    return this.ml
+      .liveMembers()
+      .filter((n) => n.name !== me)
+      .map((n) => joinHostPort(n.addr, n.port));
   }
 
   /** Leaves gracefully when `leave` (peers drop our endpoints at once), then closes; what peers contributed leaves the registry. */

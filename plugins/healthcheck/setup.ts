@@ -8,7 +8,7 @@ import type { PluginDef, SetupContext } from '../../src/chain/plugin.js';
 import { argCount, onlyDirective, parseDuration, pluginError, subdirectives, unknownSubdirective } from '../../src/corefile/args.js';
 import { type CheckSettings, HealthChecker, SEED_SETTINGS } from '../../src/healthcheck/checker.js';
 
-const checkers = new KeptAcrossReload<HealthChecker>({ dispose: (checker) => checker.stop() });
+const checkers = new KeptAcrossReload<HealthChecker>({ name: 'health checker', dispose: (checker) => checker.stop() });
 
 export const plugin: PluginDef = {
   name: 'healthcheck',

@@ -18,7 +18,7 @@ interface ApiServer {
   leases: ApiSettings[];
 }
 
-const servers = new KeptAcrossReload<ApiServer>({ dispose: ({ server }) => server.close() });
+const servers = new KeptAcrossReload<ApiServer>({ name: 'API listener', dispose: ({ server }) => server.close() });
 
 export interface ApiLease {
   release(): Promise<void>;

@@ -15,6 +15,7 @@
 import type { App } from '../app.js';
 
 export interface Share<T> {
+  /** The value; after a refused replacement, the one made again in its place (read it here, not once). */
   readonly value: T;
   /** Created for this share (false: it was running already, as a reload finds what the previous configuration started). */
   readonly created: boolean;
@@ -25,6 +26,8 @@ export interface Share<T> {
 }
 
 export interface Keeping<T> {
+  /** What is kept, for the log (`gossip node`). */
+  name: string;
   /** Stops a value no configuration holds any more. */
   dispose(value: T, app: App): void | Promise<void>;
   /** Stops a value whose settings changed, before its successor is created (default: dispose). See `use`. */
@@ -33,11 +36,15 @@ export interface Keeping<T> {
 
 interface Held<T> {
   readonly settings: string;
+  /** How the value was made: made again when a replacement of it is refused. */
+  readonly create: () => T | Promise<T>;
   /** Settles once created; a failed creation leaves nothing under the key. */
-  readonly created: Promise<T>;
+  created: Promise<T>;
   value?: T;
   /** Shares not given back yet, oldest first. */
   readonly shares: Share<T>[];
+  /** The value this one replaced (other settings), while the configuration holding it may still be the one serving. */
+  replaced?: Held<T>;
 }
 
 export class KeptAcrossReload<T> {
@@ -54,37 +61,49 @@ export class KeptAcrossReload<T> {
    * From onStartup: a share of the value under `key`, made by `create` when
    * none runs. `settings` (JSON, say) are for a value there can be only one
    * of (a gossip node binds its port): a running one with other settings is
-   * stopped through `replace` first, so the two never run side by side; the
-   * old configuration's shares of it are then given back to nothing. A
-   * `create` that throws leaves nothing running under `key`.
+   * stopped through `replace` first, so the two never run side by side. If
+   * the replacement fails to start, or the configuration that made it is
+   * refused (its shares given back while the old configuration's are still
+   * held), the old value is made again with its own settings: a refused
+   * reload leaves the old configuration with what it had, not with nothing.
+   * A `create` that throws leaves nothing of its own running under `key`.
    */
   async use(app: App, key: string, create: () => T | Promise<T>, settings = ''): Promise<Share<T>> {
     let byKey = this.held.get(app);
     if (!byKey) this.held.set(app, (byKey = new Map()));
     const map = byKey;
     let held = map.get(key);
+    let replaced: Held<T> | undefined;
     if (held && held.settings !== settings) {
       map.delete(key);
       const old = await held.created.catch(() => undefined);
       if (old !== undefined) await (this.keeping.replace ?? this.keeping.dispose)(old, app);
+      replaced = held;
+      // What that one replaced belongs to a configuration long shut down (the serving one followed it).
+      replaced.replaced = undefined;
       held = undefined;
     }
     const created = !held;
     if (!held) {
-      const fresh: Held<T> = { settings, created: Promise.resolve().then(create), shares: [] };
+      const fresh: Held<T> = { settings, create, created: Promise.resolve().then(create), shares: [], replaced };
       map.set(key, fresh);
       try {
         fresh.value = await fresh.created;
       } catch (err) {
-        if (map.get(key) === fresh) map.delete(key);
+        if (map.get(key) === fresh) {
+          map.delete(key);
+          await this.restore(app, map, key, replaced);
+        }
         throw err;
       }
       held = fresh;
     }
     const h = held;
-    const value = await h.created;
+    await h.created;
     const share: Share<T> = {
-      value,
+      get value() {
+        return h.value!;
+      },
       created,
       get newest() {
         return h.shares[h.shares.length - 1] === share;
@@ -96,11 +115,27 @@ export class KeptAcrossReload<T> {
         // Still held by another configuration, or replaced (and stopped) already.
         if (h.shares.length > 0 || map.get(key) !== h) return;
         map.delete(key);
-        await this.keeping.dispose(value, app);
+        await this.keeping.dispose(h.value!, app);
+        // The configuration that replaced a value was refused: the one still serving gets its value back.
+        await this.restore(app, map, key, h.replaced);
       },
     };
     h.shares.push(share);
     return share;
+  }
+
+  /** Makes `old` (a value a refused replacement stopped) again under `key`, for the shares still holding it. */
+  private async restore(app: App, map: Map<string, Held<T>>, key: string, old: Held<T> | undefined): Promise<void> {
+    if (!old || old.shares.length === 0 || map.has(key)) return;
+    // Until it is made again (or if that fails), its shares still read the stopped value.
+    old.created = Promise.resolve().then(old.create);
+    map.set(key, old);
+    try {
+      old.value = await old.created;
+    } catch (err) {
+      if (map.get(key) === old) map.delete(key);
+      app.log.error(`the ${this.keeping.name}${key ? ` ${key}` : ''} a refused reload replaced could not start again: ${(err as Error).message}`);
+    }
   }
 }
 

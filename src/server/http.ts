@@ -67,7 +67,7 @@ class SharedServer {
   }
 }
 
-const servers = new KeptAcrossReload<SharedServer>({ dispose: (s) => s.close() });
+const servers = new KeptAcrossReload<SharedServer>({ name: 'HTTP listener', dispose: (s) => s.close() });
 
 /**
  * Serves `path` on `address` until the returned release is called. Binds the

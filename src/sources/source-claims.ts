@@ -10,7 +10,7 @@
 import type { App } from '../app.js';
 import { KeptAcrossReload, type Share } from '../chain/kept-across-reload.js';
 
-const keys = new KeptAcrossReload<string>({ dispose: (key, app) => app.registry.removeSource(key) });
+const keys = new KeptAcrossReload<string>({ name: 'registry source', dispose: (key, app) => app.registry.removeSource(key) });
 
 /** Holds `key` for one source instance: write while `newest`, release when it stops. */
 export function claimSource(app: App, key: string): Promise<Share<string>> {

@@ -56,7 +56,7 @@ const ADDRESS_RESCANS = 6;
 /** A second look after a `health_status` that showed no change (the status may not be stored yet). */
 const HEALTH_CONFIRM_MS = 300;
 
-const watchers = new KeptAcrossReload<PodmanWatcher>({ dispose: (w) => w.stop() });
+const watchers = new KeptAcrossReload<PodmanWatcher>({ name: 'Podman watcher', dispose: (w) => w.stop() });
 
 /**
  * Subscribes to the socket's watcher, starting it when it is the first
