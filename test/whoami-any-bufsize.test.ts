@@ -34,6 +34,17 @@ describe('whoami and any: end to end', () => {
     });
   }
 
+  it('whoami over udp: the source address as sent, octets of one, two and three digits, one after another', async () => {
+    // Each in turn, so the server's reuse of the previous datagram's address text is tried as well.
+    for (const from of ['127.0.10.100', '127.100.0.9', '127.255.99.10', '127.255.99.10', '127.1.2.3', '127.10.200.0']) {
+      const r = await dig(WHOAMI, 'whoami.example.org', 'A', ['-b', from]);
+      assert.deepEqual(
+        r.additional.filter((x) => x.type === 'A').map((x) => x.data),
+        [from],
+      );
+    }
+  });
+
   it('any: one HINFO for ANY (RFC 8482), other types pass on', async () => {
     const r = await dig(WHOAMI, 'example.org', 'ANY');
     assert.equal(r.status, 'NOERROR');
