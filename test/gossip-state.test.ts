@@ -17,6 +17,7 @@ import {
 import { SerfIntents } from '../src/gossip/serf-intents.js';
 import { NodeStateType } from '../src/gossip/messages.js';
 import { EventLog } from '../src/gossip/serf-events.js';
+import { QueryLog } from '../src/gossip/serf-query.js';
 import { MsgWriter, decode } from '../src/gossip/msgpack.js';
 import { LogLimiter } from '../src/gossip/log-limit.js';
 import { Awareness, Suspicion, pushPullScale, remainingSuspicionTime, suspicionTimeout } from '../src/gossip/state.js';
@@ -199,7 +200,19 @@ describe('serf user events (serf.go handleUserEvent)', () => {
   it('keeps at most 4096 events queued for gossip, the newest, as serf prunes its event queue', () => {
     const log = new EventLog();
     const q = new TransmitLimitedQueue(4, () => 3);
-    for (let i = 0; i <= 4096; i++) q.queue({ name: log.nextBroadcastName(), msg: Buffer.from([i & 0xff]) });
+    for (let i = 0; i <= 4096; i++) q.queue({ name: log.broadcastNames.next(), msg: Buffer.from([i & 0xff]) });
+    assert.equal(q.size(), 4096);
+  });
+
+  it('keeps at most 4096 queries queued for gossip, and at most 64 of one time, as a flood of forged IDs would grow them', () => {
+    const queries = new QueryLog();
+    const q = new TransmitLimitedQueue(4, () => 3);
+    let passedOn = 0;
+    for (let id = 0; id < 100; id++) if (queries.firstSight(7, id)) passedOn++;
+    assert.equal(passedOn, 64);
+    assert.equal(queries.firstSight(7, 3), false);
+    assert.equal(queries.firstSight(8, 0), true);
+    for (let i = 0; i <= 4096; i++) q.queue({ name: queries.broadcastNames.next(), msg: Buffer.from([i & 0xff]) });
     assert.equal(q.size(), 4096);
   });
 

@@ -15,6 +15,25 @@ interface Entry extends Broadcast {
   id: number;
 }
 
+/**
+ * Broadcast names that keep a kind of message that no name identifies (a
+ * relayed serf event or query) to `depth` queued at once: each name replaces
+ * the message queued `depth` names earlier if it is still queued, as serf
+ * prunes its event and query queues to the newest MaxQueueDepth.
+ */
+export class RotatingNames {
+  private sent = 0;
+
+  constructor(
+    private readonly prefix: string,
+    private readonly depth: number,
+  ) {}
+
+  next(): string {
+    return `${this.prefix}:${this.sent++ % this.depth}`;
+  }
+}
+
 export function retransmitLimit(retransmitMult: number, n: number): number {
   return retransmitMult * Math.ceil(Math.log10(n + 1));
 }

@@ -17,9 +17,10 @@
 // node without handlers keeps what it can, and an agent that joins through
 // it without `-replay` still ignores them, by our EventLTime.
 
+import { RotatingNames } from './broadcast.js';
 import { MessageType } from './messages.js';
 import { quote } from './quote.js';
-import { EVENT_BUFFER, EVENTS_PER_LTIME, type EventsAt, LamportClock, type SerfPushPull, type UserEvent, decodeUserEvent } from './serf.js';
+import { EVENT_BUFFER, EVENTS_PER_LTIME, type EventsAt, LamportClock, MAX_QUEUE_DEPTH, type SerfPushPull, type UserEvent, decodeUserEvent } from './serf.js';
 import type { SerfDelegate } from './serf-delegate.js';
 
 /**
@@ -27,8 +28,6 @@ import type { SerfDelegate } from './serf-delegate.js';
  * whose name and payload, or whose encoded message, is longer.
  */
 export const USER_EVENT_SIZE_LIMIT = 512;
-/** serf's MaxQueueDepth: the most event broadcasts queued at once. */
-const MAX_QUEUED = 4096;
 
 type Outcome = 'new' | 'seen' | 'old' | 'full';
 
@@ -36,7 +35,8 @@ type Outcome = 'new' | 'seen' | 'old' | 'full';
 export class EventLog {
   readonly clock = new LamportClock();
   private readonly slots: (EventsAt | null)[] = new Array<EventsAt | null>(EVENT_BUFFER).fill(null);
-  private broadcasts = 0;
+  /** The broadcast queue names of the events passed on: at most MAX_QUEUE_DEPTH queued, the newest. */
+  readonly broadcastNames = new RotatingNames('serf-event', MAX_QUEUE_DEPTH);
 
   /** serf's handleUserEvent: records the event unless it was seen, is too old to tell, or its time has no room left. */
   record(ltime: number, event: UserEvent): Outcome {
@@ -60,15 +60,6 @@ export class EventLog {
   buffer(): readonly (EventsAt | null)[] {
     return this.slots;
   }
-
-  /**
-   * The broadcast queue name of the next event passed on: one of MAX_QUEUED
-   * in turn, so it replaces the event queued MAX_QUEUED events earlier if
-   * that one is still queued, as serf prunes its event queue to the newest.
-   */
-  nextBroadcastName(): string {
-    return `serf-event:${this.broadcasts++ % MAX_QUEUED}`;
-  }
 }
 
 function sameEvent(a: UserEvent, b: UserEvent): boolean {
@@ -90,7 +81,7 @@ export function handleUserEvent(serf: SerfDelegate, msg: Buffer, from: string): 
   // passed on byte for byte, so bound the whole message, as serf bounds what it sends
   if (msg.length > USER_EVENT_SIZE_LIMIT) return dropOversized(serf, event, `an encoded message of ${msg.length} bytes`, from);
   if (remember(serf, event.ltime, event, 'message', from) !== 'new') return;
-  serf.core.broadcasts.queue({ name: serf.events.nextBroadcastName(), msg: Buffer.concat([Buffer.from([MessageType.user]), msg]) });
+  serf.core.broadcasts.queue({ name: serf.events.broadcastNames.next(), msg: Buffer.concat([Buffer.from([MessageType.user]), msg]) });
 }
 
 /** The events of a remote push/pull, as serf's MergeRemoteState takes them: remembered, not passed on. */

@@ -6,11 +6,12 @@
 // us to forward are sent on.
 import { randomInt } from 'node:crypto';
 import { ipFromWire } from './address.js';
+import { RotatingNames } from './broadcast.js';
 import type { GossipCore } from './core.js';
 import { MessageType, NodeStateType } from './messages.js';
 import { MsgWriter, asMap, decodeAt, getBytes, getStr, getUint, type MsgMap } from './msgpack.js';
 import { quote } from './quote.js';
-import { SerfMessageType } from './serf.js';
+import { MAX_QUEUE_DEPTH, SerfMessageType } from './serf.js';
 import { CONFLICT_QUERY, answerConflictQuery } from './serf-conflict.js';
 import type { SerfDelegate } from './serf-delegate.js';
 import { answerKeyQuery, isKeyQuery } from './serf-keys.js';
@@ -18,6 +19,13 @@ import { EAGER_FANOUT, sendSerfNow, sendSerfPacket } from './serf-send.js';
 
 /** serf's QueryBuffer: how many query LTimes are remembered for de-duplication. */
 const QUERY_BUFFER = 512;
+/**
+ * The most queries remembered (and so passed on) for one Lamport time.
+ * Serf keeps any number; many only happen when members ask at the same
+ * moment, and a bound keeps a flood of forged query IDs at one time from
+ * growing the buffer without limit.
+ */
+export const QUERIES_PER_LTIME = 64;
 /** serf's QueryResponseSizeLimit. */
 export const QUERY_RESPONSE_SIZE_LIMIT = 1024;
 const FLAG_ACK = 1;
@@ -60,6 +68,8 @@ export function decodeQuery(msg: Buffer): SerfQuery {
 export class QueryLog {
   private readonly buffer: ({ ltime: number; ids: number[] } | undefined)[] = new Array(QUERY_BUFFER);
   private clock = 0;
+  /** The broadcast queue names of the queries passed on: at most MAX_QUEUE_DEPTH queued, the newest. */
+  readonly broadcastNames = new RotatingNames('serf-query', MAX_QUEUE_DEPTH);
 
   time(): number {
     return this.clock;
@@ -69,14 +79,14 @@ export class QueryLog {
     if (ltime >= this.clock) this.clock = ltime + 1;
   }
 
-  /** True when the query is new (and records it); false when seen before or too old to tell. */
+  /** True when the query is new (and records it); false when seen before, too old to tell, or its time has no room left. */
   firstSight(ltime: number, id: number): boolean {
     this.witness(ltime);
     if (this.clock > QUERY_BUFFER && ltime < this.clock - QUERY_BUFFER) return false;
     const idx = ltime % QUERY_BUFFER;
     let seen = this.buffer[idx];
     if (seen && seen.ltime === ltime) {
-      if (seen.ids.includes(id)) return false;
+      if (seen.ids.includes(id) || seen.ids.length >= QUERIES_PER_LTIME) return false;
     } else {
       seen = { ltime, ids: [] };
       this.buffer[idx] = seen;
@@ -92,7 +102,7 @@ export function handleQuery(serf: SerfDelegate, msg: Buffer): void {
   if (!serf.queries.firstSight(q.ltime, q.id)) return;
   // pass it on first: serf rebroadcasts even what it does not answer
   if ((q.flags & FLAG_NO_BROADCAST) === 0) {
-    core.broadcasts.queue({ name: null, msg: Buffer.concat([Buffer.from([MessageType.user]), msg]) });
+    core.broadcasts.queue({ name: serf.queries.broadcastNames.next(), msg: Buffer.concat([Buffer.from([MessageType.user]), msg]) });
     sendSerfNow(core, msg, EAGER_FANOUT, () => true, `query ${quote(q.name)}`);
   }
   if (!matchesFilters(core, q)) return;

@@ -87,6 +87,9 @@ export function encodeLeaveIntent(ltime: number, node: string): Buffer {
   return Buffer.concat([Buffer.from([SerfMessageType.leave]), w.bytes()]);
 }
 
+/** serf's MaxQueueDepth: the most event, and the most query, broadcasts queued at once. */
+export const MAX_QUEUE_DEPTH = 4096;
+
 /** serf's EventBuffer: how many Lamport times of user events a member keeps, and so the length of a push/pull's Events. */
 export const EVENT_BUFFER = 512;
 /**
