@@ -71,10 +71,27 @@ export class ClusterNodes {
     delete this.services[i][name];
   }
 
-  /** The records node `i` answers for `qname`, asked from inside its namespace. */
+  /**
+   * The records node `i` answers for `qname`, asked from inside its
+   * namespace; status `NO REPLY` when dig got none in its one second. A node
+   * whose process has exited fails the test at once, with its last output.
+   */
   async ask(i: N, qname: string, type = 'A'): Promise<{ status: string; answer: DigRecord[] }> {
     const lab = this.opts.lab();
-    const out = await lab.exec(i, 'dig', [`@${lab.addr(i)}`, '-p', String(this.opts.dnsPort(i)), qname, type, '+norec', '+time=1', '+tries=1']);
+    let out: string;
+    try {
+      out = await lab.exec(i, 'dig', [`@${lab.addr(i)}`, '-p', String(this.opts.dnsPort(i)), qname, type, '+norec', '+time=1', '+tries=1']);
+    } catch (err) {
+      const s = this.servers.get(i);
+      const proc = s?.proc;
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) {
+        const tail = (s?.output() ?? '').split('\n').slice(-40).join('\n');
+        throw new Error(
+          `n${i} is not running (exit ${proc?.exitCode ?? '-'}, signal ${proc?.signalCode ?? '-'}) when asked ${qname} ${type}; its last output:\n${tail}`,
+        );
+      }
+      return { status: 'NO REPLY', answer: [] };
+    }
     const { status, answer } = parseDig(out);
     return { status, answer };
   }
