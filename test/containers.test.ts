@@ -18,7 +18,7 @@ import { parseDig } from './helpers/dig.js';
 import { eventually } from './helpers/eventually.js';
 import { createPodmanLab, type PodmanLab } from './helpers/podman-lab.js';
 import { podmanPrefix } from './helpers/podman-names.js';
-import { inContainerNet, pinBridgeMacs } from './helpers/podman-netns.js';
+import { digInContainer, pinBridgeMacs } from './helpers/podman-netns.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 const run = promisify(execFile);
@@ -60,11 +60,7 @@ interface Answer {
 
 /** dig from the client container's own address (its network namespace) to `server`. */
 async function ask(client: string, server: string, name: string, type = 'A'): Promise<Answer> {
-  // Three tries, as a stub resolver makes: netavark 1.4 changes a bridge's MAC when a container
-  // joins or leaves it, and the next packets through that bridge are lost (to aardvark-dns and
-  // podswarm-dns alike; netavark 1.9 pins the MAC).
-  const out = await inContainerNet(podman, PREFIX + client, 'dig', [`@${server}`, name, type, '+time=2', '+tries=3']);
-  const r = parseDig(out);
+  const r = await digInContainer(podman, PREFIX + client, server, name, type);
   return { status: r.status, records: r.answer.map((a) => `${a.type} ${a.data} ${a.ttl}`).sort(), owners: r.answer.map((a) => a.name) };
 }
 

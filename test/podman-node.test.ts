@@ -29,8 +29,7 @@ import { dnsmasqIn, stopAllDnsmasq, type NetnsDnsmasq } from './helpers/dnsmasq.
 import { startCli, type RunningServer } from './helpers/server.js';
 import { eventually } from './helpers/eventually.js';
 import { podmanPrefix } from './helpers/podman-names.js';
-import { inContainerNet, pinBridgeMacs, stopChild } from './helpers/podman-netns.js';
-import { parseDig } from './helpers/dig.js';
+import { digInContainer, pinBridgeMacs, stopChild } from './helpers/podman-netns.js';
 import { imageArchive, removeStorage, storageFlags } from './helpers/podman-storage.js';
 import { hostLock } from './helpers/ports.js';
 
@@ -334,16 +333,9 @@ describe('Podman node: setup, two nodes, no --dns flag', { timeout: 400_000 }, (
     // A container pointed at aardvark-dns, as containers started before setup are.
     await podman(n1, 'run', '-d', '--name', `${PREFIX}peer`, '--network', net.name, '--dns', gateway, IMAGE, 'sleep', '600');
     const peer = await podman(n1, 'inspect', '--format', `{{(index .NetworkSettings.Networks "${net.name}").IPAddress}}`, `${PREFIX}peer`);
-    /**
-     * aardvark-dns's answer to the peer (which asks it, from its own address). dig retries as a
-     * stub resolver does: aardvark-dns before 1.11 closes and reopens every listener on each
-     * SIGHUP (containers/aardvark-dns#389), which netavark sends whenever a container joins or
-     * leaves the network, as each client below does; a query in that moment is lost.
-     */
+    // aardvark-dns's answer to the peer (which asks it, from its own address), while each client below joins and leaves the network.
     const fromAardvark = async (name: string): Promise<string[]> =>
-      parseDig(await inContainerNet((...a) => podman(n1, ...a), `${PREFIX}peer`, 'dig', [`@${gateway}`, name, 'A', '+time=2', '+tries=3']))
-        .answer.filter((r) => r.type === 'A')
-        .map((r) => r.data);
+      (await digInContainer((...a) => podman(n1, ...a), `${PREFIX}peer`, gateway, name)).answer.filter((r) => r.type === 'A').map((r) => r.data);
     // busybox nslookup applies the search list to a one-label name and never asks it bare: the trailing dot does.
     for (const [name, ip] of [
       [`${PREFIX}peer.`, peer],

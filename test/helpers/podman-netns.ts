@@ -6,6 +6,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { assertClearOfHost } from './ports.js';
 import { Agent, request } from 'undici';
+import { parseDig, type DigResult } from './dig.js';
 
 const run = promisify(execFile);
 
@@ -25,6 +26,22 @@ export async function podmanIn(ns: string, ...args: string[]): Promise<string> {
 export async function inContainerNet(podman: (...args: string[]) => Promise<string>, container: string, cmd: string, args: string[]): Promise<string> {
   const pid = await podman('inspect', '--format', '{{.State.Pid}}', container);
   return (await run('nsenter', [`--net=/proc/${pid}/ns/net`, cmd, ...args], { timeout: 30_000 })).stdout;
+}
+
+/**
+ * dig from `container`'s own address to `server`, three tries as a stub
+ * resolver makes: netavark 1.4 changes a bridge's MAC when a container joins
+ * or leaves it, and aardvark-dns before 1.11 reopens its listeners on every
+ * such change (containers/aardvark-dns#389); a query in that moment is lost.
+ */
+export async function digInContainer(
+  podman: (...args: string[]) => Promise<string>,
+  container: string,
+  server: string,
+  name: string,
+  type = 'A',
+): Promise<DigResult> {
+  return parseDig(await inContainerNet(podman, container, 'dig', [`@${server}`, name, type, '+time=2', '+tries=3']));
 }
 
 export interface LibpodService {
